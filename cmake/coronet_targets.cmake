@@ -1,4 +1,5 @@
 # Helpers shared by every target of the project.
+include(GNUInstallDirs)
 
 function(coronet_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
