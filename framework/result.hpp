@@ -25,7 +25,7 @@ template <class T = void>
 class [[nodiscard]] result {
 public:
     result(T value) : value_(std::move(value)), err_(0) {}
-    result(error e) : err_(e.code) {}
+    result(coronet::error e) : err_(e.code) {}
     result(const result&) = default;
     result(result&&) = default;
     result& operator=(const result&) = default;
@@ -61,7 +61,7 @@ template <>
 class [[nodiscard]] result<void> {
 public:
     result() = default;
-    result(error e) : err_(e.code) {}
+    result(coronet::error e) : err_(e.code) {}
     bool has_value() const noexcept { return err_ == 0; }
     explicit operator bool() const noexcept { return has_value(); }
     int error() const noexcept { return err_; }
