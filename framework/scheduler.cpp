@@ -1,0 +1,99 @@
+#include "framework/scheduler.hpp"
+
+#include "framework/interrupt.hpp"
+
+#include <thread>
+
+namespace coronet {
+
+namespace {
+thread_local scheduler* current_scheduler = nullptr;
+}
+
+scheduler::scheduler() : scheduler(options{}) {}
+
+scheduler::scheduler(options opts)
+    : own_clock_(opts.time_source ? nullptr : std::make_unique<real_clock>()),
+      clock_(opts.time_source ? opts.time_source : own_clock_.get()), opts_(opts), timers_(clock_->now()),
+      interrupts_(std::make_unique<interrupt_controller>()), previous_(current_scheduler) {
+    current_scheduler = this;
+}
+
+scheduler::~scheduler() {
+    ready_.clear();
+    dpcs_.clear();
+    current_scheduler = previous_;
+}
+
+scheduler& scheduler::current() {
+    if (!current_scheduler) throw std::logic_error("coronet: no scheduler on this thread");
+    return *current_scheduler;
+}
+
+scheduler* scheduler::current_or_null() noexcept { return current_scheduler; }
+
+void scheduler::run_dpcs() {
+    // One pass over the DPCs queued now; a DPC with work left goes to the back and runs
+    // again next turn, after user work has had its share.
+    decltype(dpcs_) pass;
+    pass.splice(pass.end(), dpcs_);
+    while (!pass.empty()) {
+        dpc& d = pass.front();
+        pass.pop_front();
+        ++stats_.dpcs_run;
+        if (d.fn_(&d, opts_.dpc_budget)) queue_dpc(d);
+    }
+}
+
+void scheduler::run_ready() {
+    for (unsigned i = 0; i < opts_.ready_batch && !ready_.empty(); ++i) {
+        ready_node& n = ready_.front();
+        ready_.pop_front();
+        ++stats_.resumed;
+        n.handle.resume();
+    }
+}
+
+bool scheduler::run_once(bool may_block) {
+    stats_.timers_fired += timers_.advance(clock_->now());
+    if (io_) io_->poll();
+    if (!dpcs_.empty()) run_dpcs();
+    if (!ready_.empty()) {
+        run_ready();
+        return true;
+    }
+    if (!dpcs_.empty()) return true;
+    return idle(may_block);
+}
+
+bool scheduler::idle(bool may_block) {
+    auto next = timers_.next_expiry();
+    bool io_pending = io_ && io_->pending() > 0;
+    if (!next && !io_pending) return false;
+    if (!may_block) return true;
+    if (clock_->is_virtual() && !io_pending) {
+        // Only timers can make progress: jump straight to the earliest.
+        if (*next > clock_->now()) clock_->advance_to(*next);
+        ++stats_.time_jumps;
+        stats_.timers_fired += timers_.advance(clock_->now());
+        return true;
+    }
+    ++stats_.idle_waits;
+    std::optional<duration> timeout;
+    if (next && !clock_->is_virtual()) {
+        auto now = clock_->now();
+        timeout = *next > now ? *next - now : duration::zero();
+    }
+    if (io_pending)
+        io_->wait(timeout);
+    else if (timeout)
+        std::this_thread::sleep_for(*timeout);
+    return true;
+}
+
+void scheduler::run_until_idle() {
+    while (run_once(true)) {
+    }
+}
+
+} // namespace coronet
