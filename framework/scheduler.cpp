@@ -46,11 +46,16 @@ void scheduler::run_dpcs() {
 }
 
 void scheduler::run_ready() {
+    // Only what was ready when the turn began: a coroutine that yields or wakes another
+    // goes to the next turn, after timers, completions and DPCs have had theirs.
+    ready_node* last = &ready_.back();
     for (unsigned i = 0; i < opts_.ready_batch && !ready_.empty(); ++i) {
         ready_node& n = ready_.front();
         ready_.pop_front();
+        bool was_last = &n == last; // n may be gone after resume()
         ++stats_.resumed;
         n.handle.resume();
+        if (was_last) break;
     }
 }
 
