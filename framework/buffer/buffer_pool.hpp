@@ -94,8 +94,8 @@ public:
     buffer_ref adopt(std::uint32_t index);
     // Lent buffer `index` goes back to the free stack (driver shutdown, or a full ring).
     void recycle(std::uint32_t index);
-    // Called with the index instead of freeing when a buffer's last reference goes; an empty
-    // function restores the free stack.
+    // Called with the index instead of freeing when a buffer's last reference goes (it runs
+    // inside a release, so it must not throw); an empty function restores the free stack.
     void on_release(std::function<void(std::uint32_t)> hook) { on_release_ = std::move(hook); }
 
     // --- the memory ---

@@ -36,9 +36,10 @@ namespace coronet {
 class packet {
 public:
     static constexpr std::uint32_t default_headroom = 128;
-    // Why front() or copy_out() failed: fewer bytes than asked (a short frame)...
+    // The packet holds fewer bytes than asked for (a short frame): pull_header, front,
+    // copy_out, split.
     static constexpr error too_short{ENODATA};
-    // ...or the bytes lie in more than one buffer: copy_out() them instead.
+    // front(): the bytes lie in more than one buffer; copy_out() them instead.
     static constexpr error not_contiguous{EXDEV};
 
     // The slices as byte spans, in order (what a driver turns into iovecs).
