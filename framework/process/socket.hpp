@@ -1,0 +1,86 @@
+#pragma once
+// The interface a network stack implements to serve socket system calls. coronet has two
+// stacks behind it: the native one (its own TCP/IP over a NIC) and the host one (the
+// Linux kernel's sockets through io_uring); a process does not know which it talks to.
+//
+// A socket is a kernel object. The process layer looks up its handle, checks rights and
+// holds a counted reference for the length of the call, so an implementation may suspend
+// freely: its object stays alive even if the handle is closed meanwhile (that close ends
+// the call's waits through on_last_handle_closed, which is where a stack starts closing).
+// Every call fails with EOPNOTSUPP unless the socket type implements it.
+#include "framework/net/address.hpp"
+#include "framework/object/object.hpp"
+#include "framework/object/ref.hpp"
+#include "framework/result.hpp"
+#include "framework/task.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace coronet {
+
+enum class socket_type : std::uint8_t { stream, datagram };
+enum class shutdown_how : std::uint8_t { read, write, both };
+
+enum class socket_option : std::uint8_t {
+    no_delay,           // TCP_NODELAY: 0 or 1
+    keep_alive,         // SO_KEEPALIVE: 0 or 1
+    keep_idle,          // seconds of idle before the first probe
+    keep_interval,      // seconds between probes
+    keep_count,         // probes before the connection fails
+    send_buffer,        // SO_SNDBUF, bytes
+    receive_buffer,     // SO_RCVBUF, bytes
+    linger,             // seconds; 0 means close sends RST; -1 means off
+    user_timeout,       // TCP_USER_TIMEOUT, milliseconds
+    congestion_control, // 0 NewReno, 1 CUBIC
+    reuse_address,      // SO_REUSEADDR: 0 or 1
+    non_blocking,       // 1: calls that would wait fail with EAGAIN instead
+};
+
+struct listen_options {
+    int backlog = 128;
+    bool reuse_address = true;
+};
+
+struct datagram_info {
+    std::size_t size = 0; // bytes received (the datagram may have been longer: truncated)
+    endpoint from;
+    bool truncated = false;
+};
+
+class socket_object : public typed_object<object_type::socket> {
+public:
+    virtual result<> bind(const endpoint&) { return error{EOPNOTSUPP}; }
+    virtual result<> listen(int /*backlog*/) { return error{EOPNOTSUPP}; }
+    virtual task<result<ref<socket_object>>> accept() { co_return error{EOPNOTSUPP}; }
+    virtual task<result<>> connect(const endpoint&) { co_return error{EOPNOTSUPP}; }
+    // Copies received bytes into the caller's span; 0 means the peer closed its side.
+    virtual task<result<std::size_t>> read(std::span<std::byte>) { co_return error{EOPNOTSUPP}; }
+    // Copies bytes into the send buffer, waiting while it is full; may take fewer bytes.
+    virtual task<result<std::size_t>> write(std::span<const std::byte>) { co_return error{EOPNOTSUPP}; }
+    virtual task<result<std::size_t>> send_to(std::span<const std::byte>, const endpoint&) {
+        co_return error{EOPNOTSUPP};
+    }
+    virtual task<result<datagram_info>> recv_from(std::span<std::byte>) { co_return error{EOPNOTSUPP}; }
+    virtual result<> shutdown(shutdown_how) { return error{EOPNOTSUPP}; }
+    virtual result<endpoint> local_endpoint() const { return error{EOPNOTSUPP}; }
+    virtual result<endpoint> peer_endpoint() const { return error{ENOTCONN}; }
+    virtual result<> set_option(socket_option, std::int64_t) { return error{ENOPROTOOPT}; }
+    virtual result<std::int64_t> get_option(socket_option) const { return error{ENOPROTOOPT}; }
+
+protected:
+    socket_object() = default;
+};
+
+class network_stack {
+public:
+    virtual ~network_stack() = default;
+    virtual std::string_view name() const noexcept = 0;
+    // A new, unbound socket: EAFNOSUPPORT/EPROTONOSUPPORT for a type it lacks, ENOBUFS
+    // when out of memory for sockets.
+    virtual result<ref<socket_object>> socket(socket_type type) = 0;
+};
+
+} // namespace coronet
