@@ -3,7 +3,7 @@ include(GNUInstallDirs)
 
 function(coronet_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                         -Wold-style-cast -Wcast-align -Wnull-dereference)
+                         -Wold-style-cast -Wcast-align)
   if(CORONET_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

@@ -6,31 +6,22 @@
 
 namespace coronet {
 
-namespace {
-thread_local scheduler* current_scheduler = nullptr;
-}
-
 scheduler::scheduler() : scheduler(options{}) {}
 
 scheduler::scheduler(options opts)
     : own_clock_(opts.time_source ? nullptr : std::make_unique<real_clock>()),
       clock_(opts.time_source ? opts.time_source : own_clock_.get()), opts_(opts), timers_(clock_->now()),
-      interrupts_(std::make_unique<interrupt_controller>()), previous_(current_scheduler) {
-    current_scheduler = this;
+      interrupts_(std::make_unique<interrupt_controller>()), previous_(current_) {
+    current_ = this;
 }
 
 scheduler::~scheduler() {
     ready_.clear();
     dpcs_.clear();
-    current_scheduler = previous_;
+    current_ = previous_;
 }
 
-scheduler& scheduler::current() {
-    if (!current_scheduler) throw std::logic_error("coronet: no scheduler on this thread");
-    return *current_scheduler;
-}
-
-scheduler* scheduler::current_or_null() noexcept { return current_scheduler; }
+void scheduler::no_scheduler() { throw std::logic_error("coronet: no scheduler on this thread"); }
 
 void scheduler::run_dpcs() {
     // One pass over the DPCs queued now; a DPC with work left goes to the back and runs
@@ -60,7 +51,7 @@ void scheduler::run_ready() {
 }
 
 bool scheduler::run_once(bool may_block) {
-    stats_.timers_fired += timers_.advance(clock_->now());
+    if (timers_.maybe_armed()) stats_.timers_fired += timers_.advance(clock_->now());
     if (io_) io_->poll();
     if (!dpcs_.empty()) run_dpcs();
     if (!ready_.empty()) {

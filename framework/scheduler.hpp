@@ -77,8 +77,12 @@ public:
     ~scheduler();
 
     // The scheduler of the calling thread (the innermost one constructed on it).
-    static scheduler& current();
-    static scheduler* current_or_null() noexcept;
+    static scheduler& current() {
+        if (!current_) [[unlikely]]
+            no_scheduler();
+        return *current_;
+    }
+    static scheduler* current_or_null() noexcept { return current_; }
 
     clock_source& clock() noexcept { return *clock_; }
     time_point now() const noexcept { return clock_->now(); }
@@ -122,6 +126,9 @@ private:
     void run_dpcs();
     void run_ready();
     bool idle(bool may_block);
+
+    [[noreturn]] static void no_scheduler();
+    static inline thread_local scheduler* current_ = nullptr;
 
     std::unique_ptr<real_clock> own_clock_;
     clock_source* clock_;

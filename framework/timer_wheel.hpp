@@ -64,6 +64,13 @@ public:
     std::optional<time_point> next_expiry();
     bool empty();
     std::size_t size() const;
+    // False only when no timer can be armed: a check cheap enough for every loop turn
+    // (cancelled timers may leave it true until the next advance).
+    bool maybe_armed() const noexcept {
+        std::uint64_t any = 0;
+        for (auto bits : occupied_) any |= bits;
+        return any != 0 || !overflow_.empty();
+    }
 
 private:
     using list = boost::intrusive::list<timer_entry, boost::intrusive::constant_time_size<false>>;
