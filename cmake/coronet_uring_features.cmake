@@ -20,10 +20,18 @@ check_c_source_compiles([[
 int main(void) { return IORING_SETUP_DEFER_TASKRUN + IORING_SETUP_SINGLE_ISSUER; }
 ]] CORONET_HAVE_DEFER_TASKRUN_FLAG)
 
+# The opcode can be known to the header even where the prep helper is not (and is an enum,
+# so the preprocessor cannot see it).
+check_c_source_compiles([[
+#include <liburing.h>
+int main(void) { return IORING_OP_READ_MULTISHOT; }
+]] CORONET_HAVE_OP_READ_MULTISHOT)
+
 unset(CMAKE_REQUIRED_INCLUDES)
 unset(CMAKE_REQUIRED_LIBRARIES)
 
-foreach(flag CORONET_HAVE_SETUP_BUF_RING CORONET_HAVE_PREP_READ_MULTISHOT CORONET_HAVE_DEFER_TASKRUN_FLAG)
+foreach(flag CORONET_HAVE_SETUP_BUF_RING CORONET_HAVE_PREP_READ_MULTISHOT CORONET_HAVE_DEFER_TASKRUN_FLAG
+             CORONET_HAVE_OP_READ_MULTISHOT)
   if(${flag})
     set(${flag} 1)
   else()

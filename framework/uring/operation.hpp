@@ -1,0 +1,116 @@
+#pragma once
+// operation: the awaiter state of one io_uring operation, shared by every awaitable in
+// ops.hpp. It is a waiter (so it resumes through the ready queue and hooks the awaiting
+// coroutine's stop token) and an io_request (so its address is the SQE's user_data and
+// its SQE waits inside it while the rings are full). Nothing is allocated per operation.
+//
+// Cancellation follows the rule that the kernel lets go first: the stop callback only
+// submits IORING_OP_ASYNC_CANCEL for this operation, and the coroutine resumes once the
+// original CQE has arrived (usually -ECANCELED; the real result if the operation won the
+// race) and the cancel's own CQE too, since that one also names this awaiter. A request
+// still waiting in the reactor's FIFO was never seen by the kernel: it is withdrawn and
+// ends with ECANCELED at once.
+#include "framework/uring/reactor.hpp"
+#include "framework/waiter.hpp"
+
+#include <coroutine>
+#include <cstdint>
+#include <type_traits>
+
+namespace coronet::uring {
+
+class operation : public waiter, public io_request {
+public:
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        if (!begin(h)) return false;
+        outstanding_ = 1;
+        reactor_.submit(*this);
+        return true;
+    }
+
+protected:
+    explicit operation(uring_reactor& r) noexcept : waiter(&on_stop), io_request(&on_cqe), reactor_(r), cancel_(*this) {}
+
+    // To call from await_resume: the CQE's result, >= 0 or -errno (-ECANCELED when the
+    // stop token ended the wait before the kernel saw the operation).
+    int finish() noexcept {
+        int w = end();
+        return w != 0 ? -w : res_;
+    }
+    std::uint32_t cqe_flags() const noexcept { return flags_; }
+    uring_reactor& reactor() noexcept { return reactor_; }
+
+private:
+    struct cancel_request : io_request {
+        explicit cancel_request(operation& o) noexcept : io_request(&on_cancel_cqe), owner(o) { set_urgent(true); }
+        static void on_cancel_cqe(io_completion* c, int, std::uint32_t) {
+            static_cast<cancel_request&>(*c).owner.release_one();
+        }
+        operation& owner;
+    };
+
+    static void on_cqe(io_completion* c, int res, std::uint32_t flags) {
+        // A reference cast: io_completion is not the first base, and a pointer cast would
+        // carry a null check (and g++'s -Wnull-dereference with it).
+        auto& self = static_cast<operation&>(*c);
+        self.res_ = res;
+        self.flags_ = flags;
+        // A cancel still waiting for room has nothing left to cancel.
+        if (self.reactor_.withdraw(self.cancel_)) --self.outstanding_;
+        self.release_one();
+    }
+
+    static void on_stop(waiter* w) {
+        auto& self = static_cast<operation&>(*w);
+        if (self.reactor_.withdraw(self)) {
+            self.res_ = -ECANCELED;
+            self.release_one();
+            return;
+        }
+        io_uring_prep_cancel64(self.cancel_.sqe(), self.user_data(), 0);
+        ++self.outstanding_; // before submit: a full ring may reap our CQEs right there
+        self.cancel_.set_background(self.io_request::background());
+        self.reactor_.submit(self.cancel_);
+    }
+
+    void release_one() noexcept {
+        if (--outstanding_ == 0) complete(0);
+    }
+
+    uring_reactor& reactor_;
+    cancel_request cancel_;
+    int res_ = 0;
+    std::uint32_t flags_ = 0;
+    unsigned outstanding_ = 0; // CQEs still to come that name this awaiter
+};
+
+// co_await in_place(op): awaits an operation declared as a named variable (so that another
+// coroutine can name it, to cancel it say). g++ 12 wants to copy an awaiter that is an
+// lvalue, and operations cannot be copied: their address is their identity in the ring.
+template <class Op>
+    requires std::is_base_of_v<operation, Op>
+struct in_place {
+    Op& op;
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        return op.await_suspend(h);
+    }
+    decltype(auto) await_resume() noexcept { return op.await_resume(); }
+};
+// Spelled out for clang 14, which does not deduce an aggregate's arguments by itself.
+template <class Op>
+in_place(Op&) -> in_place<Op>;
+
+// co_await background(read(fd, buf)): the operation does not count in the reactor's
+// pending(), so a virtual clock may jump while it waits (a read that may never end).
+template <class Op>
+    requires std::is_base_of_v<operation, std::remove_cvref_t<Op>>
+in_place<std::remove_reference_t<Op>> background(Op&& op) noexcept {
+    op.set_background(true);
+    return {op};
+}
+
+} // namespace coronet::uring

@@ -1,0 +1,209 @@
+#pragma once
+// The io_uring system calls as awaitables, on the reactor of the current scheduler:
+//   auto n = co_await uring::read(fd, buf);        // result<std::size_t>
+// Each returns result<...> with the errno meaning of the system call it stands for, and
+// each is cancelled through the awaiting coroutine's stop token (see operation.hpp: the
+// coroutine resumes only once the kernel has let go of the buffers). Buffers, iovec
+// arrays and addresses passed in must stay valid until the co_await returns, as they do
+// when they live in the awaiting coroutine.
+#include "framework/result.hpp"
+#include "framework/uring/buffer_ring.hpp"
+#include "framework/uring/operation.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+namespace coronet::uring {
+
+// Offset meaning "the file's current position" (and the only one a pipe or socket takes).
+inline constexpr std::uint64_t current_position = ~std::uint64_t{0};
+
+namespace detail {
+inline unsigned clamp_size(std::size_t n) noexcept {
+    return static_cast<unsigned>(std::min<std::size_t>(n, UINT32_MAX));
+}
+inline result<> void_result(int res) { return res < 0 ? result<>{error{-res}} : result<>{}; }
+inline result<std::size_t> size_result(int res) {
+    return res < 0 ? result<std::size_t>{error{-res}} : result<std::size_t>{static_cast<std::size_t>(res)};
+}
+} // namespace detail
+
+// Does nothing in the kernel: the round trip through the rings, for tests and benchmarks.
+class nop_op : public operation {
+public:
+    explicit nop_op(uring_reactor& r) noexcept : operation(r) { io_uring_prep_nop(sqe()); }
+    result<> await_resume() noexcept { return detail::void_result(finish()); }
+};
+
+// read/write/recv/send: the byte count transferred (0 from read/recv is end of stream).
+class transfer_op : public operation {
+public:
+    result<std::size_t> await_resume() noexcept { return detail::size_result(finish()); }
+
+protected:
+    using operation::operation;
+};
+
+class read_op : public transfer_op {
+public:
+    read_op(uring_reactor& r, int fd, std::span<std::byte> buf, std::uint64_t offset) noexcept : transfer_op(r) {
+        io_uring_prep_read(sqe(), fd, buf.data(), detail::clamp_size(buf.size()), offset);
+    }
+};
+
+class write_op : public transfer_op {
+public:
+    write_op(uring_reactor& r, int fd, std::span<const std::byte> buf, std::uint64_t offset) noexcept
+        : transfer_op(r) {
+        io_uring_prep_write(sqe(), fd, buf.data(), detail::clamp_size(buf.size()), offset);
+    }
+};
+
+class readv_op : public transfer_op {
+public:
+    readv_op(uring_reactor& r, int fd, std::span<const iovec> iov, std::uint64_t offset) noexcept : transfer_op(r) {
+        io_uring_prep_readv(sqe(), fd, iov.data(), detail::clamp_size(iov.size()), offset);
+    }
+};
+
+class writev_op : public transfer_op {
+public:
+    writev_op(uring_reactor& r, int fd, std::span<const iovec> iov, std::uint64_t offset) noexcept : transfer_op(r) {
+        io_uring_prep_writev(sqe(), fd, iov.data(), detail::clamp_size(iov.size()), offset);
+    }
+};
+
+class recv_op : public transfer_op {
+public:
+    recv_op(uring_reactor& r, int fd, std::span<std::byte> buf, int flags) noexcept : transfer_op(r) {
+        io_uring_prep_recv(sqe(), fd, buf.data(), buf.size(), flags);
+    }
+};
+
+class send_op : public transfer_op {
+public:
+    send_op(uring_reactor& r, int fd, std::span<const std::byte> buf, int flags) noexcept : transfer_op(r) {
+        io_uring_prep_send(sqe(), fd, buf.data(), buf.size(), flags);
+    }
+};
+
+// The connected socket's descriptor.
+class accept_op : public operation {
+public:
+    accept_op(uring_reactor& r, int fd, int flags) noexcept : operation(r) {
+        io_uring_prep_accept(sqe(), fd, nullptr, nullptr, flags);
+    }
+    result<int> await_resume() noexcept {
+        int res = finish();
+        return res < 0 ? result<int>{error{-res}} : result<int>{res};
+    }
+};
+
+class connect_op : public operation {
+public:
+    // The address is copied into the awaiter: the caller's may go away before submission.
+    connect_op(uring_reactor& r, int fd, const sockaddr* addr, socklen_t len) noexcept : operation(r) {
+        len_ = std::min<socklen_t>(len, sizeof addr_);
+        std::memcpy(&addr_, addr, len_);
+        io_uring_prep_connect(sqe(), fd, reinterpret_cast<const sockaddr*>(&addr_), len_);
+    }
+    result<> await_resume() noexcept { return detail::void_result(finish()); }
+
+private:
+    sockaddr_storage addr_{};
+    socklen_t len_;
+};
+
+// An io_uring timeout (real time, in the kernel): success when it expires.
+class timeout_op : public operation {
+public:
+    timeout_op(uring_reactor& r, duration d) noexcept : operation(r) {
+        auto ns = std::max(d.count(), std::int64_t{0});
+        ts_.tv_sec = ns / 1'000'000'000;
+        ts_.tv_nsec = ns % 1'000'000'000;
+        io_uring_prep_timeout(sqe(), &ts_, 0, 0);
+    }
+    result<> await_resume() noexcept {
+        int res = finish();
+        return detail::void_result(res == -ETIME ? 0 : res);
+    }
+
+private:
+    __kernel_timespec ts_{};
+};
+
+// Asks the kernel to cancel the operation named by `target` (an io_completion's
+// user_data). ENOENT: no such operation in flight; EALREADY: it is running and may
+// still complete. The target itself ends with its own completion.
+class cancel_op : public operation {
+public:
+    cancel_op(uring_reactor& r, std::uint64_t target) noexcept : operation(r) {
+        io_uring_prep_cancel64(sqe(), target, 0);
+        set_urgent(true);
+    }
+    result<> await_resume() noexcept { return detail::void_result(finish()); }
+};
+
+// A read into whichever buffer of `ring` the kernel picks when data arrives. The buffer
+// then belongs to the caller until ring.recycle(id). ENOBUFS when none is posted.
+class read_selected_op : public operation {
+public:
+    read_selected_op(uring_reactor& r, int fd, provided_buffer_ring& ring, std::uint64_t offset) noexcept
+        : operation(r), ring_(ring) {
+        io_uring_prep_read(sqe(), fd, nullptr, detail::clamp_size(ring.buffer_size()), offset);
+        sqe()->flags |= IOSQE_BUFFER_SELECT;
+        sqe()->buf_group = ring.group();
+    }
+    result<selected_buffer> await_resume() noexcept {
+        int res = finish();
+        auto id = provided_buffer_ring::buffer_id(cqe_flags());
+        if (res < 0) {
+            if (id) ring_.recycle(*id); // not expected from the kernel, but never leak one
+            return error{-res};
+        }
+        // End of file consumes no buffer; report it as an empty one the caller need
+        // not recycle (recycling a posted buffer again would post it twice).
+        if (!id) return selected_buffer{};
+        return selected_buffer{*id, static_cast<std::uint32_t>(res)};
+    }
+
+private:
+    provided_buffer_ring& ring_;
+};
+
+inline nop_op nop() { return nop_op{uring_reactor::current()}; }
+inline read_op read(int fd, std::span<std::byte> buf, std::uint64_t offset = current_position) {
+    return read_op{uring_reactor::current(), fd, buf, offset};
+}
+inline write_op write(int fd, std::span<const std::byte> buf, std::uint64_t offset = current_position) {
+    return write_op{uring_reactor::current(), fd, buf, offset};
+}
+inline readv_op readv(int fd, std::span<const iovec> iov, std::uint64_t offset = current_position) {
+    return readv_op{uring_reactor::current(), fd, iov, offset};
+}
+inline writev_op writev(int fd, std::span<const iovec> iov, std::uint64_t offset = current_position) {
+    return writev_op{uring_reactor::current(), fd, iov, offset};
+}
+inline recv_op recv(int fd, std::span<std::byte> buf, int flags = 0) {
+    return recv_op{uring_reactor::current(), fd, buf, flags};
+}
+inline send_op send(int fd, std::span<const std::byte> buf, int flags = MSG_NOSIGNAL) {
+    return send_op{uring_reactor::current(), fd, buf, flags};
+}
+inline accept_op accept(int fd, int flags = SOCK_CLOEXEC) { return accept_op{uring_reactor::current(), fd, flags}; }
+inline connect_op connect(int fd, const sockaddr* addr, socklen_t len) {
+    return connect_op{uring_reactor::current(), fd, addr, len};
+}
+inline timeout_op timeout(duration d) { return timeout_op{uring_reactor::current(), d}; }
+inline cancel_op cancel(std::uint64_t target) { return cancel_op{uring_reactor::current(), target}; }
+inline cancel_op cancel(const io_completion& target) { return cancel(target.user_data()); }
+inline read_selected_op read_selected(int fd, provided_buffer_ring& ring, std::uint64_t offset = current_position) {
+    return read_selected_op{uring_reactor::current(), fd, ring, offset};
+}
+
+} // namespace coronet::uring
