@@ -16,6 +16,9 @@ public:
     // Operations submitted and not yet completed, not counting ones that never end on
     // their own and so must not hold back virtual time (a NIC's standing receive, say).
     virtual std::size_t pending() const noexcept = 0;
+    // Anything in flight at all, background operations included: with a real clock the
+    // scheduler blocks in wait() while this is true, since a completion may still come.
+    virtual bool active() const noexcept = 0;
     // Submits queued operations and handles the completions already there. Never blocks.
     // Returns the number of completions handled.
     virtual std::size_t poll() = 0;

@@ -52,23 +52,28 @@ void scheduler::run_ready() {
 
 bool scheduler::run_once(bool may_block) {
     if (timers_.maybe_armed()) stats_.timers_fired += timers_.advance(clock_->now());
-    if (io_) io_->poll();
+    // Completions may only change state (a NIC's raw handler) without readying anyone;
+    // the loop must then look again rather than block.
+    std::size_t reaped = io_ ? io_->poll() : 0;
     if (!dpcs_.empty()) run_dpcs();
     if (!ready_.empty()) {
         run_ready();
         return true;
     }
-    if (!dpcs_.empty()) return true;
+    if (!dpcs_.empty() || reaped > 0) return true;
     return idle(may_block);
 }
 
 bool scheduler::idle(bool may_block) {
     auto next = timers_.next_expiry();
     bool io_pending = io_ && io_->pending() > 0;
-    if (!next && !io_pending) return false;
+    // Background I/O (a NIC's standing read) cannot hold back virtual time, but on a real
+    // clock, or when no timer is left, it is still something to wait for.
+    bool io_active = io_ && io_->active();
+    if (!next && !io_active) return false;
     if (!may_block) return true;
-    if (clock_->is_virtual() && !io_pending) {
-        // Only timers can make progress: jump straight to the earliest.
+    if (clock_->is_virtual() && !io_pending && next) {
+        // Only timers can make progress on virtual time: jump straight to the earliest.
         if (*next > clock_->now()) clock_->advance_to(*next);
         ++stats_.time_jumps;
         stats_.timers_fired += timers_.advance(clock_->now());
@@ -80,7 +85,7 @@ bool scheduler::idle(bool may_block) {
         auto now = clock_->now();
         timeout = *next > now ? *next - now : duration::zero();
     }
-    if (io_pending)
+    if (io_active)
         io_->wait(timeout);
     else if (timeout)
         std::this_thread::sleep_for(*timeout);

@@ -24,11 +24,11 @@ public:
     }
 
 private:
-    static void on_fire(timer_entry* t) { static_cast<sleep_awaiter*>(t)->complete(0); }
+    static void on_fire(timer_entry* t) { static_cast<sleep_awaiter&>(*t).complete(0); }
     static void on_cancel(waiter* w) {
-        auto* self = static_cast<sleep_awaiter*>(w);
-        self->timer_entry::cancel();
-        self->complete(ECANCELED);
+        auto& self = static_cast<sleep_awaiter&>(*w);
+        self.timer_entry::cancel();
+        self.complete(ECANCELED);
     }
 
     time_point deadline_;

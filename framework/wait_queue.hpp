@@ -39,9 +39,9 @@ public:
     private:
         friend class wait_queue;
         static void on_cancel(waiter* w) {
-            auto* self = static_cast<awaiter*>(w);
-            self->hook::unlink();
-            self->complete(ECANCELED);
+            auto& self = static_cast<awaiter&>(*w);
+            self.hook::unlink();
+            self.complete(ECANCELED);
         }
         wait_queue& q_;
     };

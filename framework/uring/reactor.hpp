@@ -67,6 +67,7 @@ public:
 
     // io_backend
     std::size_t pending() const noexcept override { return pending_; }
+    bool active() const noexcept override { return in_flight_ > 0 || !fifo_.empty(); }
     std::size_t poll() override;
     void wait(std::optional<duration> timeout) override;
 
