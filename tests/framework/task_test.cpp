@@ -120,3 +120,17 @@ TEST_CASE("yield lets other ready coroutines run in FIFO order", "[task][schedul
     s.run(scope.join());
     CHECK(trace == "ababab");
 }
+
+TEST_CASE("sync_wait runs a task from ordinary code, on a scheduler of its own or the thread's", "[task][sync_wait]") {
+    CHECK(scheduler::current_or_null() == nullptr);
+    CHECK(sync_wait(answer()) == 42); // makes a temporary scheduler
+    CHECK(scheduler::current_or_null() == nullptr);
+    CHECK_THROWS_AS(sync_wait(throws_logic_error()), std::logic_error);
+    virtual_clock c;
+    scheduler s({.time_source = &c});
+    auto slept = sync_wait([]() -> task<time_point> {
+        (void)co_await sleep_for(std::chrono::hours(1));
+        co_return scheduler::current().now();
+    }());
+    CHECK(slept == time_point{} + std::chrono::hours(1)); // ran on s, on virtual time
+}
