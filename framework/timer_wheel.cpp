@@ -11,9 +11,11 @@ constexpr int top_shift = timer_wheel::slot_bits * timer_wheel::levels; // 48 bi
 timer_wheel::timer_wheel(time_point start) : now_tick_(0) { now_tick_ = tick_of(start); }
 
 timer_wheel::~timer_wheel() {
+    // Timers still armed outlive the wheel only unlinked: their cancel() then has nothing to do.
     for (auto& level : wheel_)
         for (auto& slot : level) slot.clear();
     overflow_.clear();
+    armed_ = 0;
 }
 
 std::uint64_t timer_wheel::tick_of(time_point t) const {
@@ -22,9 +24,11 @@ std::uint64_t timer_wheel::tick_of(time_point t) const {
 }
 
 void timer_wheel::add(timer_entry& t, time_point at) {
-    t.unlink();
+    t.cancel();
     t.expiry_ = at;
+    t.wheel_ = this;
     place(t);
+    ++armed_;
 }
 
 void timer_wheel::place(timer_entry& t) {
@@ -92,6 +96,7 @@ std::size_t timer_wheel::advance(time_point now) {
                 pass.pop_front();
                 if (t.expiry_ <= now) {
                     ++fired;
+                    --armed_;
                     again = true;
                     t.fn_(&t);
                 } else {
@@ -128,6 +133,7 @@ std::size_t timer_wheel::advance(time_point now) {
 }
 
 std::optional<time_point> timer_wheel::next_expiry() {
+    if (armed_ == 0) return std::nullopt;
     auto min_of = [](list& l) {
         time_point best = time_point::max();
         for (auto& t : l)
@@ -149,13 +155,5 @@ std::optional<time_point> timer_wheel::next_expiry() {
     return min_of(overflow_);
 }
 
-bool timer_wheel::empty() { return !next_expiry().has_value(); }
-
-std::size_t timer_wheel::size() const {
-    std::size_t n = overflow_.size();
-    for (auto& level : wheel_)
-        for (auto& slot : level) n += slot.size();
-    return n;
-}
 
 } // namespace coronet

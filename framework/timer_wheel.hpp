@@ -31,19 +31,22 @@ public:
     explicit timer_entry(callback fn) : fn_(fn) {}
     timer_entry(const timer_entry&) = delete;
     timer_entry& operator=(const timer_entry&) = delete;
+    ~timer_entry() { cancel(); }
 
     bool armed() const noexcept { return is_linked(); }
     time_point expiry() const noexcept { return expiry_; }
-    void cancel() noexcept { unlink(); }
+    inline void cancel() noexcept;
     void set_callback(callback fn) noexcept { fn_ = fn; }
 
 private:
     friend class timer_wheel;
     time_point expiry_{};
     callback fn_ = nullptr;
+    timer_wheel* wheel_ = nullptr;
 };
 
 class timer_wheel {
+    friend class timer_entry;
 public:
     static constexpr int levels = 8;
     static constexpr int slot_bits = 6;
@@ -62,15 +65,10 @@ public:
     std::size_t advance(time_point now);
     // The exact expiry of the earliest armed timer, if any.
     std::optional<time_point> next_expiry();
-    bool empty();
-    std::size_t size() const;
-    // False only when no timer can be armed: a check cheap enough for every loop turn
-    // (cancelled timers may leave it true until the next advance).
-    bool maybe_armed() const noexcept {
-        std::uint64_t any = 0;
-        for (auto bits : occupied_) any |= bits;
-        return any != 0 || !overflow_.empty();
-    }
+    bool empty() const noexcept { return armed_ == 0; }
+    std::size_t size() const noexcept { return armed_; }
+    // A check cheap enough for every turn of the scheduler's loop.
+    bool maybe_armed() const noexcept { return armed_ != 0; }
 
 private:
     using list = boost::intrusive::list<timer_entry, boost::intrusive::constant_time_size<false>>;
@@ -83,6 +81,14 @@ private:
     std::array<std::uint64_t, levels> occupied_{}; // bit per slot; may be stale-set after cancel
     list overflow_;                                // beyond the top level's reach
     std::uint64_t now_tick_;
+    std::size_t armed_ = 0; // timers linked anywhere in the wheel
 };
+
+inline void timer_entry::cancel() noexcept {
+    if (is_linked()) {
+        unlink();
+        --wheel_->armed_;
+    }
+}
 
 } // namespace coronet

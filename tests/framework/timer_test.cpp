@@ -174,3 +174,29 @@ TEST_CASE("running a task that can never finish reports a deadlock", "[scheduler
     auto waits_forever = [&]() -> task<void> { (void)co_await never.wait(); };
     CHECK_THROWS_AS(s.run(waits_forever()), deadlock_error);
 }
+
+TEST_CASE("the wheel counts armed timers through add, cancel, fire and destruction", "[timer]") {
+    virtual_clock c;
+    timer_wheel w(c.now());
+    std::vector<std::pair<int, time_point>> log;
+    recorded_timer::log = &log;
+    recorded_timer::clk = &c;
+    recorded_timer a, b;
+    w.add(a, at(1ms));
+    w.add(b, at(2ms));
+    w.add(b, at(3ms)); // re-arming does not count twice
+    CHECK(w.size() == 2);
+    a.cancel();
+    a.cancel();
+    CHECK(w.size() == 1);
+    {
+        recorded_timer scoped;
+        w.add(scoped, at(1s));
+        CHECK(w.size() == 2);
+    } // destroyed while armed: disarmed
+    CHECK(w.size() == 1);
+    c.advance_to(at(1h));
+    CHECK(w.advance(c.now()) == 1);
+    CHECK(w.empty());
+    CHECK_FALSE(w.next_expiry());
+}
