@@ -1,0 +1,142 @@
+#include "protocols/ipv4/reassembly.hpp"
+
+#include <algorithm>
+
+namespace coronet::ipv4 {
+
+namespace {
+// What a fragment pins: its buffers whole, plus its bookkeeping.
+std::size_t truesize(const packet& p) noexcept {
+    const std::size_t buffers = p.pool() != nullptr ? p.slice_count() * p.pool()->buffer_size() : 0;
+    return std::max(buffers, p.length()) + 64;
+}
+} // namespace
+
+reassembler::reassembler(scheduler& sched, counters& stats, reassembly_options opts,
+                         expired_fn on_expired)
+    : sched_(sched), stats_(stats), opts_(opts), on_expired_(std::move(on_expired)) {}
+
+reassembler::~reassembler() {
+    age_.clear();
+    entries_.clear();
+}
+
+std::optional<reassembled> reassembler::input(const repr& header,
+                                              std::span<const std::byte> raw_header,
+                                              packet&& data) {
+    const std::uint32_t begin = std::uint32_t{header.fragment_offset} * 8;
+    const std::uint32_t end = begin + static_cast<std::uint32_t>(data.length());
+    if ((header.more_fragments && (data.empty() || data.length() % 8 != 0)) ||
+        end + raw_header.size() > max_packet_length) {
+        ++stats_.reasm_fails;
+        return std::nullopt;
+    }
+    const key k{header.source.to_uint(), header.destination.to_uint(), header.identification,
+                static_cast<std::uint8_t>(header.protocol)};
+    auto it = entries_.find(k);
+    if (it == entries_.end()) {
+        auto fresh = std::make_unique<entry>(this, k);
+        sched_.timers().add(*fresh, sched_.now() + opts_.timeout);
+        age_.push_back(*fresh);
+        it = entries_.emplace(k, std::move(fresh)).first;
+    }
+    entry& e = *it->second;
+
+    // The end of the datagram, once a fragment without MF says it.
+    if (!header.more_fragments) {
+        const bool contradicts = (e.have_last && end != e.total) ||
+                                 (!e.fragments.empty() && e.fragments.back().end > end);
+        if (contradicts) {
+            discard(e);
+            return std::nullopt;
+        }
+        e.total = end;
+        e.have_last = true;
+    } else if (e.have_last && end > e.total) {
+        discard(e);
+        return std::nullopt;
+    }
+
+    // Where it goes, and whether it overlaps a neighbour (RFC 5722-style policy above).
+    auto pos = std::lower_bound(e.fragments.begin(), e.fragments.end(), begin,
+                                [](const fragment& f, std::uint32_t b) { return f.begin < b; });
+    auto overlaps = [&](const fragment& f) { return begin < f.end && f.begin < end; };
+    if (pos != e.fragments.end() && pos->begin == begin && pos->end == end) {
+        ++stats_.reasm_duplicates;
+        return std::nullopt;
+    }
+    if ((pos != e.fragments.end() && overlaps(*pos)) ||
+        (pos != e.fragments.begin() && overlaps(*std::prev(pos)))) {
+        ++stats_.reasm_overlaps;
+        discard(e);
+        return std::nullopt;
+    }
+
+    // Room under the memory limit, made by discarding the oldest other datagrams.
+    const std::size_t cost = truesize(data);
+    while (memory_ + cost > opts_.memory_limit) {
+        entry* victim = nullptr;
+        for (auto& candidate : age_)
+            if (&candidate != &e) {
+                victim = &candidate;
+                break;
+            }
+        if (victim == nullptr) break;
+        ++stats_.reasm_memory_evictions;
+        discard(*victim);
+    }
+    if (memory_ + cost > opts_.memory_limit) {
+        ++stats_.reasm_memory_evictions;
+        discard(e);
+        return std::nullopt;
+    }
+
+    if (begin == 0) {
+        e.first_header = header;
+        const auto n = std::min(raw_header.size(), max_header_length);
+        std::copy_n(raw_header.begin(), n, e.quote.begin());
+        const auto extra = std::min<std::size_t>(8, data.length());
+        (void)data.copy_out(0, std::span(e.quote).subspan(n, extra));
+        e.quote_length = n + extra;
+    }
+    e.fragments.insert(pos, fragment{begin, end, cost, std::move(data)});
+    e.received += end - begin;
+    e.cost += cost;
+    memory_ += cost;
+
+    // Complete when the pieces, which never overlap, add up to the end.
+    if (!e.have_last || e.received != e.total || !e.first_header) return std::nullopt;
+    reassembled out{*e.first_header, std::move(e.fragments.front().data)};
+    for (auto f = std::next(e.fragments.begin()); f != e.fragments.end(); ++f)
+        out.payload.append(std::move(f->data));
+    out.header.fragment_offset = 0;
+    out.header.more_fragments = false;
+    out.header.payload_length = static_cast<std::uint16_t>(e.total);
+    ++stats_.reasm_oks;
+    erase(e);
+    return out;
+}
+
+void reassembler::discard(entry& e) noexcept {
+    ++stats_.reasm_fails;
+    erase(e);
+}
+
+void reassembler::erase(entry& e) noexcept {
+    memory_ -= e.cost;
+    e.cancel();
+    e.age_hook::unlink();
+    entries_.erase(e.k); // destroys e and the fragments it holds
+}
+
+void reassembler::on_timer(timer_entry* t) {
+    entry& e = static_cast<entry&>(*t);
+    reassembler& r = *e.owner;
+    ++r.stats_.reasm_timeout;
+    std::array<std::byte, max_header_length + 8> quote = e.quote;
+    const std::size_t n = e.first_header ? e.quote_length : 0;
+    r.discard(e);
+    if (n != 0 && r.on_expired_) r.on_expired_(std::span(quote).first(n));
+}
+
+} // namespace coronet::ipv4

@@ -1,0 +1,119 @@
+#pragma once
+// Reassembly of received fragments (RFC 791 §3.2, RFC 815), in any order, without copying:
+// the reassembled payload is the fragments' packets chained in offset order.
+//
+// Policy, chosen and documented here:
+// - Overlaps: a fragment that overlaps one already held, other than an exact duplicate
+//   (same offset, same length), discards the whole datagram, as RFC 5722 §4 requires for
+//   IPv6. Legitimate senders never overlap; trimming would let an attacker choose which
+//   bytes win (the classic IDS evasion). An exact duplicate (a retransmission or a
+//   duplicating link) is dropped alone and counted; the first copy's bytes are kept.
+// - Inconsistency: a second last fragment (MF clear) with another end, or data beyond the
+//   end the last fragment set, discards the datagram likewise. A fragment with MF set whose
+//   length is not a multiple of 8, or one that would end beyond 65535 bytes, is malformed.
+// - Time: a datagram not complete `timeout` after its first fragment arrived is discarded
+//   (Linux's ipfrag_time, 30 s; RFC 1122 §3.3.2 suggests 60 to 120 s).
+// - Memory: the buffers the held fragments pin (truesize: whole buffers, not just their
+//   bytes, since a flood of tiny fragments pins a buffer each) across all datagrams stay
+//   under `memory_limit`; room for a new fragment is made by discarding the oldest
+//   datagrams, and a fragment that cannot fit even then discards its own datagram.
+#include "framework/buffer/packet.hpp"
+#include "framework/scheduler.hpp"
+#include "framework/timer_wheel.hpp"
+#include "protocols/ipv4/counters.hpp"
+#include "protocols/ipv4/wire.hpp"
+
+#include <array>
+#include <boost/intrusive/list.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace coronet::ipv4 {
+
+struct reassembly_options {
+    duration timeout = std::chrono::seconds(30);
+    std::size_t memory_limit = std::size_t{4} << 20;
+};
+
+struct reassembled {
+    repr header; // fragment zero's, with offset 0, MF clear and the whole payload length
+    packet payload;
+};
+
+class reassembler {
+public:
+    // Told when a datagram times out after its first fragment (offset 0) arrived, with that
+    // fragment's header and first 8 data bytes: what ICMP time exceeded, code 1, quotes
+    // (RFC 792; RFC 1122 §3.3.2 sends it only then).
+    using expired_fn = std::function<void(std::span<const std::byte> quote)>;
+
+    reassembler(scheduler& sched, counters& stats, reassembly_options opts, expired_fn on_expired);
+    ~reassembler();
+    reassembler(const reassembler&) = delete;
+    reassembler& operator=(const reassembler&) = delete;
+
+    // One fragment: `header` parsed, `raw_header` its bytes, `data` its payload (header
+    // pulled, padding trimmed). Returns the datagram when this fragment completes it.
+    std::optional<reassembled> input(const repr& header, std::span<const std::byte> raw_header,
+                                     packet&& data);
+
+    std::size_t datagrams() const noexcept { return entries_.size(); }
+    std::size_t memory() const noexcept { return memory_; }
+    const reassembly_options& opts() const noexcept { return opts_; }
+
+private:
+    struct key {
+        std::uint32_t source, destination;
+        std::uint16_t identification;
+        std::uint8_t protocol;
+        friend bool operator==(const key&, const key&) = default;
+    };
+    struct key_hash {
+        std::size_t operator()(const key& k) const noexcept {
+            return detail::mix_hash((std::uint64_t{k.source} << 32 | k.destination) ^
+                                    (std::uint64_t{k.identification} << 8 | k.protocol) << 40);
+        }
+    };
+    struct fragment {
+        std::uint32_t begin, end; // data bytes [begin, end) of the datagram
+        std::size_t cost;
+        packet data;
+    };
+    struct age_tag;
+    // Tagged: timer_entry, the other base, has an untagged list hook of its own.
+    using age_hook = boost::intrusive::list_base_hook<
+        boost::intrusive::tag<age_tag>, boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+    struct entry : timer_entry, age_hook {
+        reassembler* owner;
+        key k;
+        std::vector<fragment> fragments; // sorted by begin, never overlapping
+        std::uint32_t total = 0;         // known once the last fragment came
+        bool have_last = false;
+        std::uint32_t received = 0;
+        std::size_t cost = 0;
+        std::optional<repr> first_header;
+        std::array<std::byte, max_header_length + 8> quote{};
+        std::size_t quote_length = 0;
+        entry(reassembler* r, key kk) : timer_entry(&on_timer), owner(r), k(kk) {}
+    };
+    using age_list = boost::intrusive::list<entry, boost::intrusive::base_hook<age_hook>,
+                                            boost::intrusive::constant_time_size<false>>;
+
+    static void on_timer(timer_entry* t);
+    void discard(entry& e) noexcept; // counts a failure, frees it
+    void erase(entry& e) noexcept;
+
+    scheduler& sched_;
+    counters& stats_;
+    reassembly_options opts_;
+    expired_fn on_expired_;
+    std::unordered_map<key, std::unique_ptr<entry>, key_hash> entries_;
+    age_list age_; // oldest first
+    std::size_t memory_ = 0;
+};
+
+} // namespace coronet::ipv4
