@@ -1,0 +1,171 @@
+#pragma once
+// native_stack: coronet's own Ethernet/ARP/IPv4/ICMP/UDP over one or more NICs, serving the
+// socket calls of processes (network_stack). TCP comes next: stream sockets are refused.
+//
+// The receive path runs inside the NIC's DPC: interface::push -> Ethernet (filter, ethertype)
+// -> ARP, or IPv4 (header checks, local or forward, reassembly) -> UDP (checksum, port
+// lookup, socket queue) or ICMP. The send path: a socket call -> UDP header -> IPv4 output
+// (route, identification, fragmentation) -> ARP resolution -> Ethernet header -> NIC.
+// Everything is per core: no locks, no atomics.
+//
+// set_trace() makes each layer report one line per packet it handles (layer, direction,
+// decision), e.g. "ipv4 rx 10.0.0.2 > 10.0.0.1 proto 17 len 48: local delivery".
+#include "drivers/nic.hpp"
+#include "framework/counters.hpp"
+#include "framework/process/socket.hpp"
+#include "framework/scheduler.hpp"
+#include "protocols/arp/counters.hpp"
+#include "protocols/ethernet/counters.hpp"
+#include "protocols/icmp/counters.hpp"
+#include "protocols/icmp/rate_limit.hpp"
+#include "protocols/icmp/wire.hpp"
+#include "protocols/ipv4/counters.hpp"
+#include "protocols/ipv4/ident.hpp"
+#include "protocols/ipv4/reassembly.hpp"
+#include "protocols/ipv4/route.hpp"
+#include "protocols/ipv4/wire.hpp"
+#include "protocols/stack/interface.hpp"
+#include "protocols/stack/options.hpp"
+#include "protocols/udp/layer.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace coronet::native {
+
+using interface_id = ipv4::interface_id;
+
+// What IPv4 output needs to know of a datagram besides its payload.
+struct ip_send {
+    ipv4_address source;
+    ipv4_address destination;
+    ipv4::protocol protocol = ipv4::protocol::udp;
+    std::uint8_t ttl = 0; // 0: the stack's default
+    bool dont_fragment = false;
+};
+
+class native_stack final : public network_stack, private udp::network {
+public:
+    native_stack(scheduler& sched, counter_registry& registry, options opts = {});
+    ~native_stack() override;
+    native_stack(const native_stack&) = delete;
+    native_stack& operator=(const native_stack&) = delete;
+
+    // --- network_stack ---
+    std::string_view name() const noexcept override { return "native"; }
+    // datagram: a UDP socket; stream: EPROTONOSUPPORT (TCP is not there yet).
+    result<ref<socket_object>> socket(socket_type type) override;
+
+    // --- configuration ---
+    // Becomes the NIC's receiver, adds the on-link route of the prefix and announces the
+    // address (gratuitous ARP). The NIC must outlive the stack.
+    interface_id add_interface(nic& card, ipv4_prefix address_with_prefix);
+    // A gateway of 0.0.0.0 makes the prefix on-link on that interface.
+    void add_route(ipv4_prefix destination, ipv4_address gateway, interface_id via);
+    // The default route through `gateway`, on the interface whose subnet holds it;
+    // ENETUNREACH when none does.
+    result<> set_default_gateway(ipv4_address gateway);
+    // Forwarding between interfaces (a router); off by default: datagrams for others are
+    // dropped and counted (ipv4.in_addr_errors).
+    void set_forwarding(bool on) noexcept { forwarding_ = on; }
+    bool forwarding() const noexcept { return forwarding_; }
+    // One line per packet per layer, or nothing (an empty function).
+    void set_trace(std::function<void(std::string_view)> sink) { trace_ = std::move(sink); }
+
+    // --- ICMP echo (ping) ---
+    // Sends one echo request with `payload_bytes` of data and waits for its reply: the round
+    // trip on the scheduler's clock. ETIMEDOUT, EHOSTUNREACH (ARP failed or an ICMP error
+    // came back), ENETUNREACH (no route), EMSGSIZE (above 65507 bytes), ECANCELED.
+    task<result<duration>> ping(ipv4_address destination, std::size_t payload_bytes = 56,
+                                duration timeout = std::chrono::seconds(1));
+
+    // --- IPv4 output, for transports ---
+    // Sends `payload` (a transport header and data) in an IPv4 datagram: routes it,
+    // fragments it if it exceeds the MTU and DF is clear (EMSGSIZE if set), resolves the
+    // next hop. ENETUNREACH when there is no route.
+    result<> output(packet&& payload, const ip_send& header);
+
+    // --- inspection ---
+    std::size_t interface_count() const noexcept { return interfaces_.size(); }
+    interface& at(interface_id id) { return *interfaces_.at(id); }
+    // The receive input of an interface (what its NIC delivers to).
+    frame_sink& receiver(interface_id id) { return at(id); }
+    const ipv4::routing_table& routes() const noexcept { return routes_; }
+    ipv4::reassembler& reassembly() noexcept { return reassembly_; }
+    udp::layer& udp() noexcept { return udp_; }
+    buffer_pool& pool() noexcept override { return *pool_; }
+    scheduler& sched() noexcept { return sched_; }
+    const options& opts() const noexcept { return opts_; }
+    bool is_local(ipv4_address a) const noexcept override;
+
+    struct all_counters {
+        explicit all_counters(counter_registry& r) : ethernet(r), arp(r), ipv4(r), icmp(r), udp(r) {}
+        ethernet::counters ethernet;
+        arp::counters arp;
+        ipv4::counters ipv4;
+        icmp::counters icmp;
+        udp::counters udp;
+    };
+    all_counters& stats() noexcept { return stats_; }
+
+private:
+    friend class interface;
+    struct pending_ping;
+
+    // receive.cpp
+    void input(interface& in, packet&& frame);
+    void arp_input(interface& in, const packet& p);
+    void ipv4_input(interface& in, packet&& p);
+    void local_delivery(interface& in, packet&& p, const ipv4::repr& h,
+                        std::span<const std::byte> raw_header);
+    void transport_input(interface& in, packet&& p, const ipv4::repr& h,
+                         std::span<const std::byte> raw_header);
+    // forward.cpp
+    void forward(interface& in, packet&& p, const ipv4::repr& h,
+                 std::span<const std::byte> raw_header);
+    // send.cpp
+    result<> link_output(interface& out, ipv4_address next_hop, packet&& ip_packet);
+    result<> transmit(interface& out, packet&& payload, mac_address destination,
+                      ethernet::ethertype type);
+    result<> send_datagram(interface& out, ipv4_address next_hop, packet&& payload,
+                           const ipv4::repr& h);
+    result<ipv4_address> source_for(ipv4_address destination) override;
+    result<> output(packet&& datagram, ipv4_address source, ipv4_address destination) override;
+    interface* local_interface(ipv4_address a) const noexcept;
+    // icmp.cpp
+    void icmp_input(interface& in, packet&& p, const ipv4::repr& h);
+    void echo_reply(packet&& request, const ipv4::repr& h, std::span<const std::byte> header);
+    void icmp_error_input(const icmp::repr& r, const ipv4::repr& h);
+    // RFC 1122 §3.2.2's rules and the rate limit, then sends type/code quoting `quote`
+    // (the offending datagram's header and first 8 data bytes) to its source from `from`.
+    void send_icmp_error(icmp::message type, std::uint8_t code, std::span<const std::byte> quote,
+                         ipv4_address from, std::uint16_t mtu = 0);
+    void report_unreachable(const packet& ip_packet); // ARP gave up on it
+    void finish_ping(std::uint16_t identifier, std::uint16_t sequence, int err);
+
+    void trace(std::string_view layer, std::string_view direction, std::string_view what);
+    bool tracing() const noexcept { return static_cast<bool>(trace_); }
+
+    scheduler& sched_;
+    options opts_;
+    std::unique_ptr<buffer_pool> own_pool_;
+    buffer_pool* pool_;
+    all_counters stats_;
+    std::vector<std::unique_ptr<interface>> interfaces_;
+    ipv4::routing_table routes_;
+    ipv4::reassembler reassembly_;
+    ipv4::ident_generator idents_;
+    icmp::rate_limiter icmp_limit_;
+    udp::layer udp_;
+    bool forwarding_ = false;
+    std::function<void(std::string_view)> trace_;
+    std::uint16_t ping_identifier_;
+    std::uint16_t ping_sequence_ = 0;
+    std::unordered_map<std::uint32_t, pending_ping*> pings_;
+};
+
+} // namespace coronet::native

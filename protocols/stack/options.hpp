@@ -1,0 +1,28 @@
+#pragma once
+// The knobs of a native stack, each with the default a Linux host would have.
+#include "framework/buffer/buffer_pool.hpp"
+#include "protocols/arp/cache.hpp"
+#include "protocols/icmp/rate_limit.hpp"
+#include "protocols/ipv4/reassembly.hpp"
+#include "protocols/udp/layer.hpp"
+
+#include <cstdint>
+
+namespace coronet::native {
+
+struct options {
+    // Where packets the stack builds come from. nullptr: a pool of its own, made with
+    // `pool_options`. A pool shared by several stacks (a simulated world) must outlive them.
+    buffer_pool* pool = nullptr;
+    buffer_pool_options pool_options{.buffer_size = 2048, .buffer_count = 4096};
+    arp::options arp;
+    ipv4::reassembly_options reassembly;
+    icmp::rate_limit_options icmp_errors; // 1000/s, burst 50
+    udp::options udp;
+    std::uint8_t ttl = 64; // RFC 1700's recommended default, Linux's ip_default_ttl
+    // Seeds the IP identification counters, ephemeral ports and ping identifiers: the same
+    // seed gives the same trace.
+    std::uint64_t seed = 1;
+};
+
+} // namespace coronet::native
