@@ -40,8 +40,8 @@ public:
     void sample(duration r) noexcept {
         if (r < duration::zero()) r = duration::zero();
         if (!srtt_) {
-            srtt_ = r;                // SRTT <- R
-            rttvar_ = r / 2;          // RTTVAR <- R/2
+            srtt_ = r;       // SRTT <- R
+            rttvar_ = r / 2; // RTTVAR <- R/2
         } else {
             const duration err = *srtt_ > r ? *srtt_ - r : r - *srtt_;
             rttvar_ = (3 * rttvar_ + err) / 4; // (1 - 1/4) * RTTVAR + 1/4 * |SRTT - R'|

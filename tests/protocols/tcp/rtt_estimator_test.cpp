@@ -138,7 +138,7 @@ TEST_CASE("timestamp_rtt measures from the echoed TSval (RFC 7323 §4)") {
     using coronet::tcp::timestamp_rtt;
     CHECK(timestamp_rtt(ts32{1050}, ts32{1000}, 1ms, true) == 50ms);
     CHECK(timestamp_rtt(ts32{20}, ts32{0xffff'fff6u}, 1ms, true) == 30ms); // across the wrap
-    CHECK_FALSE(timestamp_rtt(ts32{1050}, ts32{1000}, 1ms, false)); // no new data acked
-    CHECK_FALSE(timestamp_rtt(ts32{1000}, ts32{1050}, 1ms, true));  // echo from the future
+    CHECK_FALSE(timestamp_rtt(ts32{1050}, ts32{1000}, 1ms, false));        // no new data acked
+    CHECK_FALSE(timestamp_rtt(ts32{1000}, ts32{1050}, 1ms, true));         // echo from the future
     CHECK(timestamp_rtt(ts32{7}, ts32{7}, 1ms, true) == 0ms);
 }

@@ -51,10 +51,10 @@ TEST_CASE("in_window is start <= s < start + len, across the wrap") {
     CHECK(tcp::in_window(start, start, 8));
     CHECK(tcp::in_window(seq32{0xffff'ffffu}, start, 8));
     CHECK(tcp::in_window(seq32{0}, start, 8));
-    CHECK(tcp::in_window(seq32{3}, start, 8)); // the last byte
-    CHECK_FALSE(tcp::in_window(seq32{4}, start, 8)); // one past
+    CHECK(tcp::in_window(seq32{3}, start, 8));        // the last byte
+    CHECK_FALSE(tcp::in_window(seq32{4}, start, 8));  // one past
     CHECK_FALSE(tcp::in_window(start - 1, start, 8)); // one before
-    CHECK_FALSE(tcp::in_window(start, start, 0)); // an empty window holds nothing
+    CHECK_FALSE(tcp::in_window(start, start, 0));     // an empty window holds nothing
     // Windows beyond 2^31 still work, where < would not.
     CHECK(tcp::in_window(seq32{0x9000'0000u}, seq32{0}, 0xa000'0000u));
     CHECK_FALSE(tcp::in_window(seq32{0xa000'0000u}, seq32{0}, 0xa000'0000u));
