@@ -1,0 +1,129 @@
+#include "drivers/wire/wire.hpp"
+
+#include "drivers/faults/frame_copy.hpp"
+#include "drivers/wire/checksum_offload.hpp"
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+
+namespace coronet {
+
+wire::wire(scheduler& s, wire_config c)
+    : sched_(s), config_(std::move(c)), stats_(registry_, config_.name),
+      faults_(config_.faults, config_.seed, stats_.faults),
+      events_(s, [this](event&& e) { on_event(std::move(e)); }) {}
+
+wire::~wire() {
+    events_.clear(); // the senders' packets go back now
+    for (auto& n : nics_) n->wire_ = nullptr;
+}
+
+wire_nic& wire::attach(counter_registry& registry, nic_config nc, buffer_pool& pool,
+                       wire_nic_options options) {
+    if (config_.kind == wire_kind::point_to_point && nics_.size() == 2)
+        throw std::logic_error("coronet: a point-to-point wire joins two NICs");
+    nics_.push_back(make_object<wire_nic>(*this, registry, std::move(nc), pool, options));
+    return *nics_.back();
+}
+
+duration wire::serialisation(std::size_t bytes) const noexcept {
+    if (config_.bandwidth_bps == 0) return duration::zero();
+    const std::uint64_t bits_ns = std::uint64_t{bytes} * 8U * 1'000'000'000U;
+    return duration(static_cast<duration::rep>((bits_ns + config_.bandwidth_bps - 1) /
+                                               config_.bandwidth_bps));
+}
+
+result<> wire::transmit(wire_nic& from, packet&& frame) {
+    const std::size_t length = frame.length();
+    if (length > std::size_t{config_.mtu} + nic::ethernet_header_bytes) {
+        ++stats_.dropped_mtu;
+        return {};
+    }
+    if (from.tx_queued_ >= config_.queue_limit) {
+        ++stats_.dropped_queue_full;
+        return error{ENOBUFS};
+    }
+    ++stats_.frames_carried;
+    stats_.bytes_carried += length;
+
+    const time_point now = sched_.now();
+    const time_point done = std::max(now, from.busy_until_) + serialisation(length);
+    from.busy_until_ = done;
+    if (done > now) {
+        ++from.tx_queued_;
+        events_.push(done, event{.sender = &from, .serialised = true, .frame = {}, .corrupt = {}});
+    }
+
+    const fault_plan plan = faults_.decide(length);
+    if (plan.count == 0) return {}; // lost: the sender's packet goes back now
+    packet twin;
+    bool twinned = false;
+    if (plan.count == 2) {
+        if (auto shared = frame.share()) { // without a descriptor the duplicate is not made
+            twin = std::move(*shared);
+            twinned = true;
+        }
+    }
+    carry(from, std::move(frame), plan.deliveries[0], done);
+    if (twinned) carry(from, std::move(twin), plan.deliveries[1], done);
+    return {};
+}
+
+void wire::carry(wire_nic& from, packet&& frame, const fault_plan::delivery& d, time_point sent) {
+    ++in_flight_;
+    events_.push(sent + config_.latency + d.delay,
+                 event{.sender = &from, .serialised = false, .frame = std::move(frame), .corrupt = d.corrupt});
+}
+
+void wire::on_event(event&& e) {
+    if (e.serialised) {
+        e.sender->serialised();
+        return;
+    }
+    --in_flight_;
+    for (auto& n : nics_)
+        if (n.get() != e.sender) deliver_to(*n, e);
+    // e.frame, the sender's packet, is released here.
+}
+
+void wire::deliver_to(wire_nic& to, const event& e) {
+    std::array<byte_patch, 3> patches{};
+    std::size_t count = 0;
+    if (e.frame.meta().offload.flags & packet_offload::needs_csum) {
+        if (auto sum = offload_checksum(e.frame)) {
+            patches[count++] = (*sum)[0];
+            patches[count++] = (*sum)[1];
+            ++stats_.checksums_filled;
+        } else {
+            ++stats_.bad_offload;
+        }
+    }
+    if (e.corrupt) {
+        // The checksum is filled before the frame leaves the sender; the wire corrupts after.
+        auto it = std::find_if(patches.begin(), patches.begin() + static_cast<std::ptrdiff_t>(count),
+                               [&](const byte_patch& p) { return p.offset == e.corrupt->offset; });
+        if (it != patches.begin() + static_cast<std::ptrdiff_t>(count))
+            it->value ^= e.corrupt->mask;
+        else
+            patches[count++] = corruption_patch(e.frame, *e.corrupt);
+        std::sort(patches.begin(), patches.begin() + static_cast<std::ptrdiff_t>(count),
+                  [](const byte_patch& a, const byte_patch& b) { return a.offset < b.offset; });
+    }
+
+    if (!to.has_room()) {
+        ++to.stats().rx_dropped_no_buffer;
+        return;
+    }
+    auto copy = copy_frame(e.frame, to.pool(), to.options_.rx_headroom, stats_.bytes_copied,
+                           std::span(patches.data(), count));
+    if (!copy) {
+        ++to.stats().rx_dropped_no_buffer;
+        return;
+    }
+    copy->meta().timestamp_ns = sched_.now().since_epoch.count();
+    ++stats_.deliveries;
+    to.receive(std::move(*copy));
+}
+
+} // namespace coronet

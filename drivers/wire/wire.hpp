@@ -1,0 +1,115 @@
+#pragma once
+// wire: an in-memory Ethernet medium between wire_nics of one process, on the scheduler's
+// timers, so the same code runs on the virtual clock (deterministic, as fast as the CPU) and
+// on the real one.
+//
+//   wire w(sched, {.kind = wire::kind::point_to_point, .latency = 50us,
+//                  .bandwidth_bps = 100'000'000, .faults = {.loss = 0.01}, .seed = 42});
+//   auto& a = w.attach(registry_a, {.name = "eth0", .mac = ...}, pool_a);
+//   auto& b = w.attach(registry_b, {.name = "eth0", .mac = ...}, pool_b);
+//
+// The model. A sender serialises one frame after another: a frame sent at t starts at
+// max(t, end of the previous one) and takes length*8/bandwidth; frames not yet serialised
+// count against the sender's queue limit (ENOBUFS beyond it). A frame ends its serialisation
+// at T and arrives at T + latency, plus what the fault model adds (fault_model.hpp: loss,
+// duplication, reordering, corruption, delay, jitter; seeded, so a seed replays a run).
+// Point-to-point joins exactly two NICs; a hub any number, each frame reaching every NIC but
+// its sender (a broadcast segment; no collisions, each sender has its own queue).
+//
+// Who holds what. transmit() keeps the sender's packet (or a share of it, for a duplicate)
+// only until its arrival time; then every receiver gets its own copy in its own pool, made by
+// the wire (counted in bytes_copied), and the sender's buffers go back. Frames larger than
+// the wire's MTU + 14 are dropped silently as a switch would (counted in dropped_mtu), so a
+// sending NIC configured with a larger MTU than its wire black-holes them, as in life.
+// A frame sent with checksum offload (needs_csum) gets its checksum filled in on the way,
+// as the sending NIC's hardware would; the receiver sees a plain frame.
+#include "drivers/faults/delay_line.hpp"
+#include "drivers/faults/fault_model.hpp"
+#include "drivers/wire/wire_nic.hpp"
+#include "framework/object/ref.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace coronet {
+
+enum class wire_kind : std::uint8_t { point_to_point, hub };
+
+struct wire_config {
+    std::string name = "wire0"; // its counter group
+    wire_kind kind = wire_kind::point_to_point;
+    duration latency{0};            // propagation delay
+    std::uint64_t bandwidth_bps = 0; // 0: no serialisation delay
+    std::uint32_t mtu = 1500;        // IP bytes per frame; the wire carries mtu + 14
+    std::uint32_t queue_limit = 1000; // frames per sender waiting to be serialised
+    fault_config faults{};
+    std::uint64_t seed = 1;
+};
+
+class wire {
+public:
+    using kind = wire_kind;
+    using config = wire_config;
+
+    wire(scheduler& s, wire_config c);
+    ~wire();
+    wire(const wire&) = delete;
+    wire& operator=(const wire&) = delete;
+
+    // Makes a NIC on this wire; its counters go in `registry` (its host's), its received
+    // frames in buffers of `pool`. A third NIC on a point-to-point wire is a bug: logic_error.
+    wire_nic& attach(counter_registry& registry, nic_config nc, buffer_pool& pool,
+                     wire_nic_options options = {});
+    const std::vector<ref<wire_nic>>& nics() const noexcept { return nics_; }
+
+    const wire_config& settings() const noexcept { return config_; }
+    // The faults apply from the next frame sent (loss can be switched on mid-run).
+    fault_model& faults() noexcept { return faults_; }
+    // Serialisation time of a frame of `bytes` on this wire (rounded up to a nanosecond).
+    duration serialisation(std::size_t bytes) const noexcept;
+    // Frames on the wire (in flight) now.
+    std::size_t in_flight() const noexcept { return in_flight_; }
+
+    struct counters {
+        counters(counter_registry& r, const std::string& name) : group(r, name) {}
+        counter_group group;
+        counter& frames_carried = group.declare("frames_carried"); // accepted from senders
+        counter& bytes_carried = group.declare("bytes_carried");
+        counter& deliveries = group.declare("deliveries"); // copies put in a receiver's ring
+        fault_counters faults{group};
+        counter& dropped_mtu = group.declare("dropped_mtu");
+        counter& dropped_queue_full = group.declare("dropped_queue_full");
+        counter& bytes_copied = group.declare("bytes_copied"); // into receivers' buffers
+        counter& checksums_filled = group.declare("checksums_filled");
+        counter& bad_offload = group.declare("bad_offload"); // needs_csum offsets outside the frame
+    };
+    // The wire belongs to no host, so its counters sit in a registry of its own.
+    const counters& stats() const noexcept { return stats_; }
+    const counter_registry& registry() const noexcept { return registry_; }
+
+private:
+    friend class wire_nic;
+    struct event {
+        wire_nic* sender = nullptr;
+        bool serialised = false; // the end of a serialisation, not an arrival
+        packet frame;
+        std::optional<corruption> corrupt;
+    };
+    result<> transmit(wire_nic& from, packet&& frame);
+    void carry(wire_nic& from, packet&& frame, const fault_plan::delivery& d, time_point sent);
+    void on_event(event&& e);
+    void deliver_to(wire_nic& to, const event& e);
+
+    scheduler& sched_;
+    wire_config config_;
+    counter_registry registry_;
+    counters stats_;
+    fault_model faults_;
+    std::vector<ref<wire_nic>> nics_;
+    delay_line<event> events_;
+    std::size_t in_flight_ = 0;
+};
+
+} // namespace coronet
