@@ -8,10 +8,11 @@
 namespace coronet::native {
 
 void native_stack::input(interface& in, packet&& frame) {
+    const std::size_t length = frame.length();
     const auto d = ethernet::input(frame, in.filter(), stats_.ethernet);
     if (tracing()) [[unlikely]]
         trace("ethernet", "rx", std::string(in.card().name()) + " len " +
-                                    std::to_string(frame.length()) + ": " +
+                                    std::to_string(length) + ": " +
                                     std::string(ethernet::name(d)));
     if (d == ethernet::input_decision::ipv4) [[likely]]
         ipv4_input(in, std::move(frame));
