@@ -1,0 +1,52 @@
+#pragma once
+// What a tap_nic is asked to be. Defaults: a new device named by the kernel ("tap%d"), the
+// link brought up, checksum offload and TSO on, half the pool posted for receive.
+#include "framework/net/address.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace coronet {
+
+enum class tap_open_mode : std::uint8_t {
+    create, // a new device; EBUSY if one of that name exists (IFF_TUN_EXCL)
+    attach, // an existing (persistent) TAP device; ENODEV if there is none
+};
+
+struct tap_options {
+    // The interface name; a "%d" in it is filled in by the kernel.
+    std::string name = "tap%d";
+    tap_open_mode mode = tap_open_mode::create;
+    // coronet's own address, the source of the frames it sends.
+    mac_address mac{0x02, 0, 0, 0, 0, 1};
+    // The address of the kernel's end (the TAP interface); by default the kernel's random one.
+    std::optional<mac_address> kernel_mac;
+    // IP bytes per frame, set on the interface as well.
+    std::uint32_t mtu = 1500;
+    // IFF_UP on the interface once it is configured.
+    bool link_up = true;
+    // Checksums left to the other side (TUN_F_CSUM): frames either way may carry a partial
+    // checksum (needs_csum), and frames from the kernel may say theirs is valid (data_valid).
+    bool checksum_offload = true;
+    // TCP segmentation: coronet may send TCP frames up to 64 KiB that the kernel splits
+    // (gso_tcpv4). The kernel hands coronet such frames (TUN_F_TSO4) only when the pool's
+    // buffers can hold one (see tap_nic). Needs checksum_offload.
+    bool tso = true;
+    // Receive buffers lent from the pool to the provided-buffer ring; 0 means half the pool
+    // (at most 32768). They are the pool's first buffers: give the NIC a fresh pool.
+    std::uint32_t rx_buffers = 0;
+    // The io_uring buffer group of the receive ring; by default the first free one from 0x100.
+    std::optional<std::uint16_t> buffer_group;
+    // Frame writes in flight at most; transmit refuses with ENOBUFS beyond.
+    std::uint32_t tx_slots = 64;
+    // Slices of one frame at most (each is an iovec; the virtio header takes one more).
+    std::uint32_t tx_max_slices = 32;
+    // Multishot read where the kernel has it (6.7); false forces single reads with buffer
+    // selection, as an older kernel would.
+    bool multishot = true;
+    // Where the tun/tap control device lives (a test points it elsewhere).
+    std::string tun_path = "/dev/net/tun";
+};
+
+} // namespace coronet
