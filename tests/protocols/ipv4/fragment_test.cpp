@@ -1,0 +1,225 @@
+// Fragmentation and reassembly in the native stack: the exact fragments of a 4000-byte UDP
+// datagram at MTU 1500; reassembly in every order, with duplicates and overlaps, its timeout
+// at an exact virtual time and its memory cap.
+#include "tests/protocols/stack_fixture.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <random>
+
+using namespace coronet;
+using namespace coronet::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const mac_address mac_a{0x02, 0, 0, 0, 0, 0x01};
+const mac_address mac_b{0x02, 0, 0, 0, 0, 0x02};
+const ipv4_address ip_a{10, 0, 0, 1};
+const ipv4_address ip_b{10, 0, 0, 2};
+
+bytes pattern(std::size_t n) {
+    bytes b(n);
+    for (std::size_t i = 0; i < n; ++i)
+        b[i] = static_cast<std::byte>(i * 7 + i / 251);
+    return b;
+}
+
+struct fixture {
+    world w;
+    host a;
+    explicit fixture(native::options o = {}) : a(w, "eth0", mac_a, {ip_a, 24}, o) {
+        a.card.inject(ethernet_frame(mac_b, mac_broadcast, ethernet::ethertype::arp,
+                                     arp_packet({arp::operation::request, mac_b, ip_b, {}, ip_a})),
+                      w.pool);
+        w.settle();
+        a.card.sent.clear();
+    }
+    void inject(const bytes& frame) { a.card.inject(frame, w.pool); }
+};
+
+// The frames of `payload` cut into `chunk`-byte fragments from B to A.
+std::vector<bytes> fragments_from_b(const bytes& payload, std::size_t chunk, std::uint16_t id) {
+    std::vector<bytes> frames;
+    for (std::size_t at = 0; at < payload.size(); at += chunk) {
+        const std::size_t n = std::min(chunk, payload.size() - at);
+        auto h = ip_header(ip_b, ip_a, ipv4::protocol::udp, id);
+        h.fragment_offset = static_cast<std::uint16_t>(at / 8);
+        h.more_fragments = at + n < payload.size();
+        frames.push_back(ethernet_frame(mac_b, mac_a, ethernet::ethertype::ipv4,
+                                        ip_datagram(h, bytes(payload.begin() + at, payload.begin() + at + n))));
+    }
+    return frames;
+}
+
+// A bound socket and the one datagram it should get.
+struct receiver {
+    ref<socket_object> keep;
+    udp::socket* s;
+    explicit receiver(host& h) : keep(h.stack.socket(socket_type::datagram).value()) {
+        s = &static_cast<udp::socket&>(*keep);
+        s->bind({ipv4_any, 9}).value();
+    }
+    bytes take() {
+        bytes out(70000);
+        auto r = s->try_receive(out);
+        if (!r) return {};
+        out.resize(r->size);
+        return out;
+    }
+};
+
+} // namespace
+
+TEST_CASE("ipv4: a 4000-byte UDP datagram leaves as three exact fragments at MTU 1500",
+          "[ipv4][fragment]") {
+    fixture t;
+    ref<socket_object> keep = t.a.stack.socket(socket_type::datagram).value();
+    auto& s = static_cast<udp::socket&>(*keep);
+    REQUIRE(s.bind({ip_a, 5000}));
+    const auto data = pattern(4000);
+    REQUIRE(s.send(data, {ip_b, 9}).value() == 4000);
+    t.w.settle();
+    REQUIRE(t.a.card.sent.size() == 3);
+    const auto whole = udp_datagram(ip_a, ip_b, 5000, 9, data); // 4008 bytes
+    // (1500 - 20) / 8 = 185 blocks: 1480 data bytes per fragment, offsets 0, 185, 370.
+    const std::size_t sizes[] = {1480, 1480, 1048};
+    std::size_t at = 0;
+    std::uint16_t id = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+        auto f = t.a.card.take_sent();
+        if (i == 0) id = ip_id_of(f);
+        auto h = ip_header(ip_a, ip_b, ipv4::protocol::udp, id);
+        h.fragment_offset = static_cast<std::uint16_t>(at / 8);
+        h.more_fragments = i < 2;
+        INFO("fragment " << i);
+        CHECK(f.size() == 14 + 20 + sizes[i]);
+        CHECK(f == ethernet_frame(mac_a, mac_b, ethernet::ethertype::ipv4,
+                                  ip_datagram(h, bytes(whole.begin() + at, whole.begin() + at + sizes[i]))));
+        at += sizes[i];
+    }
+    CHECK(t.a.counter("ipv4.frag_creates") == 3);
+    CHECK(t.a.counter("ipv4.frag_oks") == 1);
+    // The next datagram to B carries another identification (RFC 6864).
+    REQUIRE(s.send(text("small"), {ip_b, 9}));
+    t.w.settle();
+    CHECK(ip_id_of(t.a.card.take_sent()) != id);
+}
+
+TEST_CASE("ipv4: DF on a datagram above the MTU gives EMSGSIZE", "[ipv4][fragment]") {
+    fixture t;
+    auto p = packet::allocate(t.w.pool).value();
+    counter copied;
+    p.append(pattern(2000), copied).value();
+    auto r = t.a.stack.output(std::move(p), {ip_a, ip_b, ipv4::protocol::udp, 0, true});
+    CHECK(r.error() == EMSGSIZE);
+    CHECK(t.a.counter("ipv4.frag_fails") == 1);
+    CHECK(t.a.card.sent.empty());
+}
+
+TEST_CASE("ipv4: fragments are reassembled in any order", "[ipv4][reassembly]") {
+    const auto data = pattern(4000);
+    const auto whole = udp_datagram(ip_b, ip_a, 4000, 9, data);
+    auto frames = fragments_from_b(whole, 1480, 0x77);
+    REQUIRE(frames.size() == 3);
+    std::vector<std::vector<bytes>> orders;
+    orders.push_back(frames);                                    // in order
+    orders.push_back({frames.rbegin(), frames.rend()});          // reverse
+    orders.push_back({frames[1], frames[0], frames[1], frames[0], frames[2]}); // duplicates
+    auto small = fragments_from_b(whole, 96, 0x78);
+    std::shuffle(small.begin(), small.end(), std::mt19937(42));
+    orders.push_back(small); // 42 fragments, shuffled
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+        INFO("order " << i);
+        fixture t;
+        receiver r(t.a);
+        for (const auto& f : orders[i])
+            t.inject(f);
+        t.w.settle();
+        CHECK(r.take() == data);
+        CHECK(t.a.counter("ipv4.reasm_oks") == 1);
+        CHECK(t.a.counter("ipv4.reasm_reqds") == orders[i].size());
+        CHECK(t.a.counter("ipv4.reasm_fails") == 0);
+        CHECK(t.a.stack.reassembly().datagrams() == 0);
+        CHECK(t.a.stack.reassembly().memory() == 0);
+        if (i == 2) CHECK(t.a.counter("ipv4.reasm_duplicates") == 2);
+    }
+}
+
+TEST_CASE("ipv4: an overlapping fragment discards the whole datagram", "[ipv4][reassembly]") {
+    fixture t;
+    receiver r(t.a);
+    const auto whole = udp_datagram(ip_b, ip_a, 4000, 9, pattern(3000));
+    auto frames = fragments_from_b(whole, 1480, 0x99); // [0,1480) [1480,2960) [2960,3008)
+    auto shifted = fragments_from_b(bytes(whole.begin() + 1000, whole.end()), 1480, 0x99);
+    // The same bytes again, but starting at 1000: overlaps fragment 0 without matching it.
+    auto h = ip_header(ip_b, ip_a, ipv4::protocol::udp, 0x99);
+    h.fragment_offset = 1000 / 8;
+    h.more_fragments = true;
+    t.inject(frames[0]);
+    t.inject(ethernet_frame(mac_b, mac_a, ethernet::ethertype::ipv4,
+                            ip_datagram(h, bytes(whole.begin() + 1000, whole.begin() + 2000))));
+    t.w.settle();
+    CHECK(t.a.counter("ipv4.reasm_overlaps") == 1);
+    CHECK(t.a.counter("ipv4.reasm_fails") == 1);
+    CHECK(t.a.stack.reassembly().datagrams() == 0);
+    // The rest arrives: without fragment 0 nothing completes, nothing is delivered.
+    t.inject(frames[1]);
+    t.inject(frames[2]);
+    t.w.settle();
+    CHECK(r.take().empty());
+    CHECK(t.a.counter("ipv4.reasm_oks") == 0);
+}
+
+TEST_CASE("ipv4: an incomplete datagram times out after exactly 30 s", "[ipv4][reassembly]") {
+    fixture t;
+    receiver r(t.a);
+    const auto whole = udp_datagram(ip_b, ip_a, 4000, 9, pattern(3000));
+    auto frames = fragments_from_b(whole, 1480, 0x55);
+    t.inject(frames[0]);
+    t.inject(frames[2]);
+    t.w.settle();
+    CHECK(t.a.stack.reassembly().datagrams() == 1);
+    t.w.advance(30s - 1ns);
+    CHECK(t.a.stack.reassembly().datagrams() == 1);
+    CHECK(t.a.card.sent.empty());
+    t.w.advance(1ns);
+    CHECK(t.a.stack.reassembly().datagrams() == 0);
+    CHECK(t.a.stack.reassembly().memory() == 0);
+    CHECK(t.a.counter("ipv4.reasm_timeout") == 1);
+    CHECK(t.a.counter("ipv4.reasm_fails") == 1);
+    // Fragment zero came, so B hears "fragment reassembly time exceeded" (RFC 792 code 1)
+    // quoting its header and first 8 bytes.
+    REQUIRE(t.a.card.sent.size() == 1);
+    auto f = t.a.card.take_sent();
+    const auto quote = std::span(frames[0]).subspan(14, 28);
+    bytes msg(icmp::header_length + 28);
+    icmp::emit({icmp::message::time_exceeded, icmp::exceeded::reassembly, 0, 0, 0, quote}, msg);
+    CHECK(f == ethernet_frame(mac_a, mac_b, ethernet::ethertype::ipv4,
+                              ip_datagram(ip_header(ip_a, ip_b, ipv4::protocol::icmp, ip_id_of(f)), msg)));
+    // The missing fragment, late: held alone, it completes nothing.
+    t.inject(frames[1]);
+    t.w.settle();
+    CHECK(r.take().empty());
+}
+
+TEST_CASE("ipv4: a fragment flood stays under the reassembly memory cap", "[ipv4][reassembly]") {
+    native::options o;
+    o.reassembly.memory_limit = 7000; // three buffers' worth of fragments
+    fixture t(o);
+    receiver r(t.a);
+    const auto whole = udp_datagram(ip_b, ip_a, 4000, 9, pattern(3000));
+    for (std::uint16_t id = 1; id <= 50; ++id) {
+        t.inject(fragments_from_b(whole, 1480, id)[0]);
+        t.w.settle();
+        CHECK(t.a.stack.reassembly().memory() <= 7000);
+    }
+    CHECK(t.a.stack.reassembly().datagrams() <= 3);
+    CHECK(t.a.counter("ipv4.reasm_memory_evictions") >= 47);
+    // The newest datagram still completes (the others make room for it).
+    auto frames = fragments_from_b(whole, 1480, 50);
+    t.inject(frames[1]);
+    t.inject(frames[2]);
+    t.w.settle();
+    CHECK(r.take() == pattern(3000));
+}
