@@ -15,9 +15,9 @@
 // reordered with probability `reorder` (held back `reorder_delay` more, so later frames
 // overtake it), and corrupted with probability `corrupt` (one uniformly chosen byte XORed
 // with a non-zero mask). A probability of 0 or 1 draws nothing.
+#include "drivers/faults/pcg32.hpp"
 #include "framework/clock.hpp"
 #include "framework/counters.hpp"
-#include "drivers/faults/pcg32.hpp"
 
 #include <array>
 #include <chrono>

@@ -4,9 +4,9 @@
 // to "DMA" a frame into the receiving NIC's own buffers; fault_stage uses it to corrupt a
 // private copy, since the original's buffers may be shared (a TCP send buffer keeps the
 // payload for retransmission) and shared bytes are never written.
+#include "drivers/faults/fault_model.hpp"
 #include "framework/buffer/packet.hpp"
 #include "framework/counters.hpp"
-#include "drivers/faults/fault_model.hpp"
 
 #include <cstddef>
 #include <span>

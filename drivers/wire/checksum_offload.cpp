@@ -22,7 +22,8 @@ result<std::array<byte_patch, 2>> offload_checksum(const packet& frame) {
         }
         pos += bytes.size();
     }
-    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16U);
+    while (sum > 0xffff)
+        sum = (sum & 0xffff) + (sum >> 16U);
     auto folded = static_cast<std::uint16_t>(~sum & 0xffff);
     if (folded == 0) folded = 0xffff;
     return std::array<byte_patch, 2>{byte_patch{field, std::byte(folded >> 8U)},

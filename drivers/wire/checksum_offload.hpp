@@ -5,8 +5,8 @@
 // header sum, is folded, complemented and stored at csum_start + csum_offset (a result of 0
 // is sent as 0xffff, as Linux's skb_checksum_help does, which UDP needs and TCP tolerates).
 // No protocol knowledge: the offsets say everything.
-#include "framework/buffer/packet.hpp"
 #include "drivers/faults/frame_copy.hpp"
+#include "framework/buffer/packet.hpp"
 
 #include <array>
 

@@ -16,7 +16,8 @@ wire::wire(scheduler& s, wire_config c)
 
 wire::~wire() {
     events_.clear(); // the senders' packets go back now
-    for (auto& n : nics_) n->wire_ = nullptr;
+    for (auto& n : nics_)
+        n->wire_ = nullptr;
 }
 
 wire_nic& wire::attach(counter_registry& registry, nic_config nc, buffer_pool& pool,
@@ -30,8 +31,8 @@ wire_nic& wire::attach(counter_registry& registry, nic_config nc, buffer_pool& p
 duration wire::serialisation(std::size_t bytes) const noexcept {
     if (config_.bandwidth_bps == 0) return duration::zero();
     const std::uint64_t bits_ns = std::uint64_t{bytes} * 8U * 1'000'000'000U;
-    return duration(static_cast<duration::rep>((bits_ns + config_.bandwidth_bps - 1) /
-                                               config_.bandwidth_bps));
+    return duration(
+        static_cast<duration::rep>((bits_ns + config_.bandwidth_bps - 1) / config_.bandwidth_bps));
 }
 
 result<> wire::transmit(wire_nic& from, packet&& frame) {
@@ -72,8 +73,10 @@ result<> wire::transmit(wire_nic& from, packet&& frame) {
 
 void wire::carry(wire_nic& from, packet&& frame, const fault_plan::delivery& d, time_point sent) {
     ++in_flight_;
-    events_.push(sent + config_.latency + d.delay,
-                 event{.sender = &from, .serialised = false, .frame = std::move(frame), .corrupt = d.corrupt});
+    events_.push(sent + config_.latency + d.delay, event{.sender = &from,
+                                                         .serialised = false,
+                                                         .frame = std::move(frame),
+                                                         .corrupt = d.corrupt});
 }
 
 void wire::on_event(event&& e) {
@@ -101,8 +104,9 @@ void wire::deliver_to(wire_nic& to, const event& e) {
     }
     if (e.corrupt) {
         // The checksum is filled before the frame leaves the sender; the wire corrupts after.
-        auto it = std::find_if(patches.begin(), patches.begin() + static_cast<std::ptrdiff_t>(count),
-                               [&](const byte_patch& p) { return p.offset == e.corrupt->offset; });
+        auto it =
+            std::find_if(patches.begin(), patches.begin() + static_cast<std::ptrdiff_t>(count),
+                         [&](const byte_patch& p) { return p.offset == e.corrupt->offset; });
         if (it != patches.begin() + static_cast<std::ptrdiff_t>(count))
             it->value ^= e.corrupt->mask;
         else

@@ -40,9 +40,9 @@ enum class wire_kind : std::uint8_t { point_to_point, hub };
 struct wire_config {
     std::string name = "wire0"; // its counter group
     wire_kind kind = wire_kind::point_to_point;
-    duration latency{0};            // propagation delay
-    std::uint64_t bandwidth_bps = 0; // 0: no serialisation delay
-    std::uint32_t mtu = 1500;        // IP bytes per frame; the wire carries mtu + 14
+    duration latency{0};              // propagation delay
+    std::uint64_t bandwidth_bps = 0;  // 0: no serialisation delay
+    std::uint32_t mtu = 1500;         // IP bytes per frame; the wire carries mtu + 14
     std::uint32_t queue_limit = 1000; // frames per sender waiting to be serialised
     fault_config faults{};
     std::uint64_t seed = 1;

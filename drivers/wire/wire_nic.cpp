@@ -15,7 +15,8 @@ result<> wire_nic::driver_transmit(packet&& frame) {
 }
 
 bool wire_nic::driver_poll(unsigned budget) {
-    for (unsigned n = 0; n < budget && !ring_.empty(); ++n) deliver(ring_.pop());
+    for (unsigned n = 0; n < budget && !ring_.empty(); ++n)
+        deliver(ring_.pop());
     return !ring_.empty();
 }
 

@@ -52,7 +52,7 @@ private:
     buffer_pool& pool_;
     wire_nic_options options_;
     frame_ring ring_;
-    time_point busy_until_{};    // when this NIC finishes serialising what it has queued
+    time_point busy_until_{}; // when this NIC finishes serialising what it has queued
     std::uint32_t tx_queued_ = 0;
 };
 

@@ -31,7 +31,8 @@ nic_config named(const char* name, std::uint8_t id) {
 // An Ethernet frame from `src` to `dst` with a local-experimental ethertype.
 packet make_frame(buffer_pool& pool, std::size_t length, std::uint8_t src, std::uint8_t dst) {
     std::vector<std::byte> bytes(length);
-    for (std::size_t i = 0; i < length; ++i) bytes[i] = std::byte(static_cast<unsigned char>(i));
+    for (std::size_t i = 0; i < length; ++i)
+        bytes[i] = std::byte(static_cast<unsigned char>(i));
     mac_address{2, 0, 0, 0, 0, dst}.write_to(std::span(bytes).subspan(0, 6));
     mac_address{2, 0, 0, 0, 0, src}.write_to(std::span(bytes).subspan(6, 6));
     bytes[12] = std::byte{0x88};
@@ -76,11 +77,15 @@ struct record {
 std::vector<record> parse_records(const std::vector<unsigned char>& file) {
     std::vector<record> out;
     for (std::size_t at = 24; at + 16 <= file.size();) {
-        record r{load<std::uint32_t>(file, at), load<std::uint32_t>(file, at + 4),
-                 load<std::uint32_t>(file, at + 8), load<std::uint32_t>(file, at + 12), {}};
+        record r{load<std::uint32_t>(file, at),
+                 load<std::uint32_t>(file, at + 4),
+                 load<std::uint32_t>(file, at + 8),
+                 load<std::uint32_t>(file, at + 12),
+                 {}};
         at += 16;
         REQUIRE(at + r.incl <= file.size());
-        for (std::uint32_t i = 0; i < r.incl; ++i) r.bytes.push_back(std::byte{file[at + i]});
+        for (std::uint32_t i = 0; i < r.incl; ++i)
+            r.bytes.push_back(std::byte{file[at + i]});
         at += r.incl;
         out.push_back(std::move(r));
     }
@@ -196,7 +201,8 @@ TEST_CASE("frames longer than the snaplen are cut, keeping their length", "[capt
     temp_file f("coronet-snap");
     buffer_pool big({.buffer_size = 4096, .buffer_count = 80});
     std::vector<std::byte> bytes(300'000);
-    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = std::byte(static_cast<unsigned char>(i * 13));
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = std::byte(static_cast<unsigned char>(i * 13));
     counter copied;
     packet p = packet::allocate(big).value();
     p.append(bytes, copied).value();
@@ -236,15 +242,18 @@ TEST_CASE("tshark reads a capture cleanly, with the same frames and times", "[ca
     const std::string err = f.path.string() + ".err";
     const std::string cmd = "tshark -n -r '" + f.path.string() +
                             "' -T fields -e frame.number -e frame.time_epoch -e frame.len "
-                            "-e eth.src -e eth.type 2> '" + err + "'";
+                            "-e eth.src -e eth.type 2> '" +
+                            err + "'";
     std::FILE* pipe = ::popen(cmd.c_str(), "r");
     REQUIRE(pipe != nullptr);
     std::vector<std::string> lines;
     char line[512];
-    while (std::fgets(line, sizeof line, pipe) != nullptr) lines.emplace_back(line);
+    while (std::fgets(line, sizeof line, pipe) != nullptr)
+        lines.emplace_back(line);
     const int status = ::pclose(pipe);
     std::ifstream err_in(err);
-    std::string complaints((std::istreambuf_iterator<char>(err_in)), std::istreambuf_iterator<char>());
+    std::string complaints((std::istreambuf_iterator<char>(err_in)),
+                           std::istreambuf_iterator<char>());
     std::filesystem::remove(err);
     CHECK(status == 0);
     // tshark warns about running as root; anything else on stderr is a problem with the file.

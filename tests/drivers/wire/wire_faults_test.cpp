@@ -27,7 +27,8 @@ constexpr std::size_t frame_bytes = 64;
 
 packet make_frame(buffer_pool& pool, std::uint32_t seq) {
     std::vector<std::byte> bytes(frame_bytes, std::byte{0x5a});
-    for (int k = 0; k < 4; ++k) bytes[14 + k] = std::byte(static_cast<unsigned char>(seq >> (24 - 8 * k)));
+    for (int k = 0; k < 4; ++k)
+        bytes[14 + k] = std::byte(static_cast<unsigned char>(seq >> (24 - 8 * k)));
     counter copied;
     packet p = packet::allocate(pool).value();
     p.append(bytes, copied).value();
@@ -36,7 +37,8 @@ packet make_frame(buffer_pool& pool, std::uint32_t seq) {
 
 std::uint32_t seq_of(const std::vector<std::byte>& b) {
     std::uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) v = (v << 8U) | std::to_integer<std::uint32_t>(b[14 + k]);
+    for (int k = 0; k < 4; ++k)
+        v = (v << 8U) | std::to_integer<std::uint32_t>(b[14 + k]);
     return v;
 }
 
@@ -202,8 +204,12 @@ TEST_CASE("delay and jitter add to the latency", "[wire][faults]") {
 }
 
 TEST_CASE("the same seed replays the same run; another seed does not", "[wire][faults][seed]") {
-    const fault_config faults{.loss = 0.1, .duplicate = 0.1, .reorder = 0.1, .corrupt = 0.1,
-                              .jitter = 30us, .reorder_delay = 500us};
+    const fault_config faults{.loss = 0.1,
+                              .duplicate = 0.1,
+                              .reorder = 0.1,
+                              .corrupt = 0.1,
+                              .jitter = 30us,
+                              .reorder_delay = 500us};
     auto first = send_frames(faults, 500, 7);
     auto again = send_frames(faults, 500, 7);
     auto other = send_frames(faults, 500, 8);

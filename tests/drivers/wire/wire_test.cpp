@@ -26,12 +26,15 @@ nic_config named(const char* name, std::uint8_t id = 1) {
 // number and a byte pattern.
 packet make_frame(buffer_pool& pool, std::size_t length, std::uint32_t seq = 0) {
     std::vector<std::byte> bytes(length);
-    for (std::size_t i = 0; i < length; ++i) bytes[i] = std::byte(static_cast<unsigned char>(i * 7 + seq));
-    for (std::size_t i = 0; i < 6 && i < length; ++i) bytes[i] = std::byte{0xff};
+    for (std::size_t i = 0; i < length; ++i)
+        bytes[i] = std::byte(static_cast<unsigned char>(i * 7 + seq));
+    for (std::size_t i = 0; i < 6 && i < length; ++i)
+        bytes[i] = std::byte{0xff};
     if (length >= 18) {
         bytes[12] = std::byte{0x88};
         bytes[13] = std::byte{0xb5};
-        for (int k = 0; k < 4; ++k) bytes[14 + k] = std::byte(static_cast<unsigned char>(seq >> (24 - 8 * k)));
+        for (int k = 0; k < 4; ++k)
+            bytes[14 + k] = std::byte(static_cast<unsigned char>(seq >> (24 - 8 * k)));
     }
     counter copied;
     packet p = packet::allocate(pool).value();
@@ -73,7 +76,8 @@ struct holder final : frame_sink {
 time_point at(duration d) { return time_point{} + d; }
 
 struct two_hosts {
-    explicit two_hosts(wire_config c, scheduler::options o = {}) : s(with_clock(o)), w(s, std::move(c)) {}
+    explicit two_hosts(wire_config c, scheduler::options o = {})
+        : s(with_clock(o)), w(s, std::move(c)) {}
     scheduler::options with_clock(scheduler::options o) {
         o.time_source = &clk;
         return o;
@@ -168,10 +172,12 @@ TEST_CASE("a point-to-point wire joins exactly two NICs", "[wire]") {
     CHECK_THROWS_AS(h.w.attach(other, named("c"), pc), std::logic_error);
 }
 
-TEST_CASE("at 10 Mbit/s, frames of 1514 bytes follow each other by 1211.2 us", "[wire][bandwidth]") {
+TEST_CASE("at 10 Mbit/s, frames of 1514 bytes follow each other by 1211.2 us",
+          "[wire][bandwidth]") {
     two_hosts h({.latency = 5us, .bandwidth_bps = 10'000'000});
     h.connect();
-    for (std::uint32_t i = 0; i < 10; ++i) REQUIRE(h.a.transmit(make_frame(h.pool_a, 1514, i)));
+    for (std::uint32_t i = 0; i < 10; ++i)
+        REQUIRE(h.a.transmit(make_frame(h.pool_a, 1514, i)));
     CHECK(h.a.tx_queued() == 10);
     h.s.run_until_idle();
     REQUIRE(h.at_b.got.size() == 10);
@@ -196,7 +202,8 @@ TEST_CASE("a full sender queue refuses with ENOBUFS and wakes tx_ready when it d
     });
     h.s.run_once(false); // the waiter is in place
 
-    for (std::uint32_t i = 0; i < 3; ++i) REQUIRE(h.a.transmit(make_frame(h.pool_a, 1514, i)));
+    for (std::uint32_t i = 0; i < 3; ++i)
+        REQUIRE(h.a.transmit(make_frame(h.pool_a, 1514, i)));
     auto refused = h.a.transmit(make_frame(h.pool_a, 1514, 3));
     CHECK(refused.error() == ENOBUFS);
     CHECK(h.a.stats().tx_dropped_queue_full.value == 1);
@@ -236,14 +243,16 @@ TEST_CASE("a receiver with no free buffer drops and counts, and recovers once bu
     holder keep;
     b.attach(&keep);
 
-    for (std::uint32_t i = 0; i < 6; ++i) REQUIRE(a.transmit(make_frame(pa, 200, i)));
+    for (std::uint32_t i = 0; i < 6; ++i)
+        REQUIRE(a.transmit(make_frame(pa, 200, i)));
     s.run_until_idle();
     CHECK(keep.kept.size() == 4);
     CHECK(b.stats().rx_dropped_no_buffer.value == 2);
     CHECK(b.stats().rx_frames.value == 4);
 
     keep.kept.clear(); // the stack is done with them
-    for (std::uint32_t i = 0; i < 3; ++i) REQUIRE(a.transmit(make_frame(pa, 200, i)));
+    for (std::uint32_t i = 0; i < 3; ++i)
+        REQUIRE(a.transmit(make_frame(pa, 200, i)));
     s.run_until_idle();
     CHECK(keep.kept.size() == 3);
     CHECK(b.stats().rx_dropped_no_buffer.value == 2);
@@ -260,7 +269,8 @@ TEST_CASE("a full receive ring drops like a missing buffer", "[wire][rx]") {
     auto& b = w.attach(reg, named("b"), pb, {.rx_ring_size = 2});
     recorder rb{s};
     b.attach(&rb);
-    for (std::uint32_t i = 0; i < 5; ++i) REQUIRE(a.transmit(make_frame(pa, 64, i)));
+    for (std::uint32_t i = 0; i < 5; ++i)
+        REQUIRE(a.transmit(make_frame(pa, 64, i)));
     s.run_until_idle();
     CHECK(rb.got.size() == 2);
     CHECK(b.stats().rx_dropped_no_buffer.value == 3);
@@ -270,7 +280,8 @@ TEST_CASE("a full receive ring drops like a missing buffer", "[wire][rx]") {
 TEST_CASE("the DPC delivers at most its budget per run", "[wire][dpc]") {
     two_hosts h({.latency = 1us}, {.dpc_budget = 4});
     h.connect();
-    for (std::uint32_t i = 0; i < 10; ++i) REQUIRE(h.a.transmit(make_frame(h.pool_a, 64, i)));
+    for (std::uint32_t i = 0; i < 10; ++i)
+        REQUIRE(h.a.transmit(make_frame(h.pool_a, 64, i)));
     const auto before = h.s.stats().dpcs_run;
     h.s.run_until_idle();
     REQUIRE(h.at_b.got.size() == 10);
@@ -283,7 +294,8 @@ TEST_CASE("the DPC delivers at most its budget per run", "[wire][dpc]") {
     CHECK(h.at_b.got[9].at == at(1us)); // all in the same instant
 }
 
-TEST_CASE("a frame sent with checksum offload arrives with its checksum filled in", "[wire][offload]") {
+TEST_CASE("a frame sent with checksum offload arrives with its checksum filled in",
+          "[wire][offload]") {
     two_hosts h({});
     h.connect();
     // 14 bytes of Ethernet, a 20-byte "IP header", then a UDP-like header and payload whose
@@ -310,7 +322,8 @@ TEST_CASE("a frame sent with checksum offload arrives with its checksum filled i
         if (i + 1 < got.size()) word |= std::to_integer<std::uint32_t>(got[i + 1]);
         sum += word;
     }
-    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16U);
+    while (sum > 0xffff)
+        sum = (sum & 0xffff) + (sum >> 16U);
     CHECK(sum == 0xffff);
     for (std::size_t i = 0; i < got.size(); ++i)
         if (i != 40 && i != 41) CHECK(got[i] == bytes[i]);
@@ -345,4 +358,21 @@ TEST_CASE("a NIC that outlives its wire is unplugged", "[wire]") {
     CHECK(kept->transmit(make_frame(pa, 64)).error() == ENETDOWN);
     CHECK(kept->stats().tx_errors.value == 1);
     s.run_until_idle();
+}
+
+TEST_CASE("the wire runs on the real clock too", "[wire][real]") {
+    scheduler s; // a real monotonic clock; no latency, so nothing waits on it
+    counter_registry reg;
+    buffer_pool pa, pb;
+    wire w(s, {});
+    auto& a = w.attach(reg, named("a"), pa);
+    auto& b = w.attach(reg, named("b"), pb);
+    recorder rb{s};
+    b.attach(&rb);
+    const auto sent_at = s.now();
+    REQUIRE(a.transmit(make_frame(pa, 64, 5)));
+    CHECK(s.run_until([&] { return !rb.got.empty(); }));
+    REQUIRE(rb.got.size() == 1);
+    CHECK(rb.got[0].at >= sent_at);
+    CHECK(std::to_integer<int>(rb.got[0].bytes[17]) == 5);
 }
