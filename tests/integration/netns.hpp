@@ -48,7 +48,16 @@ inline std::string enter_fresh_netns() {
     ok = ok && ::ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
     int e = errno;
     ::close(s);
-    return ok ? std::string() : std::string("bringing lo up: ") + std::strerror(e);
+    if (!ok) return std::string("bringing lo up: ") + std::strerror(e);
+    // No IPv6 in here: its router solicitations and MLD reports would be frames the tests
+    // did not ask for. (/proc/sys/net belongs to the namespace of whoever opens it.)
+    for (const char* f : {"/proc/sys/net/ipv6/conf/all/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6"}) {
+        int fd = ::open(f, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        (void)!::write(fd, "1", 1);
+        ::close(fd);
+    }
+    return {};
 }
 
 // At the top of a TEST_CASE: into a fresh namespace, or fail (CI) / skip (elsewhere).

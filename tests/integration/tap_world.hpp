@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <chrono>
 #include <cstring>
@@ -118,6 +119,30 @@ public:
 
 private:
     child_process ping_;
+};
+
+// The kernel's end writing raw frames onto the wire (an AF_PACKET socket bound to the TAP
+// interface): they come out of the device's read side, to coronet.
+class kernel_raw_sender {
+public:
+    explicit kernel_raw_sender(int ifindex) : ifindex_(ifindex), fd_(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)) {
+        REQUIRE(fd_ >= 0);
+    }
+    ~kernel_raw_sender() { ::close(fd_); }
+    kernel_raw_sender(const kernel_raw_sender&) = delete;
+    kernel_raw_sender& operator=(const kernel_raw_sender&) = delete;
+    void send(const std::vector<std::byte>& frame) const {
+        sockaddr_ll to{};
+        to.sll_family = AF_PACKET;
+        to.sll_ifindex = ifindex_;
+        to.sll_halen = 6;
+        REQUIRE(::sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
+                static_cast<ssize_t>(frame.size()));
+    }
+
+private:
+    int ifindex_;
+    int fd_;
 };
 
 // --- frames, built with the wire formats ---
