@@ -180,6 +180,16 @@ struct host {
     }
 };
 
+// Two hosts joined by their test NICs, `latency` apart each way. (drivers/wire cannot be
+// included next to the wire formats: its class coronet::wire collides with the namespace
+// coronet::wire of framework/net/wire.hpp.)
+inline void connect(host& x, host& y, duration latency) {
+    x.card.peer = &y.card;
+    y.card.peer = &x.card;
+    x.card.latency = latency;
+    y.card.latency = latency;
+}
+
 // --- frame builders ---
 
 inline bytes ethernet_frame(mac_address src, mac_address dst, ethernet::ethertype type,
