@@ -119,6 +119,75 @@ private:
     socklen_t len_;
 };
 
+// recvmsg/sendmsg for datagram sockets: the byte count, with the peer's address in the
+// awaiter (recvmsg fills it; sendmsg copies the caller's in, so it may go away at once).
+// MSG_TRUNC in msg_flags after a recvmsg says the datagram was longer than the buffer.
+struct received_message {
+    std::size_t size = 0;
+    sockaddr_storage peer{};
+    bool truncated = false; // the datagram was longer than the buffer (MSG_TRUNC)
+};
+
+class recvmsg_op : public operation {
+public:
+    recvmsg_op(uring_reactor& r, int fd, std::span<std::byte> buf, int flags) noexcept : operation(r) {
+        iov_.iov_base = buf.data();
+        iov_.iov_len = buf.size();
+        msg_.msg_name = &addr_;
+        msg_.msg_namelen = sizeof addr_;
+        msg_.msg_iov = &iov_;
+        msg_.msg_iovlen = 1;
+        io_uring_prep_recvmsg(sqe(), fd, &msg_, static_cast<unsigned>(flags));
+    }
+    result<received_message> await_resume() noexcept {
+        int res = finish();
+        if (res < 0) return error{-res};
+        return received_message{static_cast<std::size_t>(res), addr_, (msg_.msg_flags & MSG_TRUNC) != 0};
+    }
+
+private:
+    sockaddr_storage addr_{};
+    iovec iov_{};
+    msghdr msg_{};
+};
+
+class sendmsg_op : public transfer_op {
+public:
+    sendmsg_op(uring_reactor& r, int fd, std::span<const std::byte> buf, const sockaddr* to, socklen_t len,
+               int flags) noexcept
+        : transfer_op(r) {
+        iov_.iov_base = const_cast<std::byte*>(buf.data()); // sendmsg only reads it
+        iov_.iov_len = buf.size();
+        if (to) {
+            std::memcpy(&addr_, to, std::min<socklen_t>(len, sizeof addr_));
+            msg_.msg_name = &addr_;
+            msg_.msg_namelen = std::min<socklen_t>(len, sizeof addr_);
+        }
+        msg_.msg_iov = &iov_;
+        msg_.msg_iovlen = 1;
+        io_uring_prep_sendmsg(sqe(), fd, &msg_, static_cast<unsigned>(flags));
+    }
+
+private:
+    sockaddr_storage addr_{};
+    iovec iov_{};
+    msghdr msg_{};
+};
+
+// Cancels every operation in flight on `fd` (closing a descriptor does not end a pending
+// io_uring operation on it: the operation holds the file). Succeeds with the count.
+class cancel_fd_op : public operation {
+public:
+    cancel_fd_op(uring_reactor& r, int fd) noexcept : operation(r) {
+        io_uring_prep_cancel_fd(sqe(), fd, IORING_ASYNC_CANCEL_ALL);
+        set_urgent(true);
+    }
+    result<std::size_t> await_resume() noexcept {
+        int res = finish();
+        return detail::size_result(res == -ENOENT ? 0 : res);
+    }
+};
+
 // An io_uring timeout (real time, in the kernel): success when it expires.
 class timeout_op : public operation {
 public:
@@ -199,6 +268,14 @@ inline accept_op accept(int fd, int flags = SOCK_CLOEXEC) { return accept_op{uri
 inline connect_op connect(int fd, const sockaddr* addr, socklen_t len) {
     return connect_op{uring_reactor::current(), fd, addr, len};
 }
+inline recvmsg_op recvmsg(int fd, std::span<std::byte> buf, int flags = 0) {
+    return recvmsg_op{uring_reactor::current(), fd, buf, flags};
+}
+inline sendmsg_op sendmsg(int fd, std::span<const std::byte> buf, const sockaddr* to, socklen_t len,
+                          int flags = MSG_NOSIGNAL) {
+    return sendmsg_op{uring_reactor::current(), fd, buf, to, len, flags};
+}
+inline cancel_fd_op cancel_fd(int fd) { return cancel_fd_op{uring_reactor::current(), fd}; }
 inline timeout_op timeout(duration d) { return timeout_op{uring_reactor::current(), d}; }
 inline cancel_op cancel(std::uint64_t target) { return cancel_op{uring_reactor::current(), target}; }
 inline cancel_op cancel(const io_completion& target) { return cancel(target.user_data()); }

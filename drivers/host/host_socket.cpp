@@ -1,0 +1,200 @@
+#include "drivers/host/host_socket.hpp"
+
+#include "drivers/host/host_stack.hpp"
+#include "framework/uring/ops.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace coronet::host {
+
+namespace {
+
+result<> check(int ret) { return ret < 0 ? result<>{error{errno}} : result<>{}; }
+
+// Where each socket option lives in Linux.
+struct sockopt_place {
+    int level;
+    int name;
+};
+result<sockopt_place> place_of(socket_option opt) {
+    switch (opt) {
+    case socket_option::no_delay: return sockopt_place{IPPROTO_TCP, TCP_NODELAY};
+    case socket_option::keep_alive: return sockopt_place{SOL_SOCKET, SO_KEEPALIVE};
+    case socket_option::keep_idle: return sockopt_place{IPPROTO_TCP, TCP_KEEPIDLE};
+    case socket_option::keep_interval: return sockopt_place{IPPROTO_TCP, TCP_KEEPINTVL};
+    case socket_option::keep_count: return sockopt_place{IPPROTO_TCP, TCP_KEEPCNT};
+    case socket_option::send_buffer: return sockopt_place{SOL_SOCKET, SO_SNDBUF};
+    case socket_option::receive_buffer: return sockopt_place{SOL_SOCKET, SO_RCVBUF};
+    case socket_option::user_timeout: return sockopt_place{IPPROTO_TCP, TCP_USER_TIMEOUT};
+    case socket_option::reuse_address: return sockopt_place{SOL_SOCKET, SO_REUSEADDR};
+    default: return error{ENOPROTOOPT};
+    }
+}
+
+} // namespace
+
+host_socket::~host_socket() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+result<> host_socket::bind(const endpoint& local) {
+    auto sa = to_sockaddr(local);
+    return check(::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa));
+}
+
+result<> host_socket::listen(int backlog) { return check(::listen(fd_, backlog)); }
+
+task<result<ref<socket_object>>> host_socket::accept() {
+    int fd;
+    if (non_blocking_) {
+        fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) co_return error{errno == EWOULDBLOCK ? EAGAIN : errno};
+    } else {
+        busy b(*this);
+        auto r = co_await uring::accept_op(reactor_, fd_, SOCK_CLOEXEC);
+        if (!r) co_return error{r.error()};
+        fd = *r;
+    }
+    co_return ref<socket_object>(make_object<host_socket>(reactor_, fd, socket_type::stream));
+}
+
+task<result<>> host_socket::connect(const endpoint& remote) {
+    auto sa = to_sockaddr(remote);
+    if (type_ == socket_type::datagram) // no handshake: only sets the default peer
+        co_return check(::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa));
+    busy b(*this);
+    co_return co_await uring::connect_op(reactor_, fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+}
+
+task<result<std::size_t>> host_socket::read(std::span<std::byte> buffer) {
+    if (non_blocking_) {
+        auto n = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
+        if (n < 0) co_return error{errno == EWOULDBLOCK ? EAGAIN : errno};
+        co_return static_cast<std::size_t>(n);
+    }
+    busy b(*this);
+    co_return co_await uring::recv_op(reactor_, fd_, buffer, 0);
+}
+
+task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
+    if (non_blocking_) {
+        auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) co_return error{errno == EWOULDBLOCK ? EAGAIN : errno};
+        co_return static_cast<std::size_t>(n);
+    }
+    busy b(*this);
+    co_return co_await uring::send_op(reactor_, fd_, bytes, MSG_NOSIGNAL);
+}
+
+task<result<std::size_t>> host_socket::send_to(std::span<const std::byte> bytes, const endpoint& to) {
+    auto sa = to_sockaddr(to);
+    int flags = MSG_NOSIGNAL | (non_blocking_ ? MSG_DONTWAIT : 0);
+    busy b(*this);
+    auto r = co_await uring::sendmsg_op(reactor_, fd_, bytes, reinterpret_cast<const sockaddr*>(&sa), sizeof sa, flags);
+    if (!r && r.error() == EWOULDBLOCK) co_return error{EAGAIN};
+    co_return r;
+}
+
+task<result<datagram_info>> host_socket::recv_from(std::span<std::byte> buffer) {
+    busy b(*this);
+    auto r = co_await uring::recvmsg_op(reactor_, fd_, buffer, non_blocking_ ? MSG_DONTWAIT : 0);
+    if (!r) co_return error{r.error() == EWOULDBLOCK ? EAGAIN : r.error()};
+    datagram_info info;
+    info.size = r->size;
+    info.truncated = r->truncated;
+    info.from = to_endpoint(reinterpret_cast<const sockaddr_in&>(r->peer));
+    co_return info;
+}
+
+result<> host_socket::shutdown(shutdown_how how) {
+    int h = how == shutdown_how::read ? SHUT_RD : how == shutdown_how::write ? SHUT_WR : SHUT_RDWR;
+    return check(::shutdown(fd_, h));
+}
+
+result<endpoint> host_socket::local_endpoint() const {
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) < 0) return error{errno};
+    return to_endpoint(sa);
+}
+
+result<endpoint> host_socket::peer_endpoint() const {
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&sa), &len) < 0) return error{errno};
+    return to_endpoint(sa);
+}
+
+result<> host_socket::set_option(socket_option opt, std::int64_t value) {
+    switch (opt) {
+    case socket_option::non_blocking:
+        non_blocking_ = value != 0;
+        return {};
+    case socket_option::linger: {
+        linger l{value >= 0 ? 1 : 0, static_cast<int>(value >= 0 ? value : 0)};
+        return check(::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l));
+    }
+    case socket_option::congestion_control: {
+        std::string name = value == 0 ? "reno" : value == 1 ? "cubic" : "";
+        if (name.empty()) return error{EINVAL};
+        return check(::setsockopt(fd_, IPPROTO_TCP, TCP_CONGESTION, name.data(), static_cast<socklen_t>(name.size())));
+    }
+    default: {
+        auto p = place_of(opt);
+        if (!p) return error{p.error()};
+        int v = static_cast<int>(value);
+        return check(::setsockopt(fd_, p->level, p->name, &v, sizeof v));
+    }
+    }
+}
+
+result<std::int64_t> host_socket::get_option(socket_option opt) const {
+    switch (opt) {
+    case socket_option::non_blocking: return std::int64_t{non_blocking_};
+    case socket_option::linger: {
+        linger l{};
+        socklen_t len = sizeof l;
+        if (::getsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, &len) < 0) return error{errno};
+        return std::int64_t{l.l_onoff ? l.l_linger : -1};
+    }
+    case socket_option::congestion_control: {
+        char name[16] = {};
+        socklen_t len = sizeof name;
+        if (::getsockopt(fd_, IPPROTO_TCP, TCP_CONGESTION, name, &len) < 0) return error{errno};
+        return std::int64_t{std::string(name) == "cubic" ? 1 : 0};
+    }
+    default: {
+        auto p = place_of(opt);
+        if (!p) return error{p.error()};
+        int v = 0;
+        socklen_t len = sizeof v;
+        if (::getsockopt(fd_, p->level, p->name, &v, &len) < 0) return error{errno};
+        return std::int64_t{v};
+    }
+    }
+}
+
+void host_socket::on_last_handle_closed() noexcept {
+    // Wake whatever still waits on the socket by cancelling its io_uring operations (they
+    // hold the file, so close() alone would not end them). No shutdown(): that would send
+    // a FIN where SO_LINGER 0 asks for a reset. The descriptor is closed by the
+    // destructor, once the last pending call has let go of the socket.
+    if (in_flight_ == 0) return;
+    io_uring_prep_cancel_fd(cancel_all_.sqe(), fd_, IORING_ASYNC_CANCEL_ALL);
+    cancel_all_.set_background(true);
+    cancel_keepalive_ = ref<host_socket>(this);
+    reactor_.submit(cancel_all_);
+}
+
+void host_socket::cancel_request::on_done(uring::io_completion* c, int, std::uint32_t) {
+    // Dropping the reference may destroy the socket, and this request with it: take it
+    // out first.
+    auto keep = std::move(static_cast<cancel_request&>(*c).owner->cancel_keepalive_);
+}
+
+} // namespace coronet::host

@@ -1,0 +1,62 @@
+#pragma once
+// host_socket: one Linux socket behind a coronet handle. See host_stack.hpp.
+#include "framework/process/socket.hpp"
+#include "framework/uring/reactor.hpp"
+
+namespace coronet::host {
+
+class host_socket final : public socket_object {
+public:
+    host_socket(uring::uring_reactor& reactor, int fd, socket_type type) noexcept
+        : reactor_(reactor), fd_(fd), type_(type), cancel_all_(this) {}
+    ~host_socket() override;
+
+    int fd() const noexcept { return fd_; }
+
+    result<> bind(const endpoint& local) override;
+    result<> listen(int backlog) override;
+    task<result<ref<socket_object>>> accept() override;
+    task<result<>> connect(const endpoint& remote) override;
+    task<result<std::size_t>> read(std::span<std::byte> buffer) override;
+    task<result<std::size_t>> write(std::span<const std::byte> bytes) override;
+    task<result<std::size_t>> send_to(std::span<const std::byte> bytes, const endpoint& to) override;
+    task<result<datagram_info>> recv_from(std::span<std::byte> buffer) override;
+    result<> shutdown(shutdown_how how) override;
+    result<endpoint> local_endpoint() const override;
+    result<endpoint> peer_endpoint() const override;
+    result<> set_option(socket_option opt, std::int64_t value) override;
+    result<std::int64_t> get_option(socket_option opt) const override;
+
+protected:
+    void on_last_handle_closed() noexcept override;
+
+private:
+
+    // Counts the socket's io_uring operations in flight, so a close knows whether any
+    // needs cancelling.
+    struct busy {
+        explicit busy(host_socket& s) noexcept : s_(s) { ++s_.in_flight_; }
+        ~busy() { --s_.in_flight_; }
+        busy(const busy&) = delete;
+        busy& operator=(const busy&) = delete;
+
+    private:
+        host_socket& s_;
+    };
+
+    uring::uring_reactor& reactor_;
+    int fd_;
+    socket_type type_;
+    bool non_blocking_ = false;
+    unsigned in_flight_ = 0;
+    // The cancel-everything request submitted at close, and the reference that keeps this
+    // socket alive until its completion has come back.
+    struct cancel_request final : uring::io_request {
+        explicit cancel_request(host_socket* s) noexcept : io_request(&on_done), owner(s) {}
+        static void on_done(uring::io_completion* c, int res, std::uint32_t flags);
+        host_socket* owner;
+    } cancel_all_;
+    ref<host_socket> cancel_keepalive_;
+};
+
+} // namespace coronet::host
