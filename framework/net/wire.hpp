@@ -30,7 +30,7 @@ private:
     Reason reason_{};
 };
 
-namespace wire {
+namespace wire_format {
 
 // Emitting into a buffer shorter than the computed length, or emitting a header whose fields
 // cannot be encoded, is a bug in the caller (it computes lengths before it emits): throw.
@@ -38,5 +38,5 @@ inline void require(bool condition, const char* what) {
     if (!condition) throw std::length_error(what);
 }
 
-} // namespace wire
+} // namespace wire_format
 } // namespace coronet

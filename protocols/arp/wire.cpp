@@ -51,7 +51,7 @@ parse_result<repr, parse_error> parse(std::span<const std::byte> packet) noexcep
 }
 
 std::size_t emit(const repr& r, std::span<std::byte> out) {
-    wire::require(out.size() >= packet_length, "arp::emit: buffer shorter than the packet");
+    wire_format::require(out.size() >= packet_length, "arp::emit: buffer shorter than the packet");
     store_be16(out.subspan(field::hardware_type), hardware_ethernet);
     store_be16(out.subspan(field::protocol_type), protocol_ipv4);
     out[field::hardware_length] = std::byte{mac_address::size};

@@ -19,7 +19,7 @@ parse_result<repr, parse_error> parse(std::span<const std::byte> frame) noexcept
 }
 
 std::size_t emit(const repr& r, std::span<std::byte> out) {
-    wire::require(out.size() >= header_length, "ethernet::emit: buffer shorter than the header");
+    wire_format::require(out.size() >= header_length, "ethernet::emit: buffer shorter than the header");
     auto v = mutable_view::unchecked(out);
     v.set_destination(r.destination);
     v.set_source(r.source);

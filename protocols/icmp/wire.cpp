@@ -96,7 +96,7 @@ parse_result<repr, parse_error> parse(std::span<const std::byte> message,
 }
 
 std::size_t emit(const repr& r, std::span<std::byte> out) {
-    wire::require(out.size() >= r.buffer_len(), "icmp::emit: buffer shorter than the message");
+    wire_format::require(out.size() >= r.buffer_len(), "icmp::emit: buffer shorter than the message");
     out[field::type] = std::byte{static_cast<std::uint8_t>(r.type)};
     out[field::code] = std::byte{r.code};
     store_be16(out.subspan(field::checksum), 0);

@@ -70,11 +70,11 @@ parse_result<repr, parse_error> parse(std::span<const std::byte> packet,
 }
 
 std::size_t emit(const repr& r, std::span<std::byte> out) {
-    wire::require(out.size() >= min_header_length, "ipv4::emit: buffer shorter than the header");
-    wire::require(r.buffer_len() <= max_packet_length, "ipv4::emit: total length above 65535");
-    wire::require(r.fragment_offset <= fragment_offset_mask,
+    wire_format::require(out.size() >= min_header_length, "ipv4::emit: buffer shorter than the header");
+    wire_format::require(r.buffer_len() <= max_packet_length, "ipv4::emit: total length above 65535");
+    wire_format::require(r.fragment_offset <= fragment_offset_mask,
                   "ipv4::emit: fragment offset above 13 bits");
-    wire::require(r.dscp < 64 && r.ecn < 4, "ipv4::emit: DSCP or ECN out of range");
+    wire_format::require(r.dscp < 64 && r.ecn < 4, "ipv4::emit: DSCP or ECN out of range");
     out[field::version_ihl] = std::byte{0x45}; // version 4, IHL 5
     out[field::dscp_ecn] = std::byte{static_cast<std::uint8_t>(r.dscp << 2 | r.ecn)};
     store_be16(out.subspan(field::total_length), static_cast<std::uint16_t>(r.buffer_len()));

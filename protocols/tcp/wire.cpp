@@ -137,9 +137,9 @@ private:
 
 std::size_t write_options(const tcp::options& o, std::span<std::byte> out) {
     const std::size_t length = o.length();
-    wire::require(length <= max_options_length, "tcp::write_options: options above 40 bytes");
-    wire::require(out.size() >= length, "tcp::write_options: buffer shorter than the options");
-    wire::require(o.sack_count <= max_sack_blocks, "tcp::write_options: more than 4 SACK blocks");
+    wire_format::require(length <= max_options_length, "tcp::write_options: options above 40 bytes");
+    wire_format::require(out.size() >= length, "tcp::write_options: buffer shorter than the options");
+    wire_format::require(o.sack_count <= max_sack_blocks, "tcp::write_options: more than 4 SACK blocks");
     option_writer w(out);
     if (o.mss) {
         w.u8(option_kind::mss), w.u8(option_length::mss), w.u16(*o.mss);
@@ -206,9 +206,9 @@ parse_result<repr, parse_error> parse(std::span<const std::byte> segment, addres
 std::size_t emit_header(const repr& r, std::span<std::byte> header, addresses ip,
                         std::uint16_t payload_sum) {
     const std::size_t header_len = r.header_length();
-    wire::require(header_len <= max_header_length, "tcp::emit: options above 40 bytes");
-    wire::require(header.size() >= header_len, "tcp::emit: buffer shorter than the header");
-    wire::require(r.buffer_len() <= max_segment_length, "tcp::emit: segment above 65535 bytes");
+    wire_format::require(header_len <= max_header_length, "tcp::emit: options above 40 bytes");
+    wire_format::require(header.size() >= header_len, "tcp::emit: buffer shorter than the header");
+    wire_format::require(r.buffer_len() <= max_segment_length, "tcp::emit: segment above 65535 bytes");
     store_be16(header.subspan(field::source_port), r.source_port.value());
     store_be16(header.subspan(field::destination_port), r.destination_port.value());
     store_be32(header.subspan(field::sequence), r.sequence);
@@ -227,7 +227,7 @@ std::size_t emit_header(const repr& r, std::span<std::byte> header, addresses ip
 }
 
 std::size_t emit(const repr& r, std::span<std::byte> out, addresses ip) {
-    wire::require(out.size() >= r.buffer_len(), "tcp::emit: buffer shorter than the segment");
+    wire_format::require(out.size() >= r.buffer_len(), "tcp::emit: buffer shorter than the segment");
     return emit_header(r, out, ip, checksum::sum(out.subspan(r.header_length(), r.payload_length)));
 }
 

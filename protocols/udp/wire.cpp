@@ -54,8 +54,8 @@ parse_result<repr, parse_error> parse(std::span<const std::byte> datagram, addre
 
 std::size_t emit_header(const repr& r, std::span<std::byte> header, addresses ip,
                         std::uint16_t payload_sum) {
-    wire::require(header.size() >= header_length, "udp::emit: buffer shorter than the header");
-    wire::require(r.payload_length <= max_payload_length, "udp::emit: payload above 65527 bytes");
+    wire_format::require(header.size() >= header_length, "udp::emit: buffer shorter than the header");
+    wire_format::require(r.payload_length <= max_payload_length, "udp::emit: payload above 65527 bytes");
     const auto length = static_cast<std::uint16_t>(r.buffer_len());
     store_be16(header.subspan(field::source_port), r.source_port.value());
     store_be16(header.subspan(field::destination_port), r.destination_port.value());
@@ -71,7 +71,7 @@ std::size_t emit_header(const repr& r, std::span<std::byte> header, addresses ip
 }
 
 std::size_t emit(const repr& r, std::span<std::byte> out, addresses ip) {
-    wire::require(out.size() >= r.buffer_len(), "udp::emit: buffer shorter than the datagram");
+    wire_format::require(out.size() >= r.buffer_len(), "udp::emit: buffer shorter than the datagram");
     return emit_header(r, out, ip, checksum::sum(out.subspan(header_length, r.payload_length)));
 }
 
