@@ -23,6 +23,8 @@
 // sending NIC configured with a larger MTU than its wire black-holes them, as in life.
 // A frame sent with checksum offload (needs_csum) gets its checksum filled in on the way,
 // as the sending NIC's hardware would; the receiver sees a plain frame.
+// The wire does not segment: a NIC on it should not advertise TSO (a GSO frame larger than
+// the MTU is dropped like any giant).
 #include "drivers/faults/delay_line.hpp"
 #include "drivers/faults/fault_model.hpp"
 #include "drivers/wire/wire_nic.hpp"
