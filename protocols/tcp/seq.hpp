@@ -92,7 +92,24 @@ constexpr serial32<Tag> seq_max(serial32<Tag> a, serial32<Tag> b) noexcept {
     return a < b ? b : a;
 }
 
+// The bytes [begin, end) of the sequence space: a segment, a SACK block, a hole.
+struct seq_range {
+    seq32 begin;
+    seq32 end;
+
+    constexpr std::uint32_t length() const noexcept { return distance(begin, end); }
+    constexpr bool empty() const noexcept { return begin == end; }
+    constexpr bool contains(seq32 s) const noexcept { return in_window(s, begin, length()); }
+    // True when every byte of `r` lies in this range (an empty r lies anywhere inside).
+    constexpr bool contains(const seq_range& r) const noexcept {
+        return distance(begin, r.begin) <= length() &&
+               distance(r.begin, r.end) <= distance(r.begin, end);
+    }
+    friend constexpr bool operator==(const seq_range&, const seq_range&) = default;
+};
+
 std::ostream& operator<<(std::ostream& os, seq32 s);
+std::ostream& operator<<(std::ostream& os, const seq_range& r);
 std::ostream& operator<<(std::ostream& os, ts32 s);
 
 } // namespace coronet::tcp

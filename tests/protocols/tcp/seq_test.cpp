@@ -93,3 +93,18 @@ TEST_CASE("seq32 is constexpr") {
     STATIC_REQUIRE(s.raw() == 1u);
     STATIC_REQUIRE(seq32{0xffff'ffffu} < s);
 }
+
+TEST_CASE("seq_range measures and contains across the wrap") {
+    using coronet::tcp::seq_range;
+    const seq_range r{seq32{0xffff'fff0u}, seq32{0x10}};
+    CHECK(r.length() == 0x20u);
+    CHECK_FALSE(r.empty());
+    CHECK(seq_range{seq32{5}, seq32{5}}.empty());
+    CHECK(r.contains(seq32{0}));
+    CHECK(r.contains(seq32{0xffff'fff0u}));
+    CHECK_FALSE(r.contains(seq32{0x10}));
+    CHECK(r.contains(seq_range{seq32{0xffff'fff8u}, seq32{0x8}}));
+    CHECK(r.contains(r));
+    CHECK_FALSE(r.contains(seq_range{seq32{0xffff'fff8u}, seq32{0x11}}));
+    CHECK_FALSE(r.contains(seq_range{seq32{0xffff'ffefu}, seq32{0x8}}));
+}
