@@ -177,16 +177,20 @@ inline bytes icmp_echo(std::uint16_t id, std::uint16_t seq, const bytes& data) {
     return m;
 }
 
-// A packet of tx_pool holding `b`, in one slice (or cut in two at `split`, two buffers).
+// A packet of `pool` holding `b`: in one slice, or with its first `split` bytes in one
+// buffer and the rest in as many more as it takes (a chain of slices, like a stack's
+// header buffer in front of payload buffers).
 inline packet packet_of(buffer_pool& pool, const bytes& b, std::size_t split = 0) {
     auto head = packet::allocate(pool, 256).value();
     std::size_t first = split ? split : b.size();
     auto h = head.push_header(static_cast<std::uint32_t>(first)).value();
     std::memcpy(h.data(), b.data(), first);
-    if (split) {
+    for (std::size_t at = first; at < b.size();) {
+        auto chunk = std::min<std::size_t>(b.size() - at, pool.buffer_size());
         auto tail = pool.allocate().value();
-        std::memcpy(tail.data().data(), b.data() + split, b.size() - split);
-        head.append_slice(tail, 0, static_cast<std::uint32_t>(b.size() - split)).value();
+        std::memcpy(tail.data().data(), b.data() + at, chunk);
+        head.append_slice(tail, 0, static_cast<std::uint32_t>(chunk)).value();
+        at += chunk;
     }
     return head;
 }
