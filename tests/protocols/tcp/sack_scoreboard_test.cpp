@@ -1,0 +1,220 @@
+#include "protocols/tcp/sack_scoreboard.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+using coronet::tcp::sack_scoreboard;
+using coronet::tcp::seq32;
+using coronet::tcp::seq_range;
+using rule = sack_scoreboard::next_segment::rule;
+using next_segment = sack_scoreboard::next_segment;
+
+namespace {
+constexpr std::uint32_t smss = 1000;
+
+seq_range r(std::uint32_t b, std::uint32_t e) { return {seq32{b}, seq32{e}}; }
+
+// A sender with segments [0, 10000) in flight, snd_una at `base`.
+struct fixture {
+    std::uint32_t base = 0;
+    sack_scoreboard sb{smss, seq32{base}};
+    seq32 nxt() const { return seq32{base + 10000}; }
+    // One ACK at snd_una carrying SACK blocks (offsets from base).
+    sack_scoreboard::ack_result sack(std::vector<seq_range> blocks) {
+        for (auto& b : blocks)
+            b = seq_range{b.begin + base, b.end + base};
+        return sb.on_ack(sb.snd_una(), nxt(), blocks);
+    }
+    // Segment k SACKed by its own ACK, as a receiver reports it.
+    void sack_segment(std::uint32_t k) { sack({r(k * smss, (k + 1) * smss)}); }
+};
+} // namespace
+
+TEST_CASE_METHOD(fixture, "IsLost: DupThresh SACKed segments above (RFC 6675 §4)") {
+    sack_segment(1);
+    CHECK_FALSE(sb.is_lost(seq32{0}));
+    sack_segment(2);
+    CHECK_FALSE(sb.is_lost(seq32{0}));
+    sack_segment(3);
+    CHECK(sb.is_lost(seq32{0}));
+    CHECK(sb.is_lost(seq32{999}));
+    CHECK_FALSE(sb.is_lost(seq32{4000})); // nothing SACKed above
+    CHECK(sb.sacked_bytes() == 3000);
+}
+
+TEST_CASE_METHOD(fixture, "IsLost: more than (DupThresh - 1) * SMSS bytes SACKed above") {
+    sack({r(1000, 3000)}); // one report, one piece: 2000 bytes, not more than 2000
+    CHECK_FALSE(sb.is_lost(seq32{0}));
+    sack({r(1000, 3001)});
+    CHECK(sb.is_lost(seq32{0}));
+    CHECK(sb.pieces().size() == 2);
+}
+
+TEST_CASE_METHOD(fixture, "IsLost counts discontiguous small segments too") {
+    sack({r(1000, 1100)});
+    sack({r(1000, 1200)}); // the receiver's block grows: the new part is a new piece
+    CHECK_FALSE(sb.is_lost(seq32{0}));
+    sack({r(1000, 1300)});
+    CHECK(sb.is_lost(seq32{0}));
+    CHECK(sb.pieces() == std::vector{r(1000, 1100), r(1100, 1200), r(1200, 1300)});
+}
+
+TEST_CASE_METHOD(fixture, "SetPipe counts unSACKed bytes not lost, plus retransmitted ones") {
+    CHECK(sb.pipe(nxt()) == 10000);
+    sack_segment(1);
+    sack_segment(2);
+    sack_segment(3);
+    // [0, 1000) is lost, [4000, 10000) is in flight.
+    CHECK(sb.pipe(nxt()) == 6000);
+    sb.enter_recovery(nxt());
+    const auto s = sb.next_seg(nxt(), 0);
+    REQUIRE(s);
+    sb.on_sent(*s);
+    CHECK(sb.high_rxt() == seq32{1000});
+    CHECK(sb.pipe(nxt()) == 7000); // the retransmission is in flight again
+}
+
+TEST_CASE_METHOD(fixture, "NextSeg rule 1: the first lost hole above HighRxt, at most SMSS") {
+    sack({r(3000, 4000)});
+    sack({r(4000, 5000)});
+    sack({r(5000, 6000)});
+    sb.enter_recovery(nxt());
+    auto s = sb.next_seg(nxt(), 5000);
+    REQUIRE(s);
+    CHECK(*s == next_segment{r(0, 1000), rule::lost}); // before new data
+    sb.on_sent(*s);
+    s = sb.next_seg(nxt(), 5000);
+    CHECK(*s == next_segment{r(1000, 2000), rule::lost});
+    sb.on_sent(*s);
+    s = sb.next_seg(nxt(), 5000);
+    CHECK(*s == next_segment{r(2000, 3000), rule::lost});
+    sb.on_sent(*s);
+    // Rule 2 once the lost holes are retransmitted.
+    s = sb.next_seg(nxt(), 5000);
+    CHECK(*s == next_segment{r(10000, 11000), rule::new_data});
+    s = sb.next_seg(nxt(), 300);
+    CHECK(*s == next_segment{r(10000, 10300), rule::new_data});
+}
+
+TEST_CASE_METHOD(fixture, "NextSeg rule 1 stops at the next SACKed byte") {
+    sack({r(500, 1000)});
+    sack({r(1000, 2000)});
+    sack({r(2000, 3000)});
+    sb.enter_recovery(nxt());
+    const auto s = sb.next_seg(nxt(), 0);
+    CHECK(*s == next_segment{r(0, 500), rule::lost});
+}
+
+TEST_CASE_METHOD(fixture, "NextSeg rule 3: an unSACKed hole not yet lost, when no new data") {
+    sack_segment(1);
+    sack_segment(5); // two pieces, 2000 bytes: nothing is lost
+    sb.enter_recovery(nxt());
+    CHECK(*sb.next_seg(nxt(), 1000) == next_segment{r(10000, 11000), rule::new_data});
+    auto s = sb.next_seg(nxt(), 0);
+    CHECK(*s == next_segment{r(0, 1000), rule::unsacked});
+    sb.on_sent(*s);
+    s = sb.next_seg(nxt(), 0);
+    CHECK(*s == next_segment{r(2000, 3000), rule::unsacked});
+}
+
+TEST_CASE_METHOD(fixture,
+                 "NextSeg rule 4: one rescue retransmission of the highest unSACKed data") {
+    sack_segment(1);
+    sack_segment(2);
+    sack_segment(3);
+    sb.enter_recovery(nxt());
+    auto s = sb.next_seg(nxt(), 0);
+    sb.on_sent(*s); // [0, 1000)
+    s = sb.next_seg(nxt(), 0);
+    REQUIRE(s);
+    CHECK(*s == next_segment{r(9000, 10000), rule::rescue});
+    sb.on_sent(*s);
+    CHECK(sb.high_rxt() == seq32{1000}); // rule 4 leaves HighRxt alone
+    CHECK(sb.rescue_rxt() == nxt());
+    CHECK_FALSE(sb.next_seg(nxt(), 0)); // once per recovery
+}
+
+TEST_CASE_METHOD(fixture, "the rescue holds the highest unSACKed byte below the top SACK") {
+    sack({r(8000, 10000)});
+    sack({r(6000, 7500)});
+    sb.enter_recovery(nxt());
+    sb.on_sent({r(0, 8000), rule::unsacked}); // as if every hole had been resent
+    const auto s = sb.next_seg(nxt(), 0);
+    CHECK(*s == next_segment{r(7500, 8000), rule::rescue});
+}
+
+TEST_CASE_METHOD(fixture, "a cumulative ACK drops and trims SACKed pieces") {
+    sack({r(1000, 2000)});
+    sack({r(3000, 4000)});
+    sb.on_ack(seq32{1500}, nxt(), {});
+    CHECK(sb.snd_una() == seq32{1500});
+    CHECK(sb.pieces() == std::vector{r(1500, 2000), r(3000, 4000)});
+    CHECK(sb.sacked_bytes() == 1500);
+    sb.on_ack(seq32{3500}, nxt(), {});
+    CHECK(sb.pieces() == std::vector{r(3500, 4000)});
+    CHECK(sb.sacked_bytes() == 500);
+    CHECK(sb.high_rxt() == seq32{3500});
+    sb.on_ack(seq32{4000}, nxt(), {});
+    CHECK(sb.pieces().empty());
+    CHECK(sb.sacked_bytes() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "D-SACK blocks are counted, not recorded (RFC 2883 §4)") {
+    sb.on_ack(seq32{2000}, nxt(), {});
+    const std::vector below{r(500, 1000), r(3000, 4000)};
+    auto a = sb.on_ack(seq32{2000}, nxt(), below);
+    CHECK(a.dsack);
+    CHECK(a.newly_sacked == 1000);
+    CHECK(sb.pieces() == std::vector{r(3000, 4000)});
+    const std::vector inside{r(3200, 3300), r(3000, 4000)};
+    a = sb.on_ack(seq32{2000}, nxt(), inside);
+    CHECK(a.dsack);
+    CHECK(a.newly_sacked == 0);
+    CHECK(sb.stats().dsacks == 2);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "blocks outside [snd_una, snd_nxt) are invalid; straddling ones trimmed") {
+    sb.on_ack(seq32{2000}, nxt(), {});
+    auto a = sack({r(4000, 5000), r(9000, 10001)}); // beyond snd_nxt
+    CHECK(a.invalid_blocks == 1);
+    a = sack({r(4000, 5000), r(6000, 6000)}); // empty
+    CHECK(a.invalid_blocks == 1);
+    a = sack({r(4000, 5000), r(6000, 5000)}); // reversed
+    CHECK(a.invalid_blocks == 1);
+    a = sack({r(4000, 5000), r(1000, 1500)}); // old, not first: stale
+    CHECK(a.invalid_blocks == 1);
+    CHECK(sb.stats().invalid_blocks == 4);
+    CHECK(sb.pieces() == std::vector{r(4000, 5000)});
+    // Not the first block, partly below snd_una: the rest counts.
+    a = sack({r(4000, 5000), r(1500, 2500)});
+    CHECK(a.invalid_blocks == 0);
+    CHECK(a.newly_sacked == 500);
+    CHECK(sb.pieces() == std::vector{r(2000, 2500), r(4000, 5000)});
+}
+
+TEST_CASE("the scoreboard works across the 2^32 wrap") {
+    constexpr std::uint32_t base = 0xffff'f000u; // 4096 bytes before the wrap
+    fixture f{.base = base, .sb = sack_scoreboard{smss, seq32{base}}};
+    f.sack_segment(2);
+    f.sack_segment(3);
+    f.sack_segment(4); // [base + 4000, base + 5000) straddles 2^32
+    CHECK(f.sb.is_lost(seq32{base}));
+    CHECK(f.sb.is_lost(seq32{base + 1999}));
+    CHECK_FALSE(f.sb.is_lost(seq32{base + 5000}));
+    CHECK(f.sb.pipe(f.nxt()) == 5000);
+    f.sb.enter_recovery(f.nxt());
+    const auto s = f.sb.next_seg(f.nxt(), 0);
+    CHECK(*s == next_segment{r(base, base + 1000), rule::lost});
+    f.sb.on_ack(seq32{base + 4500}, f.nxt(), {});
+    CHECK(f.sb.pieces() == std::vector{r(base + 4500, base + 5000)});
+    CHECK(f.sb.sacked_bytes() == 500);
+}
+
+TEST_CASE_METHOD(fixture, "clear forgets every SACK") {
+    sack_segment(1);
+    sb.clear();
+    CHECK(sb.pieces().empty());
+    CHECK(sb.pipe(nxt()) == 10000);
+}
