@@ -1,0 +1,85 @@
+#include "protocols/tcp/send_buffer.hpp"
+
+#include <algorithm>
+
+namespace coronet::tcp {
+
+bool send_buffer::tail_writable() const noexcept {
+    if (chunks_.empty()) return false;
+    const chunk& c = chunks_.back();
+    if (c.zero_copy || c.filled >= pool_->buffer_size()) return false;
+    // Ours alone? A segment in flight may share it; then it must not be written.
+    const auto slices = c.data.slices();
+    auto last = slices.begin();
+    for (auto it = slices.begin(); it != slices.end(); ++it)
+        last = it;
+    const auto index = pool_->index_of((*last).data());
+    return index && pool_->use_count(*index) == 1;
+}
+
+result<std::size_t> send_buffer::write(std::span<const std::byte> bytes, counter& copied) {
+    const std::size_t n = std::min(bytes.size(), free_space());
+    std::size_t done = 0;
+    while (done < n) {
+        if (!tail_writable()) {
+            auto p = packet::allocate(*pool_, 0); // the whole buffer for data
+            if (!p) {
+                if (done > 0) break;
+                return error{p.error()};
+            }
+            chunks_.push_back(chunk{end_, std::move(*p), 0, false});
+        }
+        chunk& c = chunks_.back();
+        const std::size_t k = std::min<std::size_t>(n - done, pool_->buffer_size() - c.filled);
+        // Fits the tail of a buffer that is ours alone: copied in place, cannot fail.
+        (void)c.data.append(bytes.subspan(done, k), copied);
+        c.filled += static_cast<std::uint32_t>(k);
+        done += k;
+        end_ += static_cast<std::uint32_t>(k);
+    }
+    return done;
+}
+
+result<void> send_buffer::send_zc(packet data) {
+    if (data.length() > capacity_) return error{EMSGSIZE};
+    if (data.length() > free_space()) return error{EAGAIN};
+    if (data.empty()) return {};
+    const auto length = static_cast<std::uint32_t>(data.length());
+    chunks_.push_back(chunk{end_, std::move(data), 0, true});
+    end_ += length;
+    return {};
+}
+
+result<packet> send_buffer::segment(seq32 seq, std::size_t length) const {
+    if (distance(begin_, seq) > size() || length > distance(seq, end_)) return error{EINVAL};
+    packet out;
+    auto it = std::partition_point(chunks_.begin(), chunks_.end(),
+                                   [seq](const chunk& c) { return c.end() <= seq; });
+    std::size_t left = length;
+    for (; left > 0; ++it) { // the range check above keeps `it` within the chunks
+        auto p = it->data.share();
+        if (!p) return error{p.error()};
+        const std::uint32_t skip = it->begin < seq ? distance(it->begin, seq) : 0;
+        (void)p->pull_header(skip); // within the chunk: cannot fail
+        p->trim(left);
+        left -= p->length();
+        out.append(std::move(*p));
+    }
+    return out;
+}
+
+std::size_t send_buffer::acknowledge(seq32 up_to) noexcept {
+    if (!(begin_ < up_to) || end_ < up_to) return 0;
+    const std::size_t released = distance(begin_, up_to);
+    while (!chunks_.empty() && chunks_.front().end() <= up_to)
+        chunks_.pop_front();
+    if (!chunks_.empty() && chunks_.front().begin < up_to) {
+        chunk& c = chunks_.front();
+        (void)c.data.pull_header(distance(c.begin, up_to)); // within the chunk
+        c.begin = up_to;
+    }
+    begin_ = up_to;
+    return released;
+}
+
+} // namespace coronet::tcp
