@@ -54,7 +54,7 @@ void native_stack::ipv4_input(interface& in, packet&& p) {
     if (fixed.version() != 4) return drop(s.in_hdr_errors, "bad version");
     const std::size_t ihl = fixed.header_length();
     if (ihl < ipv4::min_header_length) return drop(s.in_hdr_errors, "bad header length");
-    auto whole = p.front(ihl);
+    auto whole = ihl == ipv4::min_header_length ? first : p.front(ihl); // options are rare
     if (!whole) {
         if (whole.error() == packet::too_short.code) return drop(s.in_truncated_pkts, "truncated");
         return drop(s.in_hdr_errors, "header not contiguous");

@@ -14,7 +14,6 @@ layer::layer(network& net, counters& stats, options opts)
 layer::~layer() {
     while (!sockets_.empty())
         sockets_.front().detach(); // unlinks itself
-    ports_.clear();
 }
 
 result<ref<socket_object>> layer::open() {
@@ -72,11 +71,11 @@ input_result layer::input(packet& datagram, ipv4_address source, ipv4_address de
 }
 
 socket* layer::lookup(const endpoint& local, const endpoint& remote) const noexcept {
-    auto it = ports_.find(local.port.value());
-    if (it == ports_.end()) return nullptr;
+    const auto* bucket = ports_.find(local.port.value());
+    if (bucket == nullptr) return nullptr;
     socket* best = nullptr;
     int best_score = -1;
-    for (socket* s : it->second) {
+    for (socket* s : *bucket) {
         int score = 0;
         if (!s->local().address.is_any()) {
             if (s->local().address != local.address) continue;
@@ -96,9 +95,9 @@ socket* layer::lookup(const endpoint& local, const endpoint& remote) const noexc
 
 void layer::report_error(const endpoint& local, const endpoint& remote, int err,
                          bool connected_only) {
-    auto it = ports_.find(local.port.value());
-    if (it == ports_.end()) return;
-    for (socket* s : it->second) {
+    auto* bucket = ports_.find(local.port.value());
+    if (bucket == nullptr) return;
+    for (socket* s : *bucket) {
         if (!s->local().address.is_any() && s->local().address != local.address) continue;
         if (connected_only && !(s->connected() && s->peer() == remote)) continue;
         s->set_error(err);
@@ -120,14 +119,14 @@ result<> layer::bind(socket& s, endpoint local) {
             }
         }
         if (local.port.value() == 0) return error{EADDRINUSE};
-    } else if (auto it = ports_.find(local.port.value()); it != ports_.end()) {
+    } else if (const auto* bucket = ports_.find(local.port.value())) {
         // Two sockets conflict when their addresses are equal or either is the wildcard.
-        for (socket* other : it->second)
+        for (socket* other : *bucket)
             if (other->local().address.is_any() || local.address.is_any() ||
                 other->local().address == local.address)
                 return error{EADDRINUSE};
     }
-    ports_[local.port.value()].push_back(&s);
+    ports_.get_or_add(local.port.value()).push_back(&s);
     s.local_ = local;
     s.bound_ = true;
     return {};
@@ -136,10 +135,10 @@ result<> layer::bind(socket& s, endpoint local) {
 void layer::unbind(socket& s) noexcept {
     if (!s.bound_) return;
     s.bound_ = false;
-    auto it = ports_.find(s.local_.port.value());
-    if (it == ports_.end()) return;
-    std::erase(it->second, &s);
-    if (it->second.empty()) ports_.erase(it);
+    auto* bucket = ports_.find(s.local_.port.value());
+    if (bucket == nullptr) return;
+    std::erase(*bucket, &s);
+    if (bucket->empty()) ports_.erase(s.local_.port.value());
 }
 
 } // namespace coronet::udp

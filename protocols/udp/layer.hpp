@@ -11,12 +11,12 @@
 #include "framework/process/socket.hpp"
 #include "protocols/udp/counters.hpp"
 #include "protocols/udp/network.hpp"
+#include "protocols/udp/port_table.hpp"
 #include "protocols/udp/socket.hpp"
 
 #include <boost/intrusive/list.hpp>
 #include <cstdint>
 #include <random>
-#include <unordered_map>
 #include <vector>
 
 namespace coronet::udp {
@@ -69,7 +69,7 @@ private:
     network& net_;
     counters& stats_;
     options opts_;
-    std::unordered_map<std::uint16_t, std::vector<socket*>> ports_;
+    port_table ports_;
     socket_list sockets_; // every socket made, for detaching them
     std::mt19937_64 rng_;
 };
