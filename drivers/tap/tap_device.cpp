@@ -1,7 +1,7 @@
 #include "drivers/tap/tap_device.hpp"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -21,8 +21,9 @@ namespace {
 // Ethernet frame, after the virtio header.
 constexpr std::size_t max_gso_frame_bytes = vnet_header_bytes + 14 + 65535;
 
-const char* const need_cap = " needs CAP_NET_ADMIN in the current network namespace (run as root or grant the "
-                             "capability)";
+const char* const need_cap =
+    " needs CAP_NET_ADMIN in the current network namespace (run as root or grant the "
+    "capability)";
 
 [[noreturn]] void fail(int code, const std::string& what) {
     throw std::system_error(code, std::generic_category(), what);
@@ -88,17 +89,20 @@ unsigned set_offloads(int fd, const std::string& name, unsigned wanted) {
 
 tap_device tap_device::open(const tap_options& o, std::size_t rx_frame_bytes) {
     if (o.name.size() >= IFNAMSIZ)
-        fail(EINVAL, "coronet: interface name \"" + o.name + "\" is longer than " + std::to_string(IFNAMSIZ - 1) +
-                         " bytes");
+        fail(EINVAL, "coronet: interface name \"" + o.name + "\" is longer than " +
+                         std::to_string(IFNAMSIZ - 1) + " bytes");
     if (o.mode == tap_open_mode::attach && ::if_nametoindex(o.name.c_str()) == 0)
-        fail(ENODEV, "coronet: no TAP device named \"" + o.name + "\" to attach to in this network namespace");
+        fail(ENODEV, "coronet: no TAP device named \"" + o.name +
+                         "\" to attach to in this network namespace");
 
     fd_guard fd{::open(o.tun_path.c_str(), O_RDWR | O_CLOEXEC)};
     if (fd.fd < 0) {
         int e = errno;
         std::string what = "coronet: cannot open the tun/tap control device " + o.tun_path;
-        if (e == ENOENT) what += " (no such file: load the tun module, or create the node: mknod c 10 200)";
-        if (e == EACCES || e == EPERM) what += " (permission denied: it" + std::string(need_cap) + ")";
+        if (e == ENOENT)
+            what += " (no such file: load the tun module, or create the node: mknod c 10 200)";
+        if (e == EACCES || e == EPERM)
+            what += " (permission denied: it" + std::string(need_cap) + ")";
         fail(e, what);
     }
 
@@ -112,8 +116,9 @@ tap_device tap_device::open(const tap_options& o, std::size_t rx_frame_bytes) {
         if (e == EPERM)
             what += std::string("creating or attaching a TAP device") + need_cap;
         else if (e == EBUSY)
-            what += o.mode == tap_open_mode::create ? "a device of that name exists already (open mode create)"
-                                                    : "the device is in use by another process";
+            what += o.mode == tap_open_mode::create
+                        ? "a device of that name exists already (open mode create)"
+                        : "the device is in use by another process";
         else if (e == EINVAL)
             what += "the device exists and is not a single-queue TAP device";
         else
@@ -124,7 +129,8 @@ tap_device tap_device::open(const tap_options& o, std::size_t rx_frame_bytes) {
     tap_device d;
     d.name_ = ifr.ifr_name;
     int hdr = static_cast<int>(vnet_header_bytes);
-    if (::ioctl(fd.fd, TUNSETVNETHDRSZ, &hdr) != 0) fail(errno, "coronet: TUNSETVNETHDRSZ 10 on " + d.name_);
+    if (::ioctl(fd.fd, TUNSETVNETHDRSZ, &hdr) != 0)
+        fail(errno, "coronet: TUNSETVNETHDRSZ 10 on " + d.name_);
 
     unsigned wanted = 0;
     if (o.checksum_offload) wanted |= TUN_F_CSUM;

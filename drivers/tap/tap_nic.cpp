@@ -12,7 +12,9 @@ namespace {
 
 // The largest frame a receive buffer must hold: the virtio header, an Ethernet header and
 // an MTU of IP bytes.
-std::size_t min_rx_buffer(const tap_options& o) { return vnet_header_bytes + nic::ethernet_header_bytes + o.mtu; }
+std::size_t min_rx_buffer(const tap_options& o) {
+    return vnet_header_bytes + nic::ethernet_header_bytes + o.mtu;
+}
 
 unsigned rx_buffer_count(const tap_options& o, const buffer_pool& pool) {
     unsigned n = o.rx_buffers != 0 ? o.rx_buffers : std::max(1u, pool.buffer_count() / 2);
@@ -21,16 +23,19 @@ unsigned rx_buffer_count(const tap_options& o, const buffer_pool& pool) {
 
 tap_device open_device(const tap_options& o, const buffer_pool& pool) {
     if (o.mtu < 68 || o.mtu > 65535)
-        throw std::invalid_argument("coronet: a TAP NIC's MTU must lie in 68..65535, not " + std::to_string(o.mtu));
+        throw std::invalid_argument("coronet: a TAP NIC's MTU must lie in 68..65535, not " +
+                                    std::to_string(o.mtu));
     if (pool.buffer_size() < min_rx_buffer(o))
-        throw std::invalid_argument("coronet: the TAP NIC's pool buffers (" + std::to_string(pool.buffer_size()) +
-                                    " bytes) cannot hold a frame of MTU " + std::to_string(o.mtu) + " (" +
-                                    std::to_string(min_rx_buffer(o)) + " bytes with the virtio and Ethernet headers)");
+        throw std::invalid_argument(
+            "coronet: the TAP NIC's pool buffers (" + std::to_string(pool.buffer_size()) +
+            " bytes) cannot hold a frame of MTU " + std::to_string(o.mtu) + " (" +
+            std::to_string(min_rx_buffer(o)) + " bytes with the virtio and Ethernet headers)");
     if (o.rx_buffers > pool.buffer_count() || o.rx_buffers > 32768)
         throw std::invalid_argument("coronet: rx_buffers (" + std::to_string(o.rx_buffers) +
                                     ") exceeds the pool or 32768");
     if (o.tx_slots == 0 || o.tx_max_slices == 0)
-        throw std::invalid_argument("coronet: a TAP NIC needs at least one transmit slot and one slice per frame");
+        throw std::invalid_argument(
+            "coronet: a TAP NIC needs at least one transmit slot and one slice per frame");
     return tap_device::open(o, pool.buffer_size());
 }
 
@@ -50,7 +55,8 @@ nic_config config_for(const tap_device& d, const tap_options& o) {
 
 } // namespace
 
-tap_nic::tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buffer_pool& pool, tap_options options)
+tap_nic::tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buffer_pool& pool,
+                 tap_options options)
     : tap_nic(reactor, registry, pool, options, open_device(options, pool)) {}
 
 tap_nic::tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buffer_pool& pool,
@@ -58,9 +64,12 @@ tap_nic::tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buff
     : nic(reactor.owner(), registry, config_for(device, options)), reactor_(reactor), pool_(pool),
       device_(std::move(device)), tap_stats_(stats().group),
       rx_(reactor, device_.fd(), pool,
-          {.count = rx_buffer_count(options, pool), .group = options.buffer_group, .multishot = options.multishot,
+          {.count = rx_buffer_count(options, pool),
+           .group = options.buffer_group,
+           .multishot = options.multishot,
            .scratch_bytes = pool.buffer_size()},
-          {stats().rx_dropped_no_buffer, stats().rx_errors, tap_stats_.rx_restarts}, &on_rx_ready, this),
+          {stats().rx_dropped_no_buffer, stats().rx_errors, tap_stats_.rx_restarts}, &on_rx_ready,
+          this),
       tx_(reactor, device_.fd(), options.tx_slots, options.tx_max_slices,
           {stats().tx_errors, tap_stats_.tx_short_writes, tap_stats_.tx_offload_frames,
            tap_stats_.tx_dropped_too_many_slices},
@@ -73,7 +82,8 @@ tap_nic::~tap_nic() {
     // The rings may not go while the kernel holds them; this waits for the last
     // completions (at once for a cancelled read on a TAP device) for ten seconds at most,
     // after which the rings' destructors abort with a message.
-    for (int i = 0; i < 1000 && !stopped(); ++i) reactor_.wait(std::chrono::milliseconds(10));
+    for (int i = 0; i < 1000 && !stopped(); ++i)
+        reactor_.wait(std::chrono::milliseconds(10));
 }
 
 void tap_nic::shutdown() {

@@ -36,7 +36,8 @@ namespace coronet {
 class tap_nic final : public nic {
 public:
     // Opens the device, posts the receive buffers and starts reading.
-    tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buffer_pool& pool, tap_options options = {});
+    tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buffer_pool& pool,
+            tap_options options = {});
 
     const tap_device& device() const noexcept { return device_; }
     buffer_pool& pool() const noexcept { return pool_; }
@@ -58,11 +59,14 @@ public:
     struct tap_counters {
         explicit tap_counters(counter_group& g) : group(g) {}
         counter_group& group;
-        counter& rx_offload_frames = group.declare("rx_offload_frames");   // partial checksum or large segment
-        counter& rx_checksum_valid = group.declare("rx_checksum_valid");   // the kernel vouched for the checksum
-        counter& rx_truncated = group.declare("rx_truncated");             // longer than a buffer
-        counter& rx_bad_header = group.declare("rx_bad_header");           // runt, or virtio offsets outside the frame
-        counter& rx_restarts = group.declare("rx_restarts");               // reading resumed after running dry
+        counter& rx_offload_frames =
+            group.declare("rx_offload_frames"); // partial checksum or large segment
+        counter& rx_checksum_valid =
+            group.declare("rx_checksum_valid"); // the kernel vouched for the checksum
+        counter& rx_truncated = group.declare("rx_truncated"); // longer than a buffer
+        counter& rx_bad_header =
+            group.declare("rx_bad_header"); // runt, or virtio offsets outside the frame
+        counter& rx_restarts = group.declare("rx_restarts"); // reading resumed after running dry
         counter& tx_offload_frames = group.declare("tx_offload_frames");
         counter& tx_short_writes = group.declare("tx_short_writes");
         counter& tx_dropped_too_many_slices = group.declare("tx_dropped_too_many_slices");
@@ -75,8 +79,8 @@ protected:
     bool driver_poll(unsigned budget) override;
 
 private:
-    tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buffer_pool& pool, const tap_options& options,
-            tap_device&& device);
+    tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buffer_pool& pool,
+            const tap_options& options, tap_device&& device);
     static void on_rx_ready(void* self);
     static void on_tx_space(void* self);
     void receive(uring::selected_buffer b);

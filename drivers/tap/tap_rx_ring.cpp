@@ -11,14 +11,17 @@ namespace coronet {
 namespace {
 
 // Errors after which the descriptor will never read again (the device is gone).
-bool fatal(int err) noexcept { return err == EBADF || err == EBADFD || err == ENODEV || err == ENXIO || err == EIO; }
+bool fatal(int err) noexcept {
+    return err == EBADF || err == EBADFD || err == ENODEV || err == ENXIO || err == EIO;
+}
 
 } // namespace
 
-tap_rx_ring::tap_rx_ring(uring::uring_reactor& reactor, int fd, buffer_pool& pool, const options& o, counters c,
-                         notify on_ready, void* context)
-    : reactor_(reactor), pool_(pool), fd_(fd), count_(o.count), stats_(c), on_ready_(on_ready), context_(context),
-      ring_(make_ring(reactor, pool, o)), read_(reactor, fd, *ring_, &on_read, this), discard_(*this, &on_discard),
+tap_rx_ring::tap_rx_ring(uring::uring_reactor& reactor, int fd, buffer_pool& pool, const options& o,
+                         counters c, notify on_ready, void* context)
+    : reactor_(reactor), pool_(pool), fd_(fd), count_(o.count), stats_(c), on_ready_(on_ready),
+      context_(context), ring_(make_ring(reactor, pool, o)),
+      read_(reactor, fd, *ring_, &on_read, this), discard_(*this, &on_discard),
       cancel_(*this, &on_cancel), scratch_(std::make_unique<std::byte[]>(o.scratch_bytes)),
       scratch_bytes_(o.scratch_bytes), fifo_(std::make_unique<uring::selected_buffer[]>(o.count)) {
     read_.set_background(true);
@@ -29,31 +32,34 @@ tap_rx_ring::tap_rx_ring(uring::uring_reactor& reactor, int fd, buffer_pool& poo
     pool_.on_release([this](std::uint32_t index) { buffer_released(index); });
 }
 
-std::unique_ptr<uring::provided_buffer_ring> tap_rx_ring::make_ring(uring::uring_reactor& reactor, buffer_pool& pool,
-                                                                    const options& o) {
+std::unique_ptr<uring::provided_buffer_ring>
+tap_rx_ring::make_ring(uring::uring_reactor& reactor, buffer_pool& pool, const options& o) {
     // A fresh pool lends its buffers in index order, which is the order the ring numbers
     // them in: buffer id == pool index.
     auto give_back = [&pool](unsigned n) {
-        for (unsigned i = 0; i < n; ++i) pool.recycle(i);
+        for (unsigned i = 0; i < n; ++i)
+            pool.recycle(i);
     };
     for (unsigned i = 0; i < o.count; ++i) {
         auto lent = pool.lend();
         if (!lent || *lent != i) {
             if (lent) pool.recycle(*lent);
             give_back(i);
-            throw std::invalid_argument("coronet: a TAP NIC posts its pool's first " + std::to_string(o.count) +
-                                        " buffers for receive, and they are not all free: give the NIC a pool of its "
-                                        "own, made for it");
+            throw std::invalid_argument(
+                "coronet: a TAP NIC posts its pool's first " + std::to_string(o.count) +
+                " buffers for receive, and they are not all free: give the NIC a pool of its "
+                "own, made for it");
         }
     }
     try {
         auto region = pool.region();
-        if (o.group) return std::make_unique<uring::provided_buffer_ring>(reactor, *o.group, region, pool.buffer_size(),
-                                                                          o.count);
+        if (o.group)
+            return std::make_unique<uring::provided_buffer_ring>(reactor, *o.group, region,
+                                                                 pool.buffer_size(), o.count);
         for (unsigned g = 0x100;; ++g) {
             try {
-                return std::make_unique<uring::provided_buffer_ring>(reactor, static_cast<std::uint16_t>(g), region,
-                                                                     pool.buffer_size(), o.count);
+                return std::make_unique<uring::provided_buffer_ring>(
+                    reactor, static_cast<std::uint16_t>(g), region, pool.buffer_size(), o.count);
             } catch (const std::system_error& e) {
                 if (e.code().value() != EEXIST || g == 0xffff) throw;
             }
@@ -67,7 +73,9 @@ std::unique_ptr<uring::provided_buffer_ring> tap_rx_ring::make_ring(uring::uring
 tap_rx_ring::~tap_rx_ring() {
     if (!idle()) {
         // The kernel would write into freed memory: a bug in the owner, caught here.
-        std::fputs("coronet: tap_rx_ring destroyed while the kernel still holds a read (stop it first)\n", stderr);
+        std::fputs(
+            "coronet: tap_rx_ring destroyed while the kernel still holds a read (stop it first)\n",
+            stderr);
         std::abort();
     }
     pool_.on_release({});
@@ -95,7 +103,8 @@ void tap_rx_ring::stop() {
 }
 
 bool tap_rx_ring::idle() const noexcept {
-    return read_.idle() && !discard_.in_flight() && !discard_.queued() && !cancel_.in_flight() && !cancel_.queued();
+    return read_.idle() && !discard_.in_flight() && !discard_.queued() && !cancel_.in_flight() &&
+           !cancel_.queued();
 }
 
 std::optional<uring::selected_buffer> tap_rx_ring::pop() noexcept {
@@ -141,7 +150,8 @@ void tap_rx_ring::ended(int err) {
 }
 
 void tap_rx_ring::arm_discard() {
-    io_uring_prep_read(discard_.sqe(), fd_, scratch_.get(), static_cast<unsigned>(scratch_bytes_), ~std::uint64_t{0});
+    io_uring_prep_read(discard_.sqe(), fd_, scratch_.get(), static_cast<unsigned>(scratch_bytes_),
+                       ~std::uint64_t{0});
     reactor_.submit(discard_);
 }
 

@@ -38,16 +38,16 @@ public:
         counter& restarts;          // times reading resumed after running dry
     };
     struct options {
-        unsigned count = 0;                  // buffers, the pool's first ones
-        std::optional<std::uint16_t> group;  // io_uring buffer group; first free from 0x100
+        unsigned count = 0;                 // buffers, the pool's first ones
+        std::optional<std::uint16_t> group; // io_uring buffer group; first free from 0x100
         bool multishot = true;
-        std::size_t scratch_bytes = 0;       // the largest frame the discard read takes
+        std::size_t scratch_bytes = 0; // the largest frame the discard read takes
     };
 
     // Throws std::invalid_argument when the pool's first `count` buffers are not free,
     // std::system_error when io_uring refuses the ring.
-    tap_rx_ring(uring::uring_reactor& reactor, int fd, buffer_pool& pool, const options& o, counters c,
-                notify on_ready, void* context);
+    tap_rx_ring(uring::uring_reactor& reactor, int fd, buffer_pool& pool, const options& o,
+                counters c, notify on_ready, void* context);
     tap_rx_ring(const tap_rx_ring&) = delete;
     tap_rx_ring& operator=(const tap_rx_ring&) = delete;
     // Must be idle(). Gives the buffers still posted back to the pool's free stack.
@@ -72,8 +72,8 @@ public:
     std::uint64_t posted() const noexcept { return count_ - taken_ + ring_->recycled(); }
 
 private:
-    static std::unique_ptr<uring::provided_buffer_ring> make_ring(uring::uring_reactor& reactor, buffer_pool& pool,
-                                                                  const options& o);
+    static std::unique_ptr<uring::provided_buffer_ring>
+    make_ring(uring::uring_reactor& reactor, buffer_pool& pool, const options& o);
     static void on_read(uring::standing_read& self, result<uring::selected_buffer> res, bool more);
     static void on_discard(uring::io_completion* c, int res, std::uint32_t flags);
     static void on_cancel(uring::io_completion*, int, std::uint32_t) noexcept {}

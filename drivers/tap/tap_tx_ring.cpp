@@ -5,10 +5,10 @@
 
 namespace coronet {
 
-tap_tx_ring::tap_tx_ring(uring::uring_reactor& reactor, int fd, unsigned slots, unsigned max_slices, counters c,
-                         notify on_space, void* context)
-    : reactor_(reactor), fd_(fd), slots_count_(slots), max_slices_(max_slices), stats_(c), on_space_(on_space),
-      context_(context), slots_(std::make_unique<slot[]>(slots)),
+tap_tx_ring::tap_tx_ring(uring::uring_reactor& reactor, int fd, unsigned slots, unsigned max_slices,
+                         counters c, notify on_space, void* context)
+    : reactor_(reactor), fd_(fd), slots_count_(slots), max_slices_(max_slices), stats_(c),
+      on_space_(on_space), context_(context), slots_(std::make_unique<slot[]>(slots)),
       iovecs_(std::make_unique<iovec[]>(std::size_t{slots} * (1 + max_slices))),
       free_(std::make_unique<std::uint32_t[]>(slots)) {
     for (unsigned i = 0; i < slots; ++i) {
@@ -22,7 +22,8 @@ tap_tx_ring::tap_tx_ring(uring::uring_reactor& reactor, int fd, unsigned slots, 
 
 tap_tx_ring::~tap_tx_ring() {
     if (!idle()) {
-        std::fputs("coronet: tap_tx_ring destroyed with writes in flight (wait for them first)\n", stderr);
+        std::fputs("coronet: tap_tx_ring destroyed with writes in flight (wait for them first)\n",
+                   stderr);
         std::abort();
     }
 }

@@ -26,14 +26,14 @@ class tap_tx_ring {
 public:
     using notify = void (*)(void* context);
     struct counters {
-        counter& errors;            // writes the kernel refused
-        counter& short_writes;      // writes that took less than the whole frame
-        counter& offload_frames;    // frames sent with a partial checksum or as a large segment
-        counter& too_many_slices;   // frames refused for having more slices than an iovec array holds
+        counter& errors;          // writes the kernel refused
+        counter& short_writes;    // writes that took less than the whole frame
+        counter& offload_frames;  // frames sent with a partial checksum or as a large segment
+        counter& too_many_slices; // frames refused for having more slices than an iovec array holds
     };
 
-    tap_tx_ring(uring::uring_reactor& reactor, int fd, unsigned slots, unsigned max_slices, counters c,
-                notify on_space, void* context);
+    tap_tx_ring(uring::uring_reactor& reactor, int fd, unsigned slots, unsigned max_slices,
+                counters c, notify on_space, void* context);
     tap_tx_ring(const tap_tx_ring&) = delete;
     tap_tx_ring& operator=(const tap_tx_ring&) = delete;
     // Must be idle(): the kernel may still read a slot's iovecs.
@@ -66,8 +66,8 @@ private:
     notify on_space_;
     void* context_;
     std::unique_ptr<slot[]> slots_;
-    std::unique_ptr<iovec[]> iovecs_;          // 1 + max_slices per slot
-    std::unique_ptr<std::uint32_t[]> free_;    // stack of free slot indices
+    std::unique_ptr<iovec[]> iovecs_;       // 1 + max_slices per slot
+    std::unique_ptr<std::uint32_t[]> free_; // stack of free slot indices
     unsigned free_top_ = 0;
     bool full_ = false; // a send was refused since the last completion
 };

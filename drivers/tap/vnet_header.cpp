@@ -12,8 +12,10 @@ bool known_gso_type(std::uint8_t t) noexcept {
     switch (t & ~packet_offload::gso_ecn) {
     case packet_offload::gso_tcpv4:
     case packet_offload::gso_udp:
-    case packet_offload::gso_tcpv6: return true;
-    default: return false;
+    case packet_offload::gso_tcpv6:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -35,7 +37,8 @@ result<packet_offload> to_offload(const virtio_net_hdr& h, std::size_t frame_byt
         o.csum_offset = h.csum_offset;
     }
     if (h.gso_type != packet_offload::gso_none) {
-        if (!known_gso_type(h.gso_type) || h.gso_size == 0 || h.hdr_len > frame_bytes) return error{EINVAL};
+        if (!known_gso_type(h.gso_type) || h.gso_size == 0 || h.hdr_len > frame_bytes)
+            return error{EINVAL};
         o.gso_type = h.gso_type;
         o.gso_size = h.gso_size;
         o.hdr_len = h.hdr_len;

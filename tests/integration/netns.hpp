@@ -51,7 +51,8 @@ inline std::string enter_fresh_netns() {
     if (!ok) return std::string("bringing lo up: ") + std::strerror(e);
     // No IPv6 in here: its router solicitations and MLD reports would be frames the tests
     // did not ask for. (/proc/sys/net belongs to the namespace of whoever opens it.)
-    for (const char* f : {"/proc/sys/net/ipv6/conf/all/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6"}) {
+    for (const char* f : {"/proc/sys/net/ipv6/conf/all/disable_ipv6",
+                          "/proc/sys/net/ipv6/conf/default/disable_ipv6"}) {
         int fd = ::open(f, O_WRONLY | O_CLOEXEC);
         if (fd < 0) continue;
         (void)!::write(fd, "1", 1);
@@ -61,14 +62,14 @@ inline std::string enter_fresh_netns() {
 }
 
 // At the top of a TEST_CASE: into a fresh namespace, or fail (CI) / skip (elsewhere).
-#define CORONET_ENTER_NETNS()                                                                                          \
-    do {                                                                                                               \
-        std::string why_ = coronet::test::enter_fresh_netns();                                                         \
-        if (!why_.empty()) {                                                                                           \
-            if (coronet::test::in_ci()) FAIL(why_);                                                                    \
-            WARN("skipped (run as root, or set CI=true to make this a failure): " << why_);                            \
-            return;                                                                                                    \
-        }                                                                                                              \
+#define CORONET_ENTER_NETNS()                                                                      \
+    do {                                                                                           \
+        std::string why_ = coronet::test::enter_fresh_netns();                                     \
+        if (!why_.empty()) {                                                                       \
+            if (coronet::test::in_ci()) FAIL(why_);                                                \
+            WARN("skipped (run as root, or set CI=true to make this a failure): " << why_);        \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
 // A child process of this test, in its namespace. The destructor ends it (SIGTERM, then
@@ -79,7 +80,8 @@ public:
     explicit child_process(std::initializer_list<std::string> argv, int out_fd = -1) {
         std::vector<std::string> args(argv);
         std::vector<char*> raw;
-        for (auto& a : args) raw.push_back(a.data());
+        for (auto& a : args)
+            raw.push_back(a.data());
         raw.push_back(nullptr);
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);

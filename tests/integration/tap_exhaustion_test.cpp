@@ -21,7 +21,8 @@ bytes numbered_frame(int n) {
 
 std::vector<int> numbers(const frame_catcher& c) {
     std::vector<int> out;
-    for (auto& p : c.frames) out.push_back(std::to_integer<int>(contents(p)[ethernet::header_length]));
+    for (auto& p : c.frames)
+        out.push_back(std::to_integer<int>(contents(p)[ethernet::header_length]));
     return out;
 }
 
@@ -33,12 +34,14 @@ void drop_and_resume(bool multishot) {
     if (!multishot) CHECK_FALSE(w.nic->multishot());
     kernel_raw_sender kernel(w.nic->device().ifindex());
 
-    for (int n = 0; n < 4; ++n) kernel.send(numbered_frame(n));
+    for (int n = 0; n < 4; ++n)
+        kernel.send(numbered_frame(n));
     REQUIRE(w.pump_until([&] { return w.catcher.frames.size() == 4; }));
     CHECK(numbers(w.catcher) == std::vector<int>{0, 1, 2, 3});
     CHECK(w.nic->rx_posted() == 0);
 
-    for (int n = 4; n < 7; ++n) kernel.send(numbered_frame(n));
+    for (int n = 4; n < 7; ++n)
+        kernel.send(numbered_frame(n));
     REQUIRE(w.pump_until([&] { return w.counter("rx_dropped_no_buffer") == 3; }));
     CHECK(w.catcher.frames.size() == 4);
     CHECK(w.counter("rx_frames") == 4);
@@ -47,7 +50,8 @@ void drop_and_resume(bool multishot) {
     CHECK(w.nic->rx_posted() == 4);
     REQUIRE(w.pump_until([&] { return w.counter("rx_restarts") == 1; }));
 
-    for (int n = 7; n < 9; ++n) kernel.send(numbered_frame(n));
+    for (int n = 7; n < 9; ++n)
+        kernel.send(numbered_frame(n));
     REQUIRE(w.pump_until([&] { return w.catcher.frames.size() == 2; }));
     CHECK(numbers(w.catcher) == std::vector<int>{7, 8});
     CHECK(w.counter("rx_dropped_no_buffer") == 3);
@@ -57,14 +61,16 @@ void drop_and_resume(bool multishot) {
 
 } // namespace
 
-TEST_CASE("with every receive buffer held, frames are dropped and counted; released buffers resume reception "
+TEST_CASE("with every receive buffer held, frames are dropped and counted; released buffers resume "
+          "reception "
           "(multishot read)",
           "[integration][tap]") {
     CORONET_ENTER_NETNS();
     drop_and_resume(true);
 }
 
-TEST_CASE("with every receive buffer held, frames are dropped and counted; released buffers resume reception "
+TEST_CASE("with every receive buffer held, frames are dropped and counted; released buffers resume "
+          "reception "
           "(single reads)",
           "[integration][tap]") {
     CORONET_ENTER_NETNS();

@@ -40,20 +40,24 @@ struct kernel_udp {
         to.sin_family = AF_INET;
         to.sin_port = htons(port);
         to.sin_addr.s_addr = htonl(coronet_ip.to_uint());
-        REQUIRE(::sendto(fd, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
-                static_cast<ssize_t>(text.size()));
+        REQUIRE(::sendto(fd, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                         sizeof to) == static_cast<ssize_t>(text.size()));
     }
 };
 
 // A UDP datagram from 10.0.0.2:5000 whose checksum field holds only the pseudo-header sum,
 // as a sender that leaves the checksum to the NIC writes it.
-packet udp_with_partial_checksum(buffer_pool& pool, std::uint16_t port, const std::string& text, bool needs_csum) {
+packet udp_with_partial_checksum(buffer_pool& pool, std::uint16_t port, const std::string& text,
+                                 bool needs_csum) {
     bytes d(udp::header_length + text.size());
     std::memcpy(d.data() + udp::header_length, text.data(), text.size());
-    udp::emit({.source_port = 5000, .destination_port = port, .payload_length = static_cast<std::uint16_t>(text.size())},
+    udp::emit({.source_port = 5000,
+               .destination_port = port,
+               .payload_length = static_cast<std::uint16_t>(text.size())},
               d, {coronet_ip, kernel_ip});
     store_be16(std::span(d).subspan(udp::field::checksum),
-               checksum::pseudo_header_sum(coronet_ip, kernel_ip, udp::ip_protocol, static_cast<std::uint16_t>(d.size())));
+               checksum::pseudo_header_sum(coronet_ip, kernel_ip, udp::ip_protocol,
+                                           static_cast<std::uint16_t>(d.size())));
     auto p = packet_of(pool, ethernet_frame(coronet_mac, kernel_mac, ethernet::ethertype::ipv4,
                                             ipv4_packet(ipv4::protocol::udp, d)));
     if (needs_csum) {
@@ -81,8 +85,9 @@ void answer_arp(tap_world& w, std::size_t& seen) {
     for (; seen < w.catcher.frames.size(); ++seen) {
         auto a = as_arp(contents(w.catcher.frames[seen]));
         if (a && a->operation == arp::operation::request && a->target_ip == coronet_ip)
-            (void)w.nic->transmit(packet_of(w.tx_pool, arp_frame(arp::operation::reply, a->sender_mac, a->sender_mac,
-                                                                 a->sender_ip)));
+            (void)w.nic->transmit(
+                packet_of(w.tx_pool, arp_frame(arp::operation::reply, a->sender_mac, a->sender_mac,
+                                               a->sender_ip)));
     }
 }
 
@@ -90,9 +95,12 @@ void answer_arp(tap_world& w, std::size_t& seen) {
 const packet* udp_frame_to(const frame_catcher& c, std::uint16_t port) {
     for (auto& p : c.frames) {
         auto f = contents(p);
-        if (f.size() < l4_offset + udp::header_length || load_be16(std::span(f).subspan(12)) != 0x0800) continue;
+        if (f.size() < l4_offset + udp::header_length ||
+            load_be16(std::span(f).subspan(12)) != 0x0800)
+            continue;
         if (std::to_integer<int>(f[ethernet::header_length + 9]) != udp::ip_protocol) continue;
-        if (load_be16(std::span(f).subspan(l4_offset + udp::field::destination_port)) == port) return &p;
+        if (load_be16(std::span(f).subspan(l4_offset + udp::field::destination_port)) == port)
+            return &p;
     }
     return nullptr;
 }
@@ -104,8 +112,9 @@ bool udp_checksum_verifies(const bytes& f) {
 
 } // namespace
 
-TEST_CASE("with checksum offload a datagram sent with its checksum left to the kernel arrives intact",
-          "[integration][tap]") {
+TEST_CASE(
+    "with checksum offload a datagram sent with its checksum left to the kernel arrives intact",
+    "[integration][tap]") {
     CORONET_ENTER_NETNS();
     tap_world w;
     REQUIRE(w.nic->features().tx_checksum_offload);
@@ -115,7 +124,8 @@ TEST_CASE("with checksum offload a datagram sent with its checksum left to the k
 
     // The control: the same unfinished checksum without needs_csum is a bad checksum.
     REQUIRE(w.nic->transmit(udp_with_partial_checksum(w.tx_pool, 9000, "unfinished", false)));
-    REQUIRE(w.nic->transmit(udp_with_partial_checksum(w.tx_pool, 9000, "left to the kernel", true)));
+    REQUIRE(
+        w.nic->transmit(udp_with_partial_checksum(w.tx_pool, 9000, "left to the kernel", true)));
     std::optional<std::string> got;
     REQUIRE(w.pump_until([&] {
         if (!got) got = sock.receive();
@@ -128,11 +138,13 @@ TEST_CASE("with checksum offload a datagram sent with its checksum left to the k
     CHECK(w.counter("tx_errors") == 0);
 }
 
-TEST_CASE("with checksum offload the kernel hands coronet datagrams with partial checksums", "[integration][tap]") {
+TEST_CASE("with checksum offload the kernel hands coronet datagrams with partial checksums",
+          "[integration][tap]") {
     CORONET_ENTER_NETNS();
     tap_world w;
     w.kernel_address();
-    REQUIRE(run({"ip", "neigh", "add", "10.0.0.2", "lladdr", "02:c0:7e:00:00:02", "dev", w.name()}).status == 0);
+    REQUIRE(run({"ip", "neigh", "add", "10.0.0.2", "lladdr", "02:c0:7e:00:00:02", "dev", w.name()})
+                .status == 0);
     kernel_udp sock(9000);
     sock.send_to_coronet(7000, "partial");
     REQUIRE(w.pump_until([&] { return udp_frame_to(w.catcher, 7000) != nullptr; }));
@@ -150,7 +162,8 @@ TEST_CASE("with checksum offload the kernel hands coronet datagrams with partial
     CHECK(udp_checksum_verifies(f));
 }
 
-TEST_CASE("without checksum offload the kernel's datagrams carry full checksums", "[integration][tap]") {
+TEST_CASE("without checksum offload the kernel's datagrams carry full checksums",
+          "[integration][tap]") {
     CORONET_ENTER_NETNS();
     auto o = test_options();
     o.checksum_offload = false;
@@ -159,7 +172,8 @@ TEST_CASE("without checksum offload the kernel's datagrams carry full checksums"
     CHECK_FALSE(w.nic->features().rx_checksum_validated);
     CHECK_FALSE(w.nic->features().tso);
     w.kernel_address();
-    REQUIRE(run({"ip", "neigh", "add", "10.0.0.2", "lladdr", "02:c0:7e:00:00:02", "dev", w.name()}).status == 0);
+    REQUIRE(run({"ip", "neigh", "add", "10.0.0.2", "lladdr", "02:c0:7e:00:00:02", "dev", w.name()})
+                .status == 0);
     kernel_udp sock(9000);
     sock.send_to_coronet(7000, "complete");
     REQUIRE(w.pump_until([&] { return udp_frame_to(w.catcher, 7000) != nullptr; }));
@@ -179,12 +193,17 @@ TEST_CASE("with TSO the kernel takes a 4 KB TCP segment whole", "[integration][t
     // which says it read the segment as one.
     constexpr std::uint32_t seq = 1000;
     bytes segment(tcp::min_header_length + 4000);
-    tcp::emit({.source_port = 40000, .destination_port = 9, .sequence = seq, .flags = tcp::flag::psh,
-               .window = 65535, .payload_length = 4000},
+    tcp::emit({.source_port = 40000,
+               .destination_port = 9,
+               .sequence = seq,
+               .flags = tcp::flag::psh,
+               .window = 65535,
+               .payload_length = 4000},
               segment, {coronet_ip, kernel_ip});
     // As a TSO sender leaves it: the pseudo-header sum, for the kernel to finish per segment.
-    store_be16(std::span(segment).subspan(16), checksum::pseudo_header_sum(coronet_ip, kernel_ip, 6,
-                                                                          static_cast<std::uint16_t>(segment.size())));
+    store_be16(std::span(segment).subspan(16),
+               checksum::pseudo_header_sum(coronet_ip, kernel_ip, 6,
+                                           static_cast<std::uint16_t>(segment.size())));
     auto frame = ethernet_frame(coronet_mac, kernel_mac, ethernet::ethertype::ipv4,
                                 ipv4_packet(ipv4::protocol::tcp, segment));
     REQUIRE(frame.size() > w.nic->mtu() + ethernet::header_length);
@@ -204,9 +223,12 @@ TEST_CASE("with TSO the kernel takes a 4 KB TCP segment whole", "[integration][t
         answer_arp(w, seen);
         for (auto& q : w.catcher.frames) {
             auto f = contents(q);
-            if (f.size() < l4_offset + tcp::min_header_length || load_be16(std::span(f).subspan(12)) != 0x0800) continue;
+            if (f.size() < l4_offset + tcp::min_header_length ||
+                load_be16(std::span(f).subspan(12)) != 0x0800)
+                continue;
             if (std::to_integer<int>(f[ethernet::header_length + 9]) != 6) continue;
-            auto r = tcp::parse(std::span(f).subspan(l4_offset), {kernel_ip, coronet_ip}, {.verify_checksum = false});
+            auto r = tcp::parse(std::span(f).subspan(l4_offset), {kernel_ip, coronet_ip},
+                                {.verify_checksum = false});
             if (r && tcp::has(r->flags, tcp::flag::rst)) reset = *r;
         }
         return reset.has_value();

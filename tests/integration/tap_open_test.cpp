@@ -54,7 +54,8 @@ open_failure open_without_cap_net_admin(const tap_options& o) {
     ::close(p[1]);
     std::string msg;
     char buf[512];
-    for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) msg.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;)
+        msg.append(buf, static_cast<std::size_t>(n));
     ::close(p[0]);
     ::waitpid(pid, nullptr, 0);
     auto nl = msg.find('\n');
@@ -62,7 +63,9 @@ open_failure open_without_cap_net_admin(const tap_options& o) {
     return {std::stoi(msg.substr(0, nl)), msg.substr(nl + 1)};
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
 
 } // namespace
 
@@ -78,7 +81,8 @@ TEST_CASE("a missing tun device node is ENOENT, and the message names it", "[int
     CHECK(::if_nametoindex("ctap0") == 0);
 }
 
-TEST_CASE("without CAP_NET_ADMIN creating a TAP device is EPERM, and the message says so", "[integration][tap]") {
+TEST_CASE("without CAP_NET_ADMIN creating a TAP device is EPERM, and the message says so",
+          "[integration][tap]") {
     CORONET_ENTER_NETNS();
     auto f = open_without_cap_net_admin(test_options());
     CHECK(f.code == EPERM);
@@ -117,14 +121,16 @@ TEST_CASE("the link stays down when asked", "[integration][tap]") {
     CHECK_FALSE(contains(link.out, ",UP"));
 }
 
-TEST_CASE("buffers that hold a 64 KiB segment let the kernel hand coronet large segments", "[integration][tap]") {
+TEST_CASE("buffers that hold a 64 KiB segment let the kernel hand coronet large segments",
+          "[integration][tap]") {
     CORONET_ENTER_NETNS();
     tap_world w(test_options(), {.buffer_size = 65600, .buffer_count = 4});
     CHECK(w.nic->kernel_offloads() == (TUN_F_CSUM | TUN_F_TSO4));
     CHECK(w.nic->features().tso);
 }
 
-TEST_CASE("each offload is switched off by its option, and the features say so", "[integration][tap]") {
+TEST_CASE("each offload is switched off by its option, and the features say so",
+          "[integration][tap]") {
     CORONET_ENTER_NETNS();
     SECTION("no TSO") {
         auto o = test_options();
@@ -145,8 +151,9 @@ TEST_CASE("each offload is switched off by its option, and the features say so",
     }
 }
 
-TEST_CASE("create refuses a name in use; attach joins a persistent device and refuses a missing one",
-          "[integration][tap]") {
+TEST_CASE(
+    "create refuses a name in use; attach joins a persistent device and refuses a missing one",
+    "[integration][tap]") {
     CORONET_ENTER_NETNS();
     auto o = test_options();
     o.name = "ctest0";
@@ -169,8 +176,9 @@ TEST_CASE("create refuses a name in use; attach joins a persistent device and re
     {
         tap_world w(o);
         CHECK(w.name() == "cpersist0");
-        CHECK(w.nic->transmit(packet_of(w.tx_pool, ethernet_frame(coronet_mac, kernel_mac,
-                                                                  ethernet::ethertype{0x88b5}, bytes(46)))));
+        CHECK(w.nic->transmit(
+            packet_of(w.tx_pool, ethernet_frame(coronet_mac, kernel_mac,
+                                                ethernet::ethertype{0x88b5}, bytes(46)))));
         CHECK(w.pump_until([&] { return w.nic->tx_in_flight() == 0; }));
         CHECK(w.counter("tx_errors") == 0);
     }
@@ -185,6 +193,7 @@ TEST_CASE("a pool whose buffers cannot hold an MTU-sized frame is refused before
     uring::uring_reactor reactor{sched};
     counter_registry counters;
     buffer_pool pool({.buffer_size = 1024, .buffer_count = 8});
-    CHECK_THROWS_AS(make_object<tap_nic>(reactor, counters, pool, test_options()), std::invalid_argument);
+    CHECK_THROWS_AS(make_object<tap_nic>(reactor, counters, pool, test_options()),
+                    std::invalid_argument);
     CHECK(::if_nametoindex("ctap0") == 0);
 }

@@ -12,11 +12,12 @@ namespace {
 
 // ARP requests from the kernel's end asking for coronet's address.
 std::size_t arp_requests_for_us(const frame_catcher& c) {
-    return static_cast<std::size_t>(std::count_if(c.frames.begin(), c.frames.end(), [](const packet& p) {
-        auto a = as_arp(contents(p));
-        return a && a->operation == arp::operation::request && a->target_ip == coronet_ip &&
-               a->sender_ip == kernel_ip && a->sender_mac == kernel_mac;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(c.frames.begin(), c.frames.end(), [](const packet& p) {
+            auto a = as_arp(contents(p));
+            return a && a->operation == arp::operation::request && a->target_ip == coronet_ip &&
+                   a->sender_ip == kernel_ip && a->sender_mac == kernel_mac;
+        }));
 }
 
 void kernel_arp_reaches_coronet(bool multishot) {
@@ -24,16 +25,17 @@ void kernel_arp_reaches_coronet(bool multishot) {
     o.multishot = multishot;
     tap_world w(o);
     if (!multishot) CHECK_FALSE(w.nic->multishot());
-    if (multishot && !w.nic->multishot()) WARN("this kernel lacks multishot read: the single-read path ran instead");
+    if (multishot && !w.nic->multishot())
+        WARN("this kernel lacks multishot read: the single-read path ran instead");
     w.kernel_address();
     auto interrupts_before = w.sched.interrupts().count(w.nic->interrupt_line());
 
     kernel_pings_coronet ping;
     REQUIRE(w.pump_until([&] { return arp_requests_for_us(w.catcher) >= 1; }));
 
-    const packet& first = *std::find_if(w.catcher.frames.begin(), w.catcher.frames.end(), [](const packet& p) {
-        return as_arp(contents(p)).has_value();
-    });
+    const packet& first =
+        *std::find_if(w.catcher.frames.begin(), w.catcher.frames.end(),
+                      [](const packet& p) { return as_arp(contents(p)).has_value(); });
     auto f = contents(first);
     auto eth = ethernet::parse(f);
     REQUIRE(eth);
@@ -66,7 +68,8 @@ void kernel_arp_reaches_coronet(bool multishot) {
 
 } // namespace
 
-TEST_CASE("the kernel's ARP requests reach coronet through a multishot read", "[integration][tap]") {
+TEST_CASE("the kernel's ARP requests reach coronet through a multishot read",
+          "[integration][tap]") {
     CORONET_ENTER_NETNS();
     kernel_arp_reaches_coronet(true);
 }

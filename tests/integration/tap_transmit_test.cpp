@@ -23,8 +23,10 @@ struct arp_responder {
     void operator()(tap_world& w) {
         for (; seen < w.catcher.frames.size(); ++seen) {
             auto a = as_arp(contents(w.catcher.frames[seen]));
-            if (!a || a->operation != arp::operation::request || a->target_ip != coronet_ip) continue;
-            auto reply = arp_frame(arp::operation::reply, a->sender_mac, a->sender_mac, a->sender_ip);
+            if (!a || a->operation != arp::operation::request || a->target_ip != coronet_ip)
+                continue;
+            auto reply =
+                arp_frame(arp::operation::reply, a->sender_mac, a->sender_mac, a->sender_ip);
             if (w.nic->transmit(packet_of(w.tx_pool, reply))) ++answered;
         }
     }
@@ -37,17 +39,21 @@ struct echo_reply {
 
 std::optional<echo_reply> as_echo_reply(const bytes& f, std::uint16_t id) {
     auto eth = ethernet::parse(f);
-    if (!eth || eth->ethertype != ethernet::ethertype::ipv4 || eth->destination != coronet_mac) return std::nullopt;
+    if (!eth || eth->ethertype != ethernet::ethertype::ipv4 || eth->destination != coronet_mac)
+        return std::nullopt;
     auto ip = ipv4::parse(std::span(f).subspan(ethernet::header_length));
     if (!ip || ip->protocol != ipv4::protocol::icmp || ip->source != kernel_ip) return std::nullopt;
-    auto payload = std::span(f).subspan(ethernet::header_length + ipv4::min_header_length, ip->payload_length);
+    auto payload =
+        std::span(f).subspan(ethernet::header_length + ipv4::min_header_length, ip->payload_length);
     auto m = icmp::parse(payload);
     if (!m || m->type != icmp::message::echo_reply || m->identifier != id) return std::nullopt;
     return echo_reply{m->sequence, bytes(m->data.begin(), m->data.end())};
 }
 
 // A frame the kernel drops quietly (a local experimental ethertype).
-bytes filler_frame() { return ethernet_frame(coronet_mac, kernel_mac, ethernet::ethertype{0x88b5}, bytes(46)); }
+bytes filler_frame() {
+    return ethernet_frame(coronet_mac, kernel_mac, ethernet::ethertype{0x88b5}, bytes(46));
+}
 
 } // namespace
 
@@ -76,12 +82,14 @@ TEST_CASE("an ARP reply from coronet teaches the kernel coronet's MAC", "[integr
     CHECK(w.tx_pool.in_use() == 0);
 }
 
-TEST_CASE("the kernel answers an ICMP echo request that coronet writes in two slices", "[integration][tap]") {
+TEST_CASE("the kernel answers an ICMP echo request that coronet writes in two slices",
+          "[integration][tap]") {
     CORONET_ENTER_NETNS();
     tap_world w;
     w.kernel_address();
     bytes data(56);
-    for (std::size_t i = 0; i < data.size(); ++i) data[i] = std::byte(i);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = std::byte(i);
     auto frame = ethernet_frame(coronet_mac, kernel_mac, ethernet::ethertype::ipv4,
                                 ipv4_packet(ipv4::protocol::icmp, icmp_echo(0x1234, 7, data)));
     // Headers in one buffer, the ICMP message in another: two iovecs after the virtio header.
@@ -103,8 +111,9 @@ TEST_CASE("the kernel answers an ICMP echo request that coronet writes in two sl
     CHECK(w.counter("rx_errors") == 0);
 }
 
-TEST_CASE("writes in flight are bounded: ENOBUFS when every slot is busy, tx_ready when one completes",
-          "[integration][tap]") {
+TEST_CASE(
+    "writes in flight are bounded: ENOBUFS when every slot is busy, tx_ready when one completes",
+    "[integration][tap]") {
     CORONET_ENTER_NETNS();
     auto o = test_options();
     o.tx_slots = 2;
@@ -115,7 +124,8 @@ TEST_CASE("writes in flight are bounded: ENOBUFS when every slot is busy, tx_rea
     task_scope scope;
     scope.spawn([&]() -> task<void> {
         // The writes reach the kernel only at the loop's next io_uring_enter: a batch.
-        for (int i = 0; i < 3; ++i) results.push_back(w.nic->transmit(packet_of(w.tx_pool, filler_frame())).error());
+        for (int i = 0; i < 3; ++i)
+            results.push_back(w.nic->transmit(packet_of(w.tx_pool, filler_frame())).error());
         auto r = co_await w.nic->tx_ready().wait();
         woken = r.has_value();
         results.push_back(w.nic->transmit(packet_of(w.tx_pool, filler_frame())).error());
@@ -129,7 +139,8 @@ TEST_CASE("writes in flight are bounded: ENOBUFS when every slot is busy, tx_rea
     CHECK(w.counter("tx_errors") == 0);
 }
 
-TEST_CASE("a frame with more slices than an iovec array holds is refused with EMSGSIZE", "[integration][tap]") {
+TEST_CASE("a frame with more slices than an iovec array holds is refused with EMSGSIZE",
+          "[integration][tap]") {
     CORONET_ENTER_NETNS();
     auto o = test_options();
     o.tx_max_slices = 1;
@@ -141,7 +152,8 @@ TEST_CASE("a frame with more slices than an iovec array holds is refused with EM
     CHECK(w.tx_pool.in_use() == 0);
 }
 
-TEST_CASE("after shutdown transmit refuses with ENETDOWN and the NIC lets go of the kernel", "[integration][tap]") {
+TEST_CASE("after shutdown transmit refuses with ENETDOWN and the NIC lets go of the kernel",
+          "[integration][tap]") {
     CORONET_ENTER_NETNS();
     tap_world w;
     w.nic->shutdown();

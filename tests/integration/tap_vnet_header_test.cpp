@@ -11,18 +11,20 @@ using namespace coronet;
 
 namespace {
 
-virtio_net_hdr header(std::uint8_t flags, std::uint8_t gso_type, std::uint16_t hdr_len, std::uint16_t gso_size,
-                      std::uint16_t csum_start, std::uint16_t csum_offset) {
+virtio_net_hdr header(std::uint8_t flags, std::uint8_t gso_type, std::uint16_t hdr_len,
+                      std::uint16_t gso_size, std::uint16_t csum_start, std::uint16_t csum_offset) {
     return {flags, gso_type, hdr_len, gso_size, csum_start, csum_offset};
 }
 
 } // namespace
 
 TEST_CASE("the header is 10 bytes read in host order", "[tap][vnet]") {
-    if constexpr (std::endian::native != std::endian::little) return; // the literal below is little-endian
+    if constexpr (std::endian::native != std::endian::little)
+        return; // the literal below is little-endian
     // flags, gso_type, then four 16-bit fields as a little-endian host lays them out.
-    std::array<std::byte, 10> raw{std::byte{1}, std::byte{1}, std::byte{54}, std::byte{0}, std::byte{0xa8},
-                                  std::byte{0x05}, std::byte{34}, std::byte{0}, std::byte{16}, std::byte{0}};
+    std::array<std::byte, 10> raw{std::byte{1},    std::byte{1},    std::byte{54}, std::byte{0},
+                                  std::byte{0xa8}, std::byte{0x05}, std::byte{34}, std::byte{0},
+                                  std::byte{16},   std::byte{0}};
     auto h = read_vnet_header(raw);
     CHECK(h.flags == 1);
     CHECK(h.gso_type == 1);
@@ -50,7 +52,8 @@ TEST_CASE("a validated checksum maps to data_valid; unknown flag bits are ignore
 }
 
 TEST_CASE("a large TCP segment maps with its sizes", "[tap][vnet]") {
-    auto o = to_offload(header(1, packet_offload::gso_tcpv4 | packet_offload::gso_ecn, 66, 1448, 34, 16), 30000);
+    auto o = to_offload(
+        header(1, packet_offload::gso_tcpv4 | packet_offload::gso_ecn, 66, 1448, 34, 16), 30000);
     REQUIRE(o);
     CHECK(o->gso_type == (packet_offload::gso_tcpv4 | packet_offload::gso_ecn));
     CHECK(o->gso_size == 1448);
@@ -58,11 +61,14 @@ TEST_CASE("a large TCP segment maps with its sizes", "[tap][vnet]") {
 }
 
 TEST_CASE("a header pointing outside its frame is refused", "[tap][vnet]") {
-    CHECK(to_offload(header(1, 0, 0, 0, 58, 1), 60).error() == EINVAL);   // checksum field past the end
-    CHECK(to_offload(header(1, 0, 0, 0, 58, 0), 60));                     // the last two bytes: fine
-    CHECK(to_offload(header(0, 1, 61, 1000, 0, 0), 60).error() == EINVAL); // headers longer than the frame
-    CHECK(to_offload(header(0, 1, 54, 0, 0, 0), 60).error() == EINVAL);    // segments of no bytes
-    CHECK(to_offload(header(0, 2, 54, 1000, 0, 0), 60).error() == EINVAL); // no such segmentation type
+    CHECK(to_offload(header(1, 0, 0, 0, 58, 1), 60).error() ==
+          EINVAL);                                    // checksum field past the end
+    CHECK(to_offload(header(1, 0, 0, 0, 58, 0), 60)); // the last two bytes: fine
+    CHECK(to_offload(header(0, 1, 61, 1000, 0, 0), 60).error() ==
+          EINVAL); // headers longer than the frame
+    CHECK(to_offload(header(0, 1, 54, 0, 0, 0), 60).error() == EINVAL); // segments of no bytes
+    CHECK(to_offload(header(0, 2, 54, 1000, 0, 0), 60).error() ==
+          EINVAL); // no such segmentation type
 }
 
 TEST_CASE("an outgoing header carries what the packet asks of the other side", "[tap][vnet]") {

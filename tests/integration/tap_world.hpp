@@ -18,10 +18,10 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
-#include <linux/if_packet.h>
-#include <netinet/in.h>
 #include <chrono>
 #include <cstring>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
 #include <string>
 #include <vector>
 
@@ -57,7 +57,8 @@ inline tap_options test_options() {
 }
 
 struct tap_world {
-    explicit tap_world(tap_options o = test_options(), buffer_pool_options rx = {.buffer_size = 2048, .buffer_count = 64},
+    explicit tap_world(tap_options o = test_options(),
+                       buffer_pool_options rx = {.buffer_size = 2048, .buffer_count = 64},
                        clock_source* clock = nullptr)
         : sched({.time_source = clock}), rx_pool(rx) {
         nic = make_object<tap_nic>(reactor, counters, rx_pool, std::move(o));
@@ -83,7 +84,9 @@ struct tap_world {
     }
 
     std::string name() const { return nic->name(); }
-    std::uint64_t counter(const std::string& c) const { return counters.read(nic->name() + "." + c).value(); }
+    std::uint64_t counter(const std::string& c) const {
+        return counters.read(nic->name() + "." + c).value();
+    }
     // The kernel's end of the wire gets 10.0.0.1/24.
     void kernel_address() {
         auto r = run({"ip", "addr", "add", "10.0.0.1/24", "dev", name()});
@@ -106,7 +109,8 @@ class kernel_pings_coronet {
 public:
     kernel_pings_coronet() : ping_({"ping", "-c", "3", "-i", "0.2", "10.0.0.2"}) {
         if (ping_.started()) return;
-        WARN("ping is not installed (apt-get install iputils-ping): a UDP datagram makes the kernel ARP instead");
+        WARN("ping is not installed (apt-get install iputils-ping): a UDP datagram makes the "
+             "kernel ARP instead");
         int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         REQUIRE(s >= 0);
         sockaddr_in to{};
@@ -125,7 +129,8 @@ private:
 // interface): they come out of the device's read side, to coronet.
 class kernel_raw_sender {
 public:
-    explicit kernel_raw_sender(int ifindex) : ifindex_(ifindex), fd_(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)) {
+    explicit kernel_raw_sender(int ifindex)
+        : ifindex_(ifindex), fd_(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)) {
         REQUIRE(fd_ >= 0);
     }
     ~kernel_raw_sender() { ::close(fd_); }
@@ -136,8 +141,8 @@ public:
         to.sll_family = AF_PACKET;
         to.sll_ifindex = ifindex_;
         to.sll_halen = 6;
-        REQUIRE(::sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
-                static_cast<ssize_t>(frame.size()));
+        REQUIRE(::sendto(fd_, frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                         sizeof to) == static_cast<ssize_t>(frame.size()));
     }
 
 private:
@@ -147,16 +152,21 @@ private:
 
 // --- frames, built with the wire formats ---
 
-inline bytes ethernet_frame(mac_address src, mac_address dst, ethernet::ethertype type, const bytes& payload) {
+inline bytes ethernet_frame(mac_address src, mac_address dst, ethernet::ethertype type,
+                            const bytes& payload) {
     bytes f(ethernet::header_length + payload.size());
     ethernet::emit({.source = src, .destination = dst, .ethertype = type}, f);
     std::copy(payload.begin(), payload.end(), f.begin() + ethernet::header_length);
     return f;
 }
 
-inline bytes arp_frame(arp::operation op, mac_address eth_dst, mac_address target_mac, ipv4_address target_ip) {
+inline bytes arp_frame(arp::operation op, mac_address eth_dst, mac_address target_mac,
+                       ipv4_address target_ip) {
     bytes a(arp::packet_length);
-    arp::emit({.operation = op, .sender_mac = coronet_mac, .sender_ip = coronet_ip, .target_mac = target_mac,
+    arp::emit({.operation = op,
+               .sender_mac = coronet_mac,
+               .sender_ip = coronet_ip,
+               .target_mac = target_mac,
                .target_ip = target_ip},
               a);
     return ethernet_frame(coronet_mac, eth_dst, ethernet::ethertype::arp, a);
@@ -164,7 +174,10 @@ inline bytes arp_frame(arp::operation op, mac_address eth_dst, mac_address targe
 
 inline bytes ipv4_packet(ipv4::protocol proto, const bytes& payload, std::uint16_t id = 1) {
     bytes p(ipv4::min_header_length + payload.size());
-    ipv4::emit({.source = coronet_ip, .destination = kernel_ip, .protocol = proto, .identification = id,
+    ipv4::emit({.source = coronet_ip,
+                .destination = kernel_ip,
+                .protocol = proto,
+                .identification = id,
                 .payload_length = static_cast<std::uint16_t>(payload.size())},
                p);
     std::copy(payload.begin(), payload.end(), p.begin() + ipv4::min_header_length);
@@ -173,7 +186,8 @@ inline bytes ipv4_packet(ipv4::protocol proto, const bytes& payload, std::uint16
 
 inline bytes icmp_echo(std::uint16_t id, std::uint16_t seq, const bytes& data) {
     bytes m(icmp::header_length + data.size());
-    icmp::emit({.type = icmp::message::echo_request, .identifier = id, .sequence = seq, .data = data}, m);
+    icmp::emit(
+        {.type = icmp::message::echo_request, .identifier = id, .sequence = seq, .data = data}, m);
     return m;
 }
 
