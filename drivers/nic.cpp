@@ -27,19 +27,19 @@ result<> nic::transmit(packet&& frame) {
         auto now = sched_.now();
         for (auto* t : taps_) t->on_frame(frame_direction::tx, frame, now);
     }
-    return tx_head_->push(std::move(frame));
-}
-
-result<> nic::driver_sink::push(packet&& frame) {
-    auto r = self->driver_transmit(std::move(frame));
+    // Whoever refuses the frame (a full shaper or fault-stage queue, or the driver's),
+    // it is counted here, once.
+    auto r = tx_head_->push(std::move(frame));
     if (!r) {
         if (r.error() == ENOBUFS)
-            ++self->stats_.tx_dropped_queue_full;
+            ++stats_.tx_dropped_queue_full;
         else
-            ++self->stats_.tx_errors;
+            ++stats_.tx_errors;
     }
     return r;
 }
+
+result<> nic::driver_sink::push(packet&& frame) { return self->driver_transmit(std::move(frame)); }
 
 void nic::deliver(packet&& frame) {
     ++stats_.rx_frames;

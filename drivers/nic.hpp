@@ -39,7 +39,7 @@ struct nic_config {
     std::string name = "nic0";
     mac_address mac{0x02, 0, 0, 0, 0, 1};
     std::uint32_t mtu = 1500; // IP bytes per frame, not counting the Ethernet header
-    nic_features features;
+    nic_features features{};
 };
 
 enum class frame_direction : std::uint8_t { rx, tx };
