@@ -12,7 +12,10 @@
 //   EBADMSG          the checksum does not verify
 #include "framework/result.hpp"
 
+#include <array>
+#include <cerrno>
 #include <cstddef>
+#include <string_view>
 #include <stdexcept>
 #include <utility>
 
@@ -28,6 +31,25 @@ public:
 
 private:
     Reason reason_{};
+};
+
+// Each protocol's parse_error enum comes with one table row per reason, in the enum's
+// order: the name its drop counter goes by, and its errno meaning.
+struct reason_row {
+    std::string_view name;
+    int errno_value;
+};
+template <class Reason, std::size_t N>
+struct reason_table {
+    std::array<reason_row, N> rows;
+    constexpr std::string_view name(Reason r) const noexcept {
+        auto i = static_cast<std::size_t>(r);
+        return i < N ? rows[i].name : std::string_view("unknown");
+    }
+    constexpr int to_errno(Reason r) const noexcept {
+        auto i = static_cast<std::size_t>(r);
+        return i < N ? rows[i].errno_value : EINVAL;
+    }
 };
 
 namespace wire_format {

@@ -4,36 +4,21 @@
 
 namespace coronet::arp {
 
-int to_errno(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return 0;
-    case parse_error::truncated:
-        return ENODATA;
-    default:
-        return EPROTONOSUPPORT;
-    }
-}
+namespace {
+constexpr reason_table<parse_error, parse_error_count> reasons{{{
+    {"ok", 0},
+    {"truncated", ENODATA},
+    {"bad_hardware_type", EPROTONOSUPPORT},
+    {"bad_protocol_type", EPROTONOSUPPORT},
+    {"bad_hardware_length", EPROTONOSUPPORT},
+    {"bad_protocol_length", EPROTONOSUPPORT},
+    {"bad_operation", EPROTONOSUPPORT},
+}}};
+static_assert(!reasons.rows[parse_error_count - 1].name.empty(), "a row for every parse_error");
+} // namespace
 
-std::string_view name(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return "ok";
-    case parse_error::truncated:
-        return "truncated";
-    case parse_error::bad_hardware_type:
-        return "bad_hardware_type";
-    case parse_error::bad_protocol_type:
-        return "bad_protocol_type";
-    case parse_error::bad_hardware_length:
-        return "bad_hardware_length";
-    case parse_error::bad_protocol_length:
-        return "bad_protocol_length";
-    case parse_error::bad_operation:
-        return "bad_operation";
-    }
-    return "unknown";
-}
+int to_errno(parse_error e) noexcept { return reasons.to_errno(e); }
+std::string_view name(parse_error e) noexcept { return reasons.name(e); }
 
 parse_result<repr, parse_error> parse(view packet) noexcept {
     const auto op = packet.operation();

@@ -9,37 +9,19 @@
 
 namespace coronet::icmp {
 
-int to_errno(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return 0;
-    case parse_error::truncated:
-        return ENODATA;
-    case parse_error::bad_checksum:
-        return EBADMSG;
-    case parse_error::unsupported_type:
-        return EPROTONOSUPPORT;
-    case parse_error::bad_original_datagram:
-        return EINVAL;
-    }
-    return EINVAL;
-}
+namespace {
+constexpr reason_table<parse_error, parse_error_count> reasons{{{
+    {"ok", 0},
+    {"truncated", ENODATA},
+    {"bad_checksum", EBADMSG},
+    {"unsupported_type", EPROTONOSUPPORT},
+    {"bad_original_datagram", EINVAL},
+}}};
+static_assert(!reasons.rows[parse_error_count - 1].name.empty(), "a row for every parse_error");
+} // namespace
 
-std::string_view name(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return "ok";
-    case parse_error::truncated:
-        return "truncated";
-    case parse_error::bad_checksum:
-        return "bad_checksum";
-    case parse_error::unsupported_type:
-        return "unsupported_type";
-    case parse_error::bad_original_datagram:
-        return "bad_original_datagram";
-    }
-    return "unknown";
-}
+int to_errno(parse_error e) noexcept { return reasons.to_errno(e); }
+std::string_view name(parse_error e) noexcept { return reasons.name(e); }
 
 bool operator==(const repr& a, const repr& b) noexcept {
     return a.type == b.type && a.code == b.code && a.identifier == b.identifier &&

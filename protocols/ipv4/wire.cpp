@@ -6,40 +6,20 @@
 
 namespace coronet::ipv4 {
 
-int to_errno(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return 0;
-    case parse_error::truncated:
-        return ENODATA;
-    case parse_error::bad_version:
-        return EPROTONOSUPPORT;
-    case parse_error::bad_header_length:
-    case parse_error::bad_total_length:
-        return EINVAL;
-    case parse_error::bad_checksum:
-        return EBADMSG;
-    }
-    return EINVAL;
-}
+namespace {
+constexpr reason_table<parse_error, parse_error_count> reasons{{{
+    {"ok", 0},
+    {"truncated", ENODATA},
+    {"bad_version", EPROTONOSUPPORT},
+    {"bad_header_length", EINVAL},
+    {"bad_total_length", EINVAL},
+    {"bad_checksum", EBADMSG},
+}}};
+static_assert(!reasons.rows[parse_error_count - 1].name.empty(), "a row for every parse_error");
+} // namespace
 
-std::string_view name(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return "ok";
-    case parse_error::truncated:
-        return "truncated";
-    case parse_error::bad_version:
-        return "bad_version";
-    case parse_error::bad_header_length:
-        return "bad_header_length";
-    case parse_error::bad_total_length:
-        return "bad_total_length";
-    case parse_error::bad_checksum:
-        return "bad_checksum";
-    }
-    return "unknown";
-}
+int to_errno(parse_error e) noexcept { return reasons.to_errno(e); }
+std::string_view name(parse_error e) noexcept { return reasons.name(e); }
 
 parse_result<repr, parse_error> parse(view packet, parse_options options) noexcept {
     if (packet.version() != 4) return parse_error::bad_version;

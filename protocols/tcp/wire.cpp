@@ -5,42 +5,21 @@
 
 namespace coronet::tcp {
 
-int to_errno(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return 0;
-    case parse_error::truncated:
-        return ENODATA;
-    case parse_error::bad_checksum:
-        return EBADMSG;
-    case parse_error::bad_data_offset:
-    case parse_error::oversize:
-    case parse_error::bad_option_length:
-    case parse_error::option_overrun:
-        return EINVAL;
-    }
-    return EINVAL;
-}
+namespace {
+constexpr reason_table<parse_error, parse_error_count> reasons{{{
+    {"ok", 0},
+    {"truncated", ENODATA},
+    {"bad_data_offset", EINVAL},
+    {"oversize", EINVAL},
+    {"bad_checksum", EBADMSG},
+    {"bad_option_length", EINVAL},
+    {"option_overrun", EINVAL},
+}}};
+static_assert(!reasons.rows[parse_error_count - 1].name.empty(), "a row for every parse_error");
+} // namespace
 
-std::string_view name(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return "ok";
-    case parse_error::truncated:
-        return "truncated";
-    case parse_error::bad_data_offset:
-        return "bad_data_offset";
-    case parse_error::oversize:
-        return "oversize";
-    case parse_error::bad_checksum:
-        return "bad_checksum";
-    case parse_error::bad_option_length:
-        return "bad_option_length";
-    case parse_error::option_overrun:
-        return "option_overrun";
-    }
-    return "unknown";
-}
+int to_errno(parse_error e) noexcept { return reasons.to_errno(e); }
+std::string_view name(parse_error e) noexcept { return reasons.name(e); }
 
 // MSS 4; timestamps 10 after SACK-permitted or two NOPs: 12; SACK-permitted alone after two
 // NOPs: 4; window scale after one NOP: 4; SACK after two NOPs: 4 + 8 per block.

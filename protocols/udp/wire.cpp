@@ -6,33 +6,18 @@
 
 namespace coronet::udp {
 
-int to_errno(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return 0;
-    case parse_error::truncated:
-        return ENODATA;
-    case parse_error::bad_length:
-        return EINVAL;
-    case parse_error::bad_checksum:
-        return EBADMSG;
-    }
-    return EINVAL;
-}
+namespace {
+constexpr reason_table<parse_error, parse_error_count> reasons{{{
+    {"ok", 0},
+    {"truncated", ENODATA},
+    {"bad_length", EINVAL},
+    {"bad_checksum", EBADMSG},
+}}};
+static_assert(!reasons.rows[parse_error_count - 1].name.empty(), "a row for every parse_error");
+} // namespace
 
-std::string_view name(parse_error e) noexcept {
-    switch (e) {
-    case parse_error::ok:
-        return "ok";
-    case parse_error::truncated:
-        return "truncated";
-    case parse_error::bad_length:
-        return "bad_length";
-    case parse_error::bad_checksum:
-        return "bad_checksum";
-    }
-    return "unknown";
-}
+int to_errno(parse_error e) noexcept { return reasons.to_errno(e); }
+std::string_view name(parse_error e) noexcept { return reasons.name(e); }
 
 parse_result<repr, parse_error> parse(view datagram, addresses ip, parse_options options) noexcept {
     // RFC 768: "An all zero transmitted checksum value means that the transmitter generated
