@@ -21,6 +21,7 @@ void cache::resolve(ipv4_address next_hop, packet&& ip_packet) {
     auto it = entries_.find(next_hop);
     if (it == entries_.end()) {
         entry& e = create(next_hop);
+        e.waiting_bytes = ip_packet.length();
         e.waiting.push_back(std::move(ip_packet));
         send_request(e);
         sched_.timers().add(e, sched_.now() + opts_.retransmit);
@@ -31,11 +32,14 @@ void cache::resolve(ipv4_address next_hop, packet&& ip_packet) {
         link_.send_resolved(std::move(ip_packet), e.mac);
         return;
     }
-    if (e.waiting.size() >= opts_.max_queued) {
-        // Linux's unres_qlen policy: the oldest waiting packet makes room.
+    // Linux's unres_qlen policy: the oldest waiting packets make room.
+    while (!e.waiting.empty() && (e.waiting.size() >= opts_.max_queued ||
+                                  e.waiting_bytes + ip_packet.length() > opts_.max_queued_bytes)) {
+        e.waiting_bytes -= e.waiting.front().length();
         e.waiting.pop_front();
         ++stats_.unres_discards;
     }
+    e.waiting_bytes += ip_packet.length();
     e.waiting.push_back(std::move(ip_packet));
 }
 
@@ -113,6 +117,7 @@ void cache::confirm(entry& e, mac_address mac) {
     // Flush in arrival order. Taken out first: sending may come back into the cache.
     std::deque<packet> ready = std::move(e.waiting);
     e.waiting.clear();
+    e.waiting_bytes = 0;
     for (auto& p : ready)
         link_.send_resolved(std::move(p), mac);
 }
@@ -126,6 +131,7 @@ void cache::send_request(entry& e) {
 void cache::drop_waiting(entry& e, bool report) {
     std::deque<packet> dropped = std::move(e.waiting);
     e.waiting.clear();
+    e.waiting_bytes = 0;
     for (auto& p : dropped) {
         ++stats_.unres_discards;
         if (report) link_.unreachable(p);

@@ -5,8 +5,9 @@
 // Why it is built this way. Every bound is explicit, because every input is a stranger's:
 // - at most `max_entries` entries; a new one evicts the oldest (least recently created or
 //   confirmed), and its waiting packets are dropped and counted;
-// - at most `max_queued` packets wait per unresolved address (Linux's unres_qlen); one more
-//   drops the oldest waiting one, as Linux does;
+// - at most `max_queued` packets and `max_queued_bytes` bytes wait per unresolved address
+//   (Linux's unres_qlen and unres_qlen_bytes, 101 and 212992 by default: enough for the 45
+//   fragments of a 64 KiB datagram); one more drops the oldest waiting one, as Linux does;
 // - entries are created only for addresses we ask about (resolve) and for senders of
 //   requests addressed to us (RFC 826 adds those, and we are about to answer them). A reply
 //   or a request between others only updates an entry that exists: RFC 826's merge rule
@@ -36,7 +37,8 @@ struct options {
     duration retransmit = std::chrono::seconds(1);
     unsigned max_requests = 3;
     std::size_t max_entries = 512;
-    std::size_t max_queued = 3;
+    std::size_t max_queued = 101;
+    std::size_t max_queued_bytes = 212992;
 };
 
 // What the cache needs around it: the interface sends, the stack hears of failures.
@@ -107,6 +109,7 @@ private:
         state st = state::incomplete;
         unsigned requests = 0;
         std::deque<packet> waiting;
+        std::size_t waiting_bytes = 0;
         entry(cache* c, ipv4_address a) : timer_entry(&on_timer), owner(c), ip(a) {}
     };
     using age_list = boost::intrusive::list<entry, boost::intrusive::base_hook<age_hook>,
