@@ -14,6 +14,7 @@
 
 #include "framework/clock.hpp"
 #include "framework/net/address.hpp"
+#include "framework/net/byte_order.hpp"
 #include "protocols/tcp/seq.hpp"
 #include "protocols/tcp/siphash.hpp"
 
