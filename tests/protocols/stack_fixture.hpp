@@ -180,9 +180,8 @@ struct host {
     }
 };
 
-// Two hosts joined by their test NICs, `latency` apart each way. (drivers/wire cannot be
-// included next to the wire formats: its class coronet::wire collides with the namespace
-// coronet::wire of framework/net/wire.hpp.)
+// Two hosts joined by their test NICs, `latency` apart each way: exact, fault-free timing
+// for packet traces (protocols/sim runs the stack over drivers/wire with faults).
 inline void connect(host& x, host& y, duration latency) {
     x.card.peer = &y.card;
     y.card.peer = &x.card;
