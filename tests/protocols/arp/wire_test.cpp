@@ -1,6 +1,7 @@
 #include "protocols/arp/wire.hpp"
 
 #include <catch2/catch.hpp>
+#include "tests/protocols/hex.hpp"
 
 #include <random>
 #include <string>
@@ -10,18 +11,7 @@ using namespace coronet;
 
 namespace {
 
-std::vector<std::byte> hex(std::string_view s) {
-    std::vector<std::byte> v;
-    for (std::size_t i = 0; i + 1 < s.size();) {
-        if (s[i] == ' ') {
-            ++i;
-            continue;
-        }
-        v.push_back(static_cast<std::byte>(std::stoul(std::string(s.substr(i, 2)), nullptr, 16)));
-        i += 2;
-    }
-    return v;
-}
+using testing::hex;
 
 // Linux asking for 10.0.0.2 from 10.0.0.1 on a TAP device (captured, Ethernet header removed).
 const auto request = hex("0001 0800 06 04 0001 020000000001 0a000001 000000000000 0a000002");

@@ -1,6 +1,7 @@
 #include "protocols/ethernet/wire.hpp"
 
 #include <catch2/catch.hpp>
+#include "tests/protocols/hex.hpp"
 
 #include <string>
 #include <vector>
@@ -9,18 +10,7 @@ using namespace coronet;
 
 namespace {
 
-std::vector<std::byte> hex(std::string_view s) {
-    std::vector<std::byte> v;
-    for (std::size_t i = 0; i + 1 < s.size();) {
-        if (s[i] == ' ') {
-            ++i;
-            continue;
-        }
-        v.push_back(static_cast<std::byte>(std::stoul(std::string(s.substr(i, 2)), nullptr, 16)));
-        i += 2;
-    }
-    return v;
-}
+using testing::hex;
 
 // The ARP request Linux broadcast from a TAP device (10.0.0.1, 02:00:00:00:00:01) asking for
 // 10.0.0.2, captured as read from the device.

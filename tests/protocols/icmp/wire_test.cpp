@@ -3,6 +3,7 @@
 #include "protocols/checksum/checksum.hpp"
 
 #include <catch2/catch.hpp>
+#include "tests/protocols/hex.hpp"
 
 #include <random>
 #include <string>
@@ -12,18 +13,7 @@ using namespace coronet;
 
 namespace {
 
-std::vector<std::byte> hex(std::string_view s) {
-    std::vector<std::byte> v;
-    for (std::size_t i = 0; i + 1 < s.size();) {
-        if (s[i] == ' ') {
-            ++i;
-            continue;
-        }
-        v.push_back(static_cast<std::byte>(std::stoul(std::string(s.substr(i, 2)), nullptr, 16)));
-        i += 2;
-    }
-    return v;
-}
+using testing::hex;
 
 // An echo request sent through a Linux ping socket, as ping sends it: identifier chosen by
 // the kernel, sequence 1, 56 bytes of data (a timestamp, then 0x10..0x37). Captured on TAP.

@@ -3,6 +3,7 @@
 #include "protocols/checksum/checksum.hpp"
 
 #include <catch2/catch.hpp>
+#include "tests/protocols/hex.hpp"
 
 #include <random>
 #include <string>
@@ -12,18 +13,7 @@ using namespace coronet;
 
 namespace {
 
-std::vector<std::byte> hex(std::string_view s) {
-    std::vector<std::byte> v;
-    for (std::size_t i = 0; i + 1 < s.size();) {
-        if (s[i] == ' ') {
-            ++i;
-            continue;
-        }
-        v.push_back(static_cast<std::byte>(std::stoul(std::string(s.substr(i, 2)), nullptr, 16)));
-        i += 2;
-    }
-    return v;
-}
+using testing::hex;
 
 // A UDP DNS query Linux sent from 10.0.0.1 to 10.0.0.2 (captured on a TAP device).
 const auto dns_query = hex("45 00 0039 4821 4000 40 11 de90 0a000001 0a000002"

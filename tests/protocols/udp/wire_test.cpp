@@ -1,6 +1,7 @@
 #include "protocols/udp/wire.hpp"
 
 #include <catch2/catch.hpp>
+#include "tests/protocols/hex.hpp"
 
 #include <random>
 #include <string>
@@ -10,18 +11,7 @@ using namespace coronet;
 
 namespace {
 
-std::vector<std::byte> hex(std::string_view s) {
-    std::vector<std::byte> v;
-    for (std::size_t i = 0; i + 1 < s.size();) {
-        if (s[i] == ' ') {
-            ++i;
-            continue;
-        }
-        v.push_back(static_cast<std::byte>(std::stoul(std::string(s.substr(i, 2)), nullptr, 16)));
-        i += 2;
-    }
-    return v;
-}
+using testing::hex;
 
 // A DNS query for example.com A that Linux sent from 10.0.0.1:53124 to 10.0.0.2:53
 // (captured on TAP, IP header removed).
