@@ -161,6 +161,9 @@ void native_stack::icmp_error_input(const icmp::repr& r, const ipv4::repr& h) {
         const auto u = udp::view::unchecked(data);
         udp_.report_error({q.source(), u.source_port()}, {q.destination(), u.destination_port()},
                           err, true);
+    } else if (q.protocol() == ipv4::protocol::tcp && data.size() >= 8) {
+        tcp_.report_error({q.source(), port(load_be16(data))}, {q.destination(), port(load_be16(data.subspan(2)))},
+                          load_be32(data.subspan(4)), err);
     } else if (q.protocol() == ipv4::protocol::icmp &&
                std::to_integer<std::uint8_t>(data[0]) == type_of(icmp::message::echo_request)) {
         const auto e = icmp::view::unchecked(data);
@@ -232,6 +235,9 @@ void native_stack::report_unreachable(const packet& ip_packet) {
         const auto u = udp::view::unchecked(data);
         udp_.report_error({q.source(), u.source_port()}, {q.destination(), u.destination_port()},
                           EHOSTUNREACH, false);
+    } else if (q.protocol() == ipv4::protocol::tcp) {
+        tcp_.report_error({q.source(), port(load_be16(data))}, {q.destination(), port(load_be16(data.subspan(2)))},
+                          load_be32(data.subspan(4)), EHOSTUNREACH);
     } else if (q.protocol() == ipv4::protocol::icmp &&
                std::to_integer<std::uint8_t>(data[0]) == type_of(icmp::message::echo_request)) {
         const auto e = icmp::view::unchecked(data);

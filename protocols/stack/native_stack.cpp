@@ -73,6 +73,12 @@ native_stack::native_stack(scheduler& sched, counter_registry& registry, options
                u.seed ^= opts.seed;
                return u;
            }()),
+      tcp_(static_cast<tcp::network&>(*this), sched, stats_.tcp,
+           [&] {
+               auto t = opts.tcp;
+               t.seed ^= opts.seed;
+               return t;
+           }()),
       ping_identifier_(static_cast<std::uint16_t>(std::mt19937(static_cast<unsigned>(opts.seed))())) {}
 
 native_stack::~native_stack() {
@@ -83,7 +89,7 @@ native_stack::~native_stack() {
 }
 
 result<ref<socket_object>> native_stack::socket(socket_type type) {
-    if (type != socket_type::datagram) return error{EPROTONOSUPPORT};
+    if (type == socket_type::stream) return tcp_.open();
     return udp_.open();
 }
 

@@ -26,6 +26,7 @@
 #include "protocols/ipv4/wire.hpp"
 #include "protocols/stack/interface.hpp"
 #include "protocols/stack/options.hpp"
+#include "protocols/tcp/layer.hpp"
 #include "protocols/udp/layer.hpp"
 
 #include <chrono>
@@ -48,7 +49,7 @@ struct ip_send {
     bool dont_fragment = false;
 };
 
-class native_stack final : public network_stack, private udp::network {
+class native_stack final : public network_stack, private udp::network, private tcp::network {
 public:
     native_stack(scheduler& sched, counter_registry& registry, options opts = {});
     ~native_stack() override;
@@ -57,7 +58,7 @@ public:
 
     // --- network_stack ---
     std::string_view name() const noexcept override { return "native"; }
-    // datagram: a UDP socket; stream: EPROTONOSUPPORT (TCP is not there yet).
+    // datagram: a UDP socket; stream: a TCP socket.
     result<ref<socket_object>> socket(socket_type type) override;
 
     // --- configuration ---
@@ -74,7 +75,10 @@ public:
     void set_forwarding(bool on) noexcept { forwarding_ = on; }
     bool forwarding() const noexcept { return forwarding_; }
     // One line per packet per layer, or nothing (an empty function).
-    void set_trace(std::function<void(std::string_view)> sink) { trace_ = std::move(sink); }
+    void set_trace(std::function<void(std::string_view)> sink) {
+        tcp_.set_trace(sink);
+        trace_ = std::move(sink);
+    }
 
     // --- ICMP echo (ping) ---
     // Sends one echo request with `payload_bytes` of data and waits for its reply: the round
@@ -97,18 +101,21 @@ public:
     const ipv4::routing_table& routes() const noexcept { return routes_; }
     ipv4::reassembler& reassembly() noexcept { return reassembly_; }
     udp::layer& udp() noexcept { return udp_; }
+    tcp::layer& tcp() noexcept { return tcp_; }
     buffer_pool& pool() noexcept override { return *pool_; }
     scheduler& sched() noexcept { return sched_; }
     const options& opts() const noexcept { return opts_; }
     bool is_local(ipv4_address a) const noexcept override;
 
     struct all_counters {
-        explicit all_counters(counter_registry& r) : ethernet(r), arp(r), ipv4(r), icmp(r), udp(r) {}
+        explicit all_counters(counter_registry& r)
+            : ethernet(r), arp(r), ipv4(r), icmp(r), udp(r), tcp(r) {}
         ethernet::counters ethernet;
         arp::counters arp;
         ipv4::counters ipv4;
         icmp::counters icmp;
         udp::counters udp;
+        tcp::counters tcp;
     };
     all_counters& stats() noexcept { return stats_; }
 
@@ -135,6 +142,9 @@ private:
                            const ipv4::repr& h);
     result<ipv4_address> source_for(ipv4_address destination) override;
     result<> output(packet&& datagram, ipv4_address source, ipv4_address destination) override;
+    // tcp::network
+    result<tcp::path> route(ipv4_address destination) override;
+    result<> send_segment(packet&& segment, ipv4_address source, ipv4_address destination) override;
     interface* local_interface(ipv4_address a) const noexcept;
     // icmp.cpp
     void icmp_input(interface& in, packet&& p, const ipv4::repr& h);
@@ -161,6 +171,7 @@ private:
     ipv4::ident_generator idents_;
     icmp::rate_limiter icmp_limit_;
     udp::layer udp_;
+    tcp::layer tcp_;
     bool forwarding_ = false;
     std::function<void(std::string_view)> trace_;
     std::uint16_t ping_identifier_;

@@ -4,6 +4,7 @@
 #include "protocols/arp/cache.hpp"
 #include "protocols/icmp/rate_limit.hpp"
 #include "protocols/ipv4/reassembly.hpp"
+#include "protocols/tcp/config.hpp"
 #include "protocols/udp/layer.hpp"
 
 #include <cstdint>
@@ -19,6 +20,7 @@ struct options {
     ipv4::reassembly_options reassembly;
     icmp::rate_limit_options icmp_errors; // 1000/s, burst 50
     udp::options udp;
+    tcp::config tcp;
     std::uint8_t ttl = 64; // RFC 1700's recommended default, Linux's ip_default_ttl
     // Seeds the IP identification counters, ephemeral ports and ping identifiers: the same
     // seed gives the same trace.

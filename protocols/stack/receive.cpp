@@ -127,6 +127,10 @@ void native_stack::transport_input(interface& in, packet&& p, const ipv4::repr& 
                             quote_buffer(raw_header, p).span(), h.destination);
         return;
     }
+    case ipv4::protocol::tcp: {
+        const bool valid = (p.meta().offload.flags & packet_offload::data_valid) != 0;
+        return tcp_.input(std::move(p), h.source, h.destination, valid);
+    }
     case ipv4::protocol::icmp:
         return icmp_input(in, std::move(p), h);
     default:

@@ -29,6 +29,21 @@ result<> native_stack::output(packet&& datagram, ipv4_address source, ipv4_addre
     return output(std::move(datagram), ip_send{source, destination, ipv4::protocol::udp});
 }
 
+result<tcp::path> native_stack::route(ipv4_address destination) {
+    const interface* out = local_interface(destination);
+    if (out == nullptr) {
+        auto hop = routes_.lookup(destination);
+        if (!hop) return error{ENETUNREACH};
+        out = interfaces_[hop->interface].get();
+    }
+    const auto& f = out->card().features();
+    return tcp::path{out->address().address(), out->card().mtu(), f.tx_checksum_offload, f.tso};
+}
+
+result<> native_stack::send_segment(packet&& segment, ipv4_address source, ipv4_address destination) {
+    return output(std::move(segment), ip_send{source, destination, ipv4::protocol::tcp});
+}
+
 result<> native_stack::output(packet&& payload, const ip_send& send) {
     auto& s = stats_.ipv4;
     ++s.out_requests;

@@ -1,0 +1,191 @@
+// ACK processing (RFC 9293 §3.10.7.4, fifth check) and loss recovery: RTT samples (RFC 6298,
+// RFC 7323 §4), fast retransmit and NewReno fast recovery (RFC 5681 §3.2, RFC 6582), limited
+// transmit (RFC 3042) and SACK-based recovery (RFC 6675).
+#include "protocols/tcp/layer.hpp"
+#include "protocols/tcp/socket.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace coronet::tcp {
+
+bool socket::process_ack(const segment& seg) {
+    const seq32 ack = seg.ack();
+    // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT) then send an ACK, drop the
+    // segment"; RFC 5961 §5.2: one older than SND.UNA - MAX.SND.WND gets a challenge ACK.
+    if (ack > snd_max_) {
+        send_ack();
+        return false;
+    }
+    const std::uint32_t max_wnd = std::max<std::uint32_t>(max_snd_wnd_, 65535);
+    if (ack < snd_una_ - max_wnd) {
+        send_challenge_ack();
+        return false;
+    }
+    if (snd_una_ == iss_ && ack > iss_) snd_una_ = iss_ + 1; // the SYN is acknowledged
+    if (sb_ && ack >= snd_una_) {
+        std::array<seq_range, max_sack_blocks> blocks;
+        std::size_t n = 0;
+        for (const auto& b : seg.header.options.sacks())
+            blocks[n++] = seq_range{seq32(b.left), seq32(b.right)};
+        sb_->on_ack(ack, snd_max_, std::span(blocks).first(n));
+    }
+    if (ack > snd_una_) {
+        on_new_ack(seg, distance(snd_una_, ack));
+    } else if (ack == snd_una_) {
+        on_duplicate_ack(seg);
+    }
+    update_window(seg);
+    return true;
+}
+
+void socket::update_window(const segment& seg) noexcept {
+    // RFC 9293 §3.10.7.4: "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK),
+    // set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK";
+    // RFC 7323 §2.3: the field is shifted by the peer's scale.
+    if (!(snd_wl1_ < seg.seq() || (snd_wl1_ == seg.seq() && snd_wl2_ <= seg.ack()))) return;
+    const std::uint32_t before = snd_wnd_;
+    snd_wnd_ = std::uint32_t{seg.header.window} << snd_wscale_;
+    snd_wl1_ = seg.seq();
+    snd_wl2_ = seg.ack();
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    if (before == 0 && snd_wnd_ != 0) {
+        persist_timer_.cancel();
+        persist_backoff_ = 0;
+        snd_nxt_ = seq_max(snd_nxt_, snd_una_);
+    }
+}
+
+void socket::on_new_ack(const segment& seg, std::uint32_t acked) {
+    const time_point now = layer_->now();
+    const seq32 ack = seg.ack();
+    // RTT: with timestamps every ACK of new data measures (RFC 7323 §4.1); otherwise the one
+    // timed segment, never a retransmitted one (Karn, RFC 6298 §3).
+    std::optional<duration> sample;
+    if (ts_ok_ && seg.header.options.timestamps && seg.header.options.timestamps->echo_reply != 0)
+        sample = timestamp_rtt(ts_now(), ts32(seg.header.options.timestamps->echo_reply),
+                               std::chrono::milliseconds(1), true);
+    else
+        sample = sampler_.on_ack(ack, now);
+    if (sample) rtt_.sample(*sample);
+
+    snd_.acknowledge(seq_min(ack, snd_.end()));
+    snd_una_ = ack;
+    if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+    una_since_ = now;
+    dupacks_ = 0;
+    if (in_recovery_) {
+        if (ack >= recover_) {
+            // RFC 6582 §3.2 step 3: a full acknowledgment ends recovery.
+            in_recovery_ = false;
+            cc_->on_recovery_exit(flight_size(), now);
+        } else if (!sack_ok_) {
+            // Step 5, a partial acknowledgment: retransmit the first unacknowledged segment,
+            // deflate the window, and reset the retransmission timer.
+            const std::uint32_t len =
+                std::min<std::uint32_t>(mss_, static_cast<std::uint32_t>(snd_.size()));
+            if (len > 0) send_segment(snd_una_, len, flag::ack);
+            cc_->on_partial_ack(acked);
+            arm_rtx();
+        }
+    } else {
+        cc_->on_ack(acked, rtt_.srtt().value_or(duration::zero()), now);
+    }
+    // RFC 6298 §5.2/5.3: stop the timer when everything is acknowledged, else restart it.
+    if (snd_una_ == snd_max_)
+        rtx_timer_.cancel();
+    else
+        arm_rtx();
+    if (snd_.free_space() > 0) writable_.wake_all();
+}
+
+void socket::on_duplicate_ack(const segment& seg) {
+    // RFC 5681 §2: a duplicate ACK carries no data, no SYN/FIN, the same window, and
+    // acknowledges SND.UNA while data is outstanding. A zero window's probe answers are not
+    // counted (as Linux).
+    const bool dup = seg.payload.empty() && !seg.has(flag::syn) && !seg.has(flag::fin) &&
+                     snd_una_ != snd_max_ && snd_wnd_ != 0 &&
+                     (std::uint32_t{seg.header.window} << snd_wscale_) == snd_wnd_;
+    if (!dup) return;
+    if (dupacks_ < 255) ++dupacks_;
+    if (in_recovery_) {
+        if (sack_ok_) {
+            sack_recovery_send();
+        } else {
+            cc_->on_duplicate_ack(); // RFC 5681 §3.2 step 5: inflate
+            output();
+        }
+        return;
+    }
+    // RFC 6582 §3.2 step 2 / RFC 6675 §5: enter recovery on the third duplicate ACK (or when
+    // SACK says the first segment is lost), unless this loss belongs to an earlier recovery
+    // (SND.UNA not beyond `recover`).
+    const bool lost = dupacks_ >= sack_scoreboard::default_dup_thresh || (sb_ && sb_->is_lost(snd_una_));
+    if (lost && (snd_una_ > recover_ || recover_ == iss_)) {
+        enter_recovery();
+        return;
+    }
+    // RFC 3042: the first two duplicate ACKs may each send one new segment (output() adds
+    // dupacks * SMSS to the window for that).
+    if (dupacks_ < sack_scoreboard::default_dup_thresh) output();
+}
+
+void socket::enter_recovery() {
+    const time_point now = layer_->now();
+    ++layer_->stats().recoveries;
+    ++layer_->stats().fast_retransmits;
+    in_recovery_ = true;
+    recover_ = snd_max_;
+    const std::uint32_t len = std::min<std::uint32_t>(mss_, static_cast<std::uint32_t>(snd_.size()));
+    if (sack_ok_) {
+        // RFC 6675 §5 step 4: ssthresh and cwnd from FlightSize, RecoveryPoint = HighData,
+        // retransmit the first segment presumed lost, then run NextSeg while pipe allows.
+        ++layer_->stats().sack_recoveries;
+        cc_->on_congestion_event(flight_size(), now);
+        sb_->enter_recovery(snd_max_);
+        if (len > 0 && !sb_->is_sacked(snd_una_)) {
+            const sack_scoreboard::next_segment first{{snd_una_, snd_una_ + len},
+                                                      sack_scoreboard::next_segment::rule::lost};
+            send_segment(snd_una_, len, flag::ack);
+            sb_->on_sent(first);
+        }
+        sack_recovery_send();
+    } else {
+        // RFC 5681 §3.2 steps 2-4 (RFC 6582): ssthresh, retransmit, cwnd = ssthresh + 3*SMSS.
+        cc_->enter_fast_recovery(flight_size(), now);
+        if (len > 0) send_segment(snd_una_, len, flag::ack);
+    }
+    if (!rtx_timer_.armed()) arm_rtx();
+}
+
+void socket::sack_recovery_send() {
+    // RFC 6675 §5 step C: "while (cwnd - pipe) >= 1 SMSS", send what NextSeg() picks.
+    std::uint32_t pipe = sb_->pipe(snd_max_);
+    for (int guard = 0; guard < 64 && cc_->cwnd() >= pipe + mss_; ++guard) {
+        const std::uint32_t unsent = snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
+        const std::uint32_t room = snd_una_ + snd_wnd_ > snd_nxt_
+                                       ? distance(snd_nxt_, snd_una_ + snd_wnd_)
+                                       : 0;
+        auto next = sb_->next_seg(snd_max_, std::min(unsent, room));
+        if (!next) break;
+        std::uint32_t len = std::min<std::uint32_t>(next->range.length(), mss_);
+        if (next->why == sack_scoreboard::next_segment::rule::new_data) {
+            len = std::min({len, unsent, room});
+            if (len == 0) break;
+            const seq32 at = snd_nxt_;
+            if (!send_segment(at, len, flag::ack)) break;
+            snd_nxt_ += len;
+            snd_max_ = seq_max(snd_max_, snd_nxt_);
+            sb_->on_sent({{at, at + len}, next->why});
+        } else {
+            const seq32 end = seq_min(next->range.begin + len, snd_.end());
+            if (!(next->range.begin < end)) break;
+            len = distance(next->range.begin, end);
+            if (!send_segment(next->range.begin, len, flag::ack)) break;
+            sb_->on_sent({{next->range.begin, end}, next->why});
+        }
+        pipe += len;
+    }
+}
+
+} // namespace coronet::tcp

@@ -1,0 +1,45 @@
+#pragma once
+// The knobs of a stack's TCP, with Linux's defaults unless said otherwise.
+#include "framework/clock.hpp"
+#include "protocols/tcp/rtt_estimator.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace coronet::tcp {
+
+enum class congestion_algorithm : std::uint8_t { newreno = 0, cubic = 1 };
+
+struct config {
+    // TIME_WAIT lasts 2*MSL (RFC 9293 §3.4.2); Linux's TIME_WAIT is 60 s, i.e. MSL 30 s.
+    duration msl = std::chrono::seconds(30);
+    // An orphaned FIN_WAIT_2 (closed by the application, the peer silent) ends after this.
+    duration fin_timeout = std::chrono::seconds(60);
+    // RFC 9293 §3.8.6.3: an ACK is delayed at most this long (and at most 2 full segments).
+    duration delayed_ack = std::chrono::milliseconds(40);
+    rtt_options rtt{};
+    std::size_t send_buffer = 1 << 20;
+    std::size_t receive_buffer = 128 << 10;    // the initial receive window
+    std::size_t max_receive_buffer = 6 << 20;  // auto-tuning's ceiling (Linux tcp_rmem[2])
+    bool auto_tune = true;
+    bool window_scaling = true; // RFC 7323 §2
+    bool timestamps = true;     // RFC 7323 §3
+    bool sack = true;           // RFC 2018
+    congestion_algorithm congestion = congestion_algorithm::cubic;
+    unsigned syn_retries = 6;    // SYN retransmissions before ETIMEDOUT
+    unsigned synack_retries = 5; // SYN-ACK retransmissions before a half-open is reclaimed
+    unsigned retries = 15;       // data retransmissions before ETIMEDOUT (tcp_retries2)
+    duration keep_idle = std::chrono::seconds(7200);
+    duration keep_interval = std::chrono::seconds(75);
+    unsigned keep_count = 9;
+    // SYN queue per listener: min(backlog, this); beyond it, SYN cookies (RFC 4987 §3.6).
+    int max_syn_backlog = 1024;
+    bool syn_cookies = true;
+    bool segmentation_offload = true; // used when the NIC offers it
+    std::uint16_t ephemeral_first = 49152; // RFC 6335 §6
+    std::uint16_t ephemeral_last = 65535;
+    std::uint64_t seed = 1; // ISN key, cookie keys, ephemeral ports
+};
+
+} // namespace coronet::tcp

@@ -1,0 +1,47 @@
+#pragma once
+// TCP counters of one stack, named as in /proc/net/snmp's Tcp line and /proc/net/netstat's
+// TcpExt, read as "tcp.<name>", plus the payload bytes the socket calls copy (the POSIX
+// copies of read and write, counted where they happen).
+#include "framework/counters.hpp"
+
+namespace coronet::tcp {
+
+struct counters {
+    explicit counters(counter_registry& r) : group(r, "tcp") {}
+    counter_group group;
+    counter& active_opens = group.declare("active_opens");
+    counter& passive_opens = group.declare("passive_opens");
+    counter& attempt_fails = group.declare("attempt_fails");
+    counter& estab_resets = group.declare("estab_resets");
+    counter& curr_estab = group.declare("curr_estab"); // a gauge: up and down
+    counter& in_segs = group.declare("in_segs");
+    counter& out_segs = group.declare("out_segs");
+    counter& retrans_segs = group.declare("retrans_segs");
+    counter& in_errs = group.declare("in_errs");
+    counter& in_csum_errors = group.declare("in_csum_errors");
+    counter& out_rsts = group.declare("out_rsts");
+    counter& syncookies_sent = group.declare("syncookies_sent");
+    counter& syncookies_recv = group.declare("syncookies_recv");
+    counter& syncookies_failed = group.declare("syncookies_failed");
+    counter& challenge_acks = group.declare("challenge_acks");
+    counter& listen_overflows = group.declare("listen_overflows");
+    counter& listen_drops = group.declare("listen_drops");
+    counter& paws_rejected = group.declare("paws_rejected");
+    counter& out_of_window = group.declare("out_of_window");
+    counter& ofo_queued = group.declare("ofo_queued");
+    counter& ofo_dropped = group.declare("ofo_dropped");
+    counter& fast_retransmits = group.declare("fast_retransmits");
+    counter& recoveries = group.declare("recoveries");
+    counter& sack_recoveries = group.declare("sack_recoveries");
+    counter& timeouts = group.declare("timeouts");
+    counter& delayed_acks = group.declare("delayed_acks");
+    counter& window_probes = group.declare("window_probes");
+    counter& keepalive_probes = group.declare("keepalive_probes");
+    counter& timewait_reused = group.declare("timewait_reused");
+    counter& half_open_reclaimed = group.declare("half_open_reclaimed");
+    counter& no_buffers = group.declare("no_buffers");
+    counter& bytes_copied_in = group.declare("bytes_copied_in");   // write
+    counter& bytes_copied_out = group.declare("bytes_copied_out"); // read
+};
+
+} // namespace coronet::tcp

@@ -1,0 +1,253 @@
+#include "protocols/tcp/layer.hpp"
+
+#include "protocols/checksum/checksum.hpp"
+
+#include <array>
+#include <sstream>
+
+namespace coronet::tcp {
+
+namespace {
+constexpr std::size_t initial_buckets = 64;
+} // namespace
+
+std::size_t layer::tuple_hash::hash(const endpoint& l, const endpoint& r) noexcept {
+    // Both addresses and both ports in two words, mixed (a multiply-xorshift finaliser).
+    std::uint64_t a = std::uint64_t{l.address.to_uint()} << 32 | r.address.to_uint();
+    std::uint64_t b = std::uint64_t{l.port.value()} << 16 | r.port.value();
+    std::uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ull);
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return static_cast<std::size_t>(x);
+}
+
+layer::layer(network& net, scheduler& sched, counters& stats, config cfg)
+    : net_(net), sched_(sched), stats_(stats), cfg_(cfg), isn_(cfg.seed), cookies_(cfg.seed ^ 0x5eed),
+      buckets_(initial_buckets), table_(table::bucket_traits(buckets_.data(), buckets_.size())),
+      rng_(cfg.seed) {}
+
+layer::~layer() {
+    while (!table_.empty())
+        table_.begin()->detach(); // erases itself
+    for (auto& [port, list] : ports_)
+        for (socket* s : list) s->layer_ = nullptr;
+    ports_.clear();
+}
+
+result<ref<socket_object>> layer::open() {
+    return ref<socket_object>(make_object<socket>(*this));
+}
+
+socket* layer::find(const endpoint& local, const endpoint& remote) const noexcept {
+    auto it = table_.find(four_tuple{local, remote}, tuple_hash{}, tuple_equal{});
+    return it == table_.end() ? nullptr : const_cast<socket*>(&*it);
+}
+
+socket* layer::find_listener(const endpoint& local) const noexcept {
+    auto it = ports_.find(local.port.value());
+    if (it == ports_.end()) return nullptr;
+    socket* any = nullptr;
+    for (socket* s : it->second) {
+        if (s->state_ != state::listen) continue;
+        if (s->local_.address == local.address) return s;
+        if (s->local_.address.is_any()) any = s;
+    }
+    return any;
+}
+
+void layer::insert(socket& s) {
+    if (table_.size() >= buckets_.size()) {
+        std::vector<table::bucket_type> bigger(buckets_.size() * 2);
+        table_.rehash(table::bucket_traits(bigger.data(), bigger.size()));
+        buckets_.swap(bigger);
+    }
+    table_.insert(s);
+    s.self_ = ref<socket>(&s);
+}
+
+void layer::erase(socket& s) noexcept {
+    if (!s.table_hook_.is_linked()) return;
+    table_.erase(table_.iterator_to(s));
+    s.table_hook_ = {};
+}
+
+result<> layer::bind(socket& s, endpoint local) {
+    if (!local.address.is_any() && !net_.is_local(local.address)) return error{EADDRNOTAVAIL};
+    if (local.port.value() == 0) {
+        std::uniform_int_distribution<unsigned> d(cfg_.ephemeral_first, cfg_.ephemeral_last);
+        const unsigned span = cfg_.ephemeral_last - cfg_.ephemeral_first + 1u;
+        const unsigned start = d(rng_);
+        for (unsigned i = 0; i < span; ++i) {
+            const auto p = static_cast<std::uint16_t>(cfg_.ephemeral_first +
+                                                      (start - cfg_.ephemeral_first + i) % span);
+            if (!ports_.contains(p)) {
+                local.port = port(p);
+                break;
+            }
+        }
+        if (local.port.value() == 0) return error{EADDRINUSE};
+    } else if (auto it = ports_.find(local.port.value()); it != ports_.end()) {
+        for (socket* o : it->second) {
+            const bool overlap = o->local_.address.is_any() || local.address.is_any() ||
+                                 o->local_.address == local.address;
+            if (!overlap) continue;
+            // SO_REUSEADDR lets a new socket bind beside connections that are closing or
+            // accepted (not beside another listener or a bound, unconnected socket).
+            const bool reusable = s.reuse_address_ && o->state_ != state::listen &&
+                                  o->state_ != state::closed;
+            if (!reusable) return error{EADDRINUSE};
+        }
+    }
+    s.local_ = local;
+    s.bound_ = true;
+    ports_[local.port.value()].push_back(&s);
+    return {};
+}
+
+result<> layer::bind_ephemeral(socket& s, ipv4_address local, const endpoint& remote) {
+    (void)remote;
+    return bind(s, {local, 0});
+}
+
+void layer::unbind(socket& s) noexcept {
+    if (!s.bound_) return;
+    s.bound_ = false;
+    auto it = ports_.find(s.local_.port.value());
+    if (it == ports_.end()) return;
+    std::erase(it->second, &s);
+    if (it->second.empty()) ports_.erase(it);
+}
+
+void layer::input(packet&& p, ipv4_address source, ipv4_address destination, bool checksum_valid) {
+    ++stats_.in_segs;
+    const std::size_t length = p.length();
+    if (length < min_header_length || length > max_segment_length) {
+        ++stats_.in_errs;
+        return;
+    }
+    if (!checksum_valid) {
+        // RFC 9293 §3.1: pseudo-header, header and data sum to all ones.
+        checksum::partial sum(checksum::pseudo_header_sum(source, destination, ip_protocol,
+                                                          static_cast<std::uint16_t>(length)));
+        for (auto s : p.slices()) sum.add(s);
+        if (sum.sum() != 0xffff) {
+            ++stats_.in_csum_errors;
+            ++stats_.in_errs;
+            if (tracing()) trace_("tcp rx: bad checksum, dropped");
+            return;
+        }
+    }
+    std::array<std::byte, max_header_length> copy;
+    std::span<const std::byte> head;
+    std::size_t header_length = 0;
+    if (auto f = p.front(min_header_length)) {
+        header_length = view::unchecked(*f).header_length();
+    } else if (p.copy_out(0, std::span(copy).first(min_header_length))) {
+        header_length = view::unchecked(std::span<const std::byte>(copy)).header_length();
+    }
+    if (header_length < min_header_length || header_length > length) {
+        ++stats_.in_errs;
+        return;
+    }
+    if (auto f = p.front(header_length)) {
+        head = *f;
+    } else {
+        (void)p.copy_out(0, std::span(copy).first(header_length));
+        head = std::span<const std::byte>(copy).first(header_length);
+    }
+    auto parsed = parse(head, {source, destination}, {.verify_checksum = false});
+    if (!parsed) {
+        ++stats_.in_errs;
+        return;
+    }
+    segment seg{*parsed, std::move(p)};
+    seg.header.payload_length = static_cast<std::uint16_t>(length - header_length);
+    (void)seg.payload.pull_header(header_length);
+    const endpoint local{destination, seg.header.destination_port};
+    const endpoint remote{source, seg.header.source_port};
+    if (tracing()) trace("rx", seg.header, source, destination, "");
+    if (socket* s = find(local, remote)) {
+        // TIME-WAIT reuse (RFC 6191 §2, RFC 9293 §3.6.1): a new SYN above the old connection's
+        // sequence space (or with a newer timestamp) ends TIME-WAIT and goes to a listener.
+        if (s->state_ == state::time_wait && seg.has(flag::syn) && !seg.has(flag::ack) &&
+            !seg.has(flag::rst)) {
+            const bool newer = s->ts_ok_ && seg.header.options.timestamps
+                                   ? seq32(seg.header.options.timestamps->value) > seq32(s->ts_recent_)
+                                   : seg.seq() > s->rcv_nxt_;
+            socket* l = find_listener(local);
+            if (newer && l != nullptr) {
+                ++stats_.timewait_reused;
+                ref<socket> keep(s);
+                s->to_closed(0);
+                return listen_input(*l, std::move(seg), {local, remote});
+            }
+        }
+        ref<socket> keep(s); // the segment may close it
+        s->input(std::move(seg));
+        return;
+    }
+    if (socket* l = find_listener(local)) return listen_input(*l, std::move(seg), {local, remote});
+    // RFC 9293 §3.10.7.1: CLOSED. An incoming RST is discarded; anything else gets a RST.
+    if (!seg.has(flag::rst)) send_reset(seg, local, remote);
+}
+
+void layer::send_reset(const segment& seg, const endpoint& local, const endpoint& remote) {
+    // "If the ACK bit is off, sequence number zero is used, <SEQ=0><ACK=SEG.SEQ+SEG.LEN>
+    // <CTL=RST,ACK>. If the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>" (RFC 9293 §3.10.7.1).
+    repr r;
+    r.source_port = local.port;
+    r.destination_port = remote.port;
+    if (seg.has(flag::ack)) {
+        r.sequence = seg.header.acknowledgment;
+        r.flags = flag::rst;
+    } else {
+        r.acknowledgment = (seg.seq() + seg.length()).raw();
+        r.flags = flag::rst | flag::ack;
+    }
+    auto p = packet::allocate(net_.pool());
+    if (!p) {
+        ++stats_.no_buffers;
+        return;
+    }
+    auto h = p->push_header(static_cast<std::uint32_t>(r.header_length()));
+    if (!h) return;
+    emit_header(r, *h, {local.address, remote.address}, 0);
+    ++stats_.out_rsts;
+    ++stats_.out_segs;
+    if (tracing()) trace("tx", r, local.address, remote.address, "reset");
+    (void)net_.send_segment(std::move(*p), local.address, remote.address);
+}
+
+void layer::report_error(const endpoint& local, const endpoint& remote, std::uint32_t seq, int err) {
+    socket* s = find(local, remote);
+    if (s == nullptr) return;
+    // RFC 5927 §4.1: only an error quoting a sequence number in flight is believed.
+    if (!in_closed_range(seq32(seq), s->snd_una_, s->snd_max_)) return;
+    ref<socket> keep(s);
+    s->icmp_error(err);
+}
+
+void layer::trace(std::string_view direction, const repr& h, ipv4_address from, ipv4_address to,
+                  std::string_view what) {
+    std::ostringstream os;
+    os << "tcp " << direction << " " << to_string(from) << ":" << h.source_port.value() << " > "
+       << to_string(to) << ":" << h.destination_port.value() << " [";
+    constexpr std::pair<flag, char> names[] = {{flag::syn, 'S'}, {flag::fin, 'F'}, {flag::rst, 'R'},
+                                               {flag::psh, 'P'}, {flag::ack, '.'}};
+    for (auto [f, c] : names)
+        if (has(h.flags, f)) os << c;
+    os << "] seq " << h.sequence << " ack " << h.acknowledgment << " win " << h.window << " len "
+       << h.payload_length;
+    if (!what.empty()) os << ": " << what;
+    trace_(os.str());
+}
+
+std::string layer::connection_table() const {
+    std::ostringstream os;
+    for (const socket& s : table_)
+        os << name(s.state_) << " " << to_string(s.local_) << " " << to_string(s.remote_) << "\n";
+    return os.str();
+}
+
+} // namespace coronet::tcp

@@ -1,0 +1,118 @@
+#pragma once
+// The TCP layer of one stack: the connection table, listeners, ports, segment input and the
+// replies sent without a connection (RST, SYN cookies).
+//
+// Lookup. Connections are found by 4-tuple in an intrusive hash table (Boost.Intrusive,
+// power-of-two buckets, doubled when the load passes 1): one hash and a short chain, no
+// allocation per connection besides the bucket array. Listeners and bound sockets are found
+// by local port in a small map, an exact local address beating the wildcard.
+#include "framework/buffer/packet.hpp"
+#include "framework/object/ref.hpp"
+#include "framework/process/socket.hpp"
+#include "framework/scheduler.hpp"
+#include "protocols/tcp/config.hpp"
+#include "protocols/tcp/counters.hpp"
+#include "protocols/tcp/isn.hpp"
+#include "protocols/tcp/network.hpp"
+#include "protocols/tcp/socket.hpp"
+#include "protocols/tcp/syn_cookie.hpp"
+
+#include <boost/intrusive/unordered_set.hpp>
+#include <functional>
+#include <random>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace coronet::tcp {
+
+struct four_tuple {
+    endpoint local;
+    endpoint remote;
+};
+
+class layer {
+public:
+    layer(network& net, scheduler& sched, counters& stats, config cfg);
+    ~layer(); // detaches every connection still open
+    layer(const layer&) = delete;
+    layer& operator=(const layer&) = delete;
+
+    result<ref<socket_object>> open();
+
+    // A received segment (TCP header first, IP header pulled) from `source` to `destination`;
+    // `checksum_valid` when the NIC verified it.
+    void input(packet&& p, ipv4_address source, ipv4_address destination, bool checksum_valid);
+    // An ICMP error quoting a segment sent from `local` to `remote` with sequence `seq`.
+    void report_error(const endpoint& local, const endpoint& remote, std::uint32_t seq, int err);
+
+    socket* find(const endpoint& local, const endpoint& remote) const noexcept;
+    socket* find_listener(const endpoint& local) const noexcept;
+    std::size_t connection_count() const noexcept { return table_.size(); }
+    // One line per connection, like ss: "ESTABLISHED 10.0.0.1:80 10.0.0.2:49152".
+    std::string connection_table() const;
+
+    void set_trace(std::function<void(std::string_view)> sink) { trace_ = std::move(sink); }
+    bool tracing() const noexcept { return static_cast<bool>(trace_); }
+    void trace(std::string_view direction, const repr& h, ipv4_address from, ipv4_address to,
+               std::string_view what);
+
+    network& net() noexcept { return net_; }
+    scheduler& sched() noexcept { return sched_; }
+    time_point now() const noexcept { return sched_.now(); }
+    counters& stats() noexcept { return stats_; }
+    const config& cfg() const noexcept { return cfg_; }
+    const isn_generator& isns() const noexcept { return isn_; }
+
+    // --- For the sockets ---
+    result<> bind(socket& s, endpoint local);
+    void unbind(socket& s) noexcept;
+    // Picks a free ephemeral port for a connection to `remote` and binds `s` to it.
+    result<> bind_ephemeral(socket& s, ipv4_address local, const endpoint& remote);
+    void insert(socket& s);
+    void erase(socket& s) noexcept;
+    // A RST answering `seg` (RFC 9293 §3.10.7.1), sent from `local` to `remote`.
+    void send_reset(const segment& seg, const endpoint& local, const endpoint& remote);
+
+private:
+    struct tuple_hash {
+        std::size_t operator()(const socket& s) const noexcept { return hash(s.local_, s.remote_); }
+        std::size_t operator()(const four_tuple& t) const noexcept { return hash(t.local, t.remote); }
+        static std::size_t hash(const endpoint& l, const endpoint& r) noexcept;
+    };
+    struct tuple_equal {
+        bool operator()(const socket& a, const socket& b) const noexcept {
+            return a.local_ == b.local_ && a.remote_ == b.remote_;
+        }
+        bool operator()(const four_tuple& t, const socket& s) const noexcept {
+            return t.local == s.local_ && t.remote == s.remote_;
+        }
+        bool operator()(const socket& s, const four_tuple& t) const noexcept { return (*this)(t, s); }
+    };
+    using table = boost::intrusive::unordered_set<
+        socket,
+        boost::intrusive::member_hook<socket, boost::intrusive::unordered_set_member_hook<>,
+                                      &socket::table_hook_>,
+        boost::intrusive::hash<tuple_hash>, boost::intrusive::equal<tuple_equal>,
+        boost::intrusive::power_2_buckets<true>>;
+
+    // listen.cpp: a segment for a listener (no connection matched).
+    void listen_input(socket& listener, segment&& seg, const four_tuple& t);
+    void syn_to_listener(socket& listener, segment&& seg, const four_tuple& t);
+    void cookie_ack(socket& listener, segment&& seg, const four_tuple& t);
+    void send_syn_cookie(const segment& seg, const four_tuple& t);
+
+    network& net_;
+    scheduler& sched_;
+    counters& stats_;
+    config cfg_;
+    isn_generator isn_;
+    syn_cookies cookies_;
+    std::vector<table::bucket_type> buckets_;
+    table table_;
+    std::unordered_map<std::uint16_t, std::vector<socket*>> ports_; // bound sockets by port
+    std::mt19937_64 rng_;
+    std::function<void(std::string_view)> trace_;
+};
+
+} // namespace coronet::tcp

@@ -1,0 +1,242 @@
+// What to send and how a segment is built. A segment's payload is bounded by the smallest of
+// the peer's window, the congestion window and the MSS (or a TSO-sized segment when the NIC
+// cuts segments itself); Nagle (RFC 9293 §3.7.4) and sender-side silly-window avoidance
+// (§3.8.6.2.1) hold small segments back; the window we advertise follows receiver-side SWS
+// avoidance (§3.8.6.2.2) and never moves its right edge back.
+#include "protocols/checksum/checksum.hpp"
+#include "protocols/tcp/layer.hpp"
+#include "protocols/tcp/socket.hpp"
+
+#include <algorithm>
+
+namespace coronet::tcp {
+
+namespace {
+// The largest TSO segment: what one IPv4 datagram holds after the headers.
+constexpr std::uint32_t max_tso_payload = 65535 - 20 - 60;
+} // namespace
+
+std::uint32_t socket::max_payload() const noexcept {
+    if (!segmentation_offload_) return mss_;
+    return std::max<std::uint32_t>(mss_, max_tso_payload / mss_ * mss_);
+}
+
+bool socket::fin_to_send() const noexcept { return fin_queued_ && snd_nxt_ == fin_seq(); }
+
+void socket::output() {
+    if (layer_ == nullptr) return;
+    if (!synchronized(state_) || state_ == state::time_wait) {
+        if (ack_pending_ && state_ == state::time_wait) send_ack();
+        return;
+    }
+    for (;;) {
+        const std::uint32_t unsent = snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
+        const std::uint32_t flight = distance(snd_una_, snd_nxt_);
+        // RFC 3042: on the first two duplicate ACKs the window is cwnd + dupacks * SMSS.
+        std::uint32_t cwnd = cc_->cwnd();
+        if (!in_recovery_ && dupacks_ > 0 && dupacks_ < sack_scoreboard::default_dup_thresh)
+            cwnd += dupacks_ * mss_;
+        const std::uint32_t window = std::min(snd_wnd_, cwnd);
+        const std::uint32_t usable = window > flight ? window - flight : 0;
+        std::uint32_t len = std::min({unsent, usable, max_payload()});
+        const bool fin = fin_queued_ && len == unsent && snd_nxt_ + len == fin_seq() &&
+                         (len > 0 || usable > 0 || snd_wnd_ == 0 || flight == 0);
+        if (len == 0 && !fin) break;
+        if (len > 0 && len < mss_ && !fin) {
+            // Nagle: a short segment waits while data is unacknowledged, unless TCP_NODELAY;
+            // sender SWS: unless it is half the largest window the peer offered.
+            const bool last = len == unsent;
+            const bool nagle_ok = no_delay_ || flight == 0;
+            const bool sws_ok = max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
+            if (!((last && nagle_ok) || sws_ok)) break;
+        }
+        flag f = flag::ack;
+        if (len > 0 && len == unsent) f |= flag::psh;
+        if (fin) f |= flag::fin;
+        if (!send_segment(snd_nxt_, len, f)) break;
+        snd_nxt_ += len + (fin ? 1 : 0);
+        snd_max_ = seq_max(snd_max_, snd_nxt_);
+        if (fin) break;
+    }
+    if (snd_una_ != snd_max_ && !rtx_timer_.armed() && !persist_timer_.armed()) arm_rtx();
+    // RFC 9293 §3.8.6.1: data waits behind a zero window with nothing in flight: probe.
+    if (snd_wnd_ == 0 && snd_una_ == snd_max_ && snd_nxt_ < snd_.end() && !persist_timer_.armed()) {
+        rtx_timer_.cancel();
+        arm(persist_timer_, rtt_.rto());
+    }
+    if (ack_pending_) send_ack();
+}
+
+bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
+    packet p;
+    if (len > 0) {
+        auto s = snd_.segment(seq, len);
+        if (!s) {
+            ++layer_->stats().no_buffers;
+            return false;
+        }
+        p = std::move(*s);
+    } else {
+        auto s = packet::allocate(layer_->net().pool());
+        if (!s) {
+            ++layer_->stats().no_buffers;
+            return false;
+        }
+        p = std::move(*s);
+    }
+    repr r;
+    r.sequence = seq.raw();
+    r.flags = flags;
+    if (ts_ok_) r.options.timestamps = timestamps{ts_now().raw(), ts_recent_};
+    if (sack_ok_ && !ooo_.empty() && !has(flags, flag::rst)) {
+        // RFC 2018 §4: the most recent blocks first; three fit beside timestamps.
+        std::array<seq_range, reassembly_queue::max_reported> blocks;
+        const std::size_t n = ooo_.sack_blocks(blocks, ts_ok_ ? 3 : 4);
+        for (std::size_t i = 0; i < n; ++i)
+            r.options.sack_blocks[i] = sack_block{blocks[i].begin.raw(), blocks[i].end.raw()};
+        r.options.sack_count = static_cast<std::uint8_t>(n);
+    }
+    const time_point now = layer_->now();
+    if (len > 0 || has(flags, flag::fin)) {
+        const seq32 end = seq + len + (has(flags, flag::fin) ? 1 : 0);
+        if (seq < snd_max_) {
+            ++layer_->stats().retrans_segs;
+            sampler_.on_retransmit(seq, end);
+        } else {
+            if (snd_una_ == snd_max_) una_since_ = now;
+            if (!ts_ok_) sampler_.on_send(seq, end, now);
+        }
+    }
+    return transmit(r, std::move(p));
+}
+
+bool socket::transmit(repr& r, packet&& p) {
+    r.source_port = local_.port;
+    r.destination_port = remote_.port;
+    if (has(r.flags, flag::ack)) {
+        r.acknowledgment = rcv_nxt_.raw();
+        r.window = window_field(has(r.flags, flag::syn));
+    }
+    r.payload_length = static_cast<std::uint16_t>(p.length());
+    const checksum::ipv4_addresses ip{local_.address, remote_.address};
+    std::uint16_t payload_sum = 0;
+    if (!checksum_offload_) {
+        checksum::partial sum;
+        for (auto s : p.slices()) sum.add(s);
+        payload_sum = sum.sum();
+    }
+    const auto header_length = static_cast<std::uint32_t>(r.header_length());
+    auto h = p.push_header(header_length);
+    if (!h) {
+        ++layer_->stats().no_buffers;
+        return false;
+    }
+    emit_header(r, *h, ip, payload_sum);
+    if (checksum_offload_) {
+        // The NIC completes the sum from csum_start; the field holds the pseudo-header sum.
+        store_be16(h->subspan(field::checksum),
+                   checksum::pseudo_header_sum(ip, ip_protocol,
+                                               static_cast<std::uint16_t>(p.length())));
+        auto& o = p.meta().offload;
+        o.flags |= packet_offload::needs_csum;
+        o.csum_start = 0;
+        o.csum_offset = static_cast<std::uint16_t>(field::checksum);
+        if (segmentation_offload_ && r.payload_length > mss_) {
+            o.gso_type = packet_offload::gso_tcpv4;
+            o.gso_size = mss_;
+            o.hdr_len = static_cast<std::uint16_t>(header_length);
+        }
+    }
+    if (has(r.flags, flag::ack)) {
+        last_ack_sent_ = rcv_nxt_;
+        ack_pending_ = false;
+        unacked_bytes_ = 0;
+        delack_timer_.cancel();
+    }
+    ++layer_->stats().out_segs;
+    if (layer_->tracing()) layer_->trace("tx", r, local_.address, remote_.address, name(state_));
+    return static_cast<bool>(layer_->net().send_segment(std::move(p), local_.address, remote_.address));
+}
+
+std::uint16_t socket::window_field(bool syn) {
+    const std::size_t avail = rcv_.window();
+    const seq32 edge = rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(avail, 1u << 30));
+    // RFC 9293 §3.8.6.2.2: move the right edge only by at least min(buffer / 2, MSS).
+    if (edge > rcv_adv_) {
+        const std::uint32_t step = distance(rcv_adv_, edge);
+        if (step >= std::min<std::size_t>(rcv_.capacity() / 2, mss_) || rcv_adv_ <= rcv_nxt_ ||
+            avail == rcv_.capacity())
+            rcv_adv_ = edge;
+    }
+    const std::uint32_t wnd = rcv_adv_ > rcv_nxt_ ? distance(rcv_nxt_, rcv_adv_) : 0;
+    if (syn) {
+        // RFC 7323 §2.2: "The window field in a segment where the SYN bit is set ... MUST
+        // NOT be scaled".
+        const std::uint32_t w = std::min<std::uint32_t>(wnd, 65535);
+        rcv_adv_ = rcv_nxt_ + w;
+        return static_cast<std::uint16_t>(w);
+    }
+    // Rounded up so that the edge the peer computes is never left of ours.
+    const std::uint32_t unit = std::uint32_t{1} << rcv_wscale_;
+    const std::uint32_t field = std::min<std::uint32_t>((wnd + unit - 1) >> rcv_wscale_, 65535);
+    rcv_adv_ = seq_max(rcv_adv_, rcv_nxt_ + (field << rcv_wscale_));
+    return static_cast<std::uint16_t>(field);
+}
+
+void socket::schedule_ack(bool immediate) {
+    // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: an ACK for at least every second full-sized segment,
+    // and none delayed longer than the configured delay.
+    if (immediate || unacked_bytes_ >= 2u * mss_) {
+        ack_pending_ = true;
+        return;
+    }
+    if (!delack_timer_.armed()) arm(delack_timer_, layer_->cfg().delayed_ack);
+}
+
+void socket::send_ack() {
+    if (state_ == state::syn_received) return send_syn();
+    send_segment(snd_nxt_, 0, flag::ack);
+}
+
+void socket::send_challenge_ack() {
+    // RFC 5961 §3.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+    ++layer_->stats().challenge_acks;
+    send_segment(snd_nxt_, 0, flag::ack);
+}
+
+void socket::send_syn() {
+    const config& c = layer_->cfg();
+    auto p = packet::allocate(layer_->net().pool());
+    if (!p) {
+        ++layer_->stats().no_buffers;
+        return;
+    }
+    repr r;
+    r.sequence = iss_.raw();
+    r.flags = flag::syn;
+    r.options.mss = advertised_mss_;
+    if (state_ == state::syn_sent) {
+        // The active opener offers what it is configured for (RFC 7323, RFC 2018 §2).
+        if (c.window_scaling) r.options.window_scale = rcv_wscale_;
+        r.options.sack_permitted = c.sack;
+        if (c.timestamps) r.options.timestamps = timestamps{ts_now().raw(), 0};
+    } else {
+        // The passive opener answers with what both sides support.
+        r.flags |= flag::ack;
+        if (ws_ok_) r.options.window_scale = rcv_wscale_;
+        r.options.sack_permitted = sack_ok_;
+        if (ts_ok_) r.options.timestamps = timestamps{ts_now().raw(), ts_recent_};
+    }
+    if (!has(r.flags, flag::ack)) r.window = window_field(true);
+    if (snd_max_ == iss_) {
+        sampler_.on_send(iss_, iss_ + 1, layer_->now());
+    } else {
+        ++layer_->stats().retrans_segs;
+        sampler_.on_retransmit(iss_, iss_ + 1);
+    }
+    snd_nxt_ = iss_ + 1;
+    snd_max_ = seq_max(snd_max_, snd_nxt_);
+    transmit(r, std::move(*p));
+}
+
+} // namespace coronet::tcp

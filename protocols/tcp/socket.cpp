@@ -1,0 +1,424 @@
+// The stream socket's system calls and the connection's life from set-up to CLOSED.
+#include "protocols/tcp/cubic.hpp"
+#include "protocols/tcp/layer.hpp"
+#include "protocols/tcp/newreno.hpp"
+#include "protocols/tcp/socket.hpp"
+
+#include <algorithm>
+
+namespace coronet::tcp {
+
+namespace {
+// RFC 7323 §2.3: the shift that lets a window of `max_bytes` fit the 16-bit field, at most 14.
+std::uint8_t scale_for(std::size_t max_bytes) noexcept {
+    std::uint8_t s = 0;
+    while (s < 14 && (max_bytes >> s) > 65535) ++s;
+    return s;
+}
+} // namespace
+
+socket::socket(layer& l)
+    : layer_(&l), algorithm_(l.cfg().congestion), snd_(l.net().pool(), l.cfg().send_buffer, seq32{}),
+      rcv_(l.cfg().receive_buffer), ooo_(l.cfg().max_receive_buffer), rtt_(l.cfg().rtt),
+      keep_idle_(l.cfg().keep_idle), keep_interval_(l.cfg().keep_interval),
+      keep_count_(l.cfg().keep_count), rtx_timer_(this, &on_rtx), delack_timer_(this, &on_delack),
+      persist_timer_(this, &on_persist), keepalive_timer_(this, &on_keepalive),
+      wait_timer_(this, &on_wait) {}
+
+socket::~socket() {
+    if (layer_ != nullptr) layer_->unbind(*this);
+}
+
+// --- set-up ---
+
+void socket::init_send(seq32 iss, std::uint16_t peer_mss) {
+    iss_ = snd_una_ = snd_nxt_ = snd_max_ = recover_ = iss;
+    snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), iss + 1);
+    std::uint32_t mtu = 1500;
+    if (auto p = layer_->net().route(remote_.address)) {
+        mtu = p->mtu;
+        checksum_offload_ = p->checksum_offload;
+        segmentation_offload_ =
+            p->checksum_offload && p->segmentation_offload && layer_->cfg().segmentation_offload;
+    }
+    // RFC 9293 §3.7.1: the MSS we announce is the MTU less the fixed IP and TCP headers.
+    advertised_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(mtu - 40, 65495));
+    mss_ = std::min(peer_mss, advertised_mss_);
+    rcv_wscale_ = layer_->cfg().window_scaling ? scale_for(layer_->cfg().max_receive_buffer) : 0;
+    ts_offset_ = static_cast<std::uint32_t>(iss.raw() * 2654435761u);
+}
+
+void socket::init_receive(seq32 irs) {
+    irs_ = irs;
+    rcv_nxt_ = rcv_adv_ = last_ack_sent_ = irs + 1;
+}
+
+void socket::negotiate(const tcp::options& peer, bool active) {
+    const config& c = layer_->cfg();
+    // RFC 9293 §3.7.1: without the option the peer's MSS is 536.
+    mss_ = std::min<std::uint16_t>(peer.mss.value_or(536), advertised_mss_);
+    // RFC 7323 §2.2: scaling only when both SYNs carry the option.
+    ws_ok_ = c.window_scaling && peer.window_scale.has_value();
+    snd_wscale_ = ws_ok_ ? std::min<std::uint8_t>(*peer.window_scale, 14) : 0;
+    if (!ws_ok_) rcv_wscale_ = 0;
+    ts_ok_ = c.timestamps && peer.timestamps.has_value();
+    if (ts_ok_) ts_recent_ = peer.timestamps->value;
+    sack_ok_ = c.sack && peer.sack_permitted;
+    (void)active;
+    // RFC 7323 §3.2: the timestamp option takes 12 bytes of every segment's room.
+    if (ts_ok_ && mss_ > 64) mss_ = static_cast<std::uint16_t>(mss_ - 12);
+    if (algorithm_ == congestion_algorithm::cubic)
+        cc_ = std::make_unique<cubic>(mss_);
+    else
+        cc_ = std::make_unique<newreno>(mss_);
+    if (sack_ok_) sb_ = std::make_unique<sack_scoreboard>(mss_, iss_ + 1);
+}
+
+void socket::set_state(tcp::state s) {
+    auto counted = [](tcp::state x) { return x == state::established || x == state::close_wait; };
+    if (layer_ != nullptr) {
+        if (counted(s) && !counted(state_)) ++layer_->stats().curr_estab;
+        if (!counted(s) && counted(state_)) --layer_->stats().curr_estab.value;
+    }
+    state_ = s;
+}
+
+void socket::to_closed(int err) {
+    if (err != 0) error_ = err;
+    set_state(state::closed);
+    rtx_timer_.cancel();
+    delack_timer_.cancel();
+    persist_timer_.cancel();
+    keepalive_timer_.cancel();
+    wait_timer_.cancel();
+    ooo_.clear();
+    if (err != 0) rcv_ = receive_buffer(rcv_.capacity()); // a reset discards unread data
+    if (layer_ != nullptr) snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), snd_una_);
+    if (child_hook_.is_linked()) {
+        child_hook_.unlink();
+        --listener_->syn_queue_;
+    }
+    listener_ = nullptr;
+    readable_.wake_all();
+    writable_.wake_all();
+    if (layer_ != nullptr) {
+        if (handle_closed_) layer_->unbind(*this);
+        layer_->erase(*this);
+    }
+    self_.reset(); // last: may destroy this
+}
+
+void socket::abort(int err) {
+    if (layer_ != nullptr && (synchronized(state_) || state_ == state::syn_received) &&
+        state_ != state::time_wait) {
+        // RFC 9293 §3.10.4 ABORT: "<SEQ=SND.NXT><CTL=RST>".
+        if (state_ == state::established || state_ == state::close_wait) ++layer_->stats().estab_resets;
+        ++layer_->stats().out_rsts;
+        send_segment(snd_nxt_, 0, flag::rst | flag::ack);
+    }
+    to_closed(err);
+}
+
+void socket::detach() noexcept {
+    rtx_timer_.cancel();
+    delack_timer_.cancel();
+    persist_timer_.cancel();
+    keepalive_timer_.cancel();
+    wait_timer_.cancel();
+    if (child_hook_.is_linked()) child_hook_.unlink();
+    listener_ = nullptr;
+    accept_queue_.clear();
+    if (children_) {
+        while (!children_->empty()) children_->front().detach();
+    }
+    if (layer_ != nullptr) {
+        layer_->unbind(*this);
+        layer_->erase(*this);
+    }
+    if (state_ != state::closed) error_ = ENETDOWN;
+    state_ = state::closed;
+    layer_ = nullptr;
+    readable_.wake_all();
+    writable_.wake_all();
+    self_.reset(); // last
+}
+
+void socket::start_close() {
+    switch (state_) {
+    case state::syn_sent:
+        to_closed(0);
+        return;
+    case state::syn_received:
+    case state::established:
+        fin_queued_ = true;
+        set_state(state::fin_wait_1);
+        break;
+    case state::close_wait:
+        fin_queued_ = true;
+        set_state(state::last_ack);
+        break;
+    default:
+        return;
+    }
+    output();
+}
+
+void socket::on_last_handle_closed() noexcept {
+    handle_closed_ = true;
+    ref<socket> keep(this);
+    readable_.fail_all(EBADF);
+    writable_.fail_all(EBADF);
+    if (layer_ == nullptr) return;
+    if (state_ == state::listen) {
+        while (!accept_queue_.empty()) {
+            ref<socket> c = std::move(accept_queue_.front());
+            accept_queue_.pop_front();
+            c->handle_closed_ = true;
+            c->abort(0);
+        }
+        while (children_ && !children_->empty()) children_->front().abort(0);
+        layer_->unbind(*this);
+        state_ = state::closed;
+        return;
+    }
+    if (state_ == state::closed) {
+        layer_->unbind(*this);
+        return;
+    }
+    // RFC 2525 §2.17 and Linux: closing with unread data, or SO_LINGER 0, resets.
+    if (linger_ == 0 || !rcv_.empty()) return abort(0);
+    start_close();
+    if (state_ == state::fin_wait_2) arm(wait_timer_, layer_->cfg().fin_timeout);
+}
+
+// --- system calls ---
+
+result<> socket::bind(const endpoint& local) {
+    if (layer_ == nullptr) return error{ENETDOWN};
+    if (bound_ || state_ != state::closed) return error{EINVAL};
+    return layer_->bind(*this, local);
+}
+
+result<> socket::listen(int backlog) {
+    if (layer_ == nullptr) return error{ENETDOWN};
+    if (state_ != state::closed && state_ != state::listen) return error{EISCONN};
+    if (!bound_) {
+        if (auto r = layer_->bind(*this, {ipv4_any, 0}); !r) return r;
+    }
+    if (state_ == state::closed) {
+        // Another listener on the same address and port.
+        if (socket* l = layer_->find_listener(local_); l != nullptr && l != this &&
+                                                       l->local_.address == local_.address)
+            return error{EADDRINUSE};
+    }
+    backlog_ = std::max(backlog, 1);
+    if (!children_) children_ = std::make_unique<child_list>();
+    state_ = state::listen;
+    return {};
+}
+
+task<result<ref<socket_object>>> socket::accept() {
+    for (;;) {
+        if (layer_ == nullptr) co_return error{ENETDOWN};
+        if (state_ != state::listen) co_return error{EINVAL};
+        if (!accept_queue_.empty()) {
+            ref<socket> c = std::move(accept_queue_.front());
+            accept_queue_.pop_front();
+            c->listener_ = nullptr;
+            co_return ref<socket_object>(std::move(c));
+        }
+        if (non_blocking_) co_return error{EAGAIN};
+        if (auto w = co_await readable_.wait(); !w) co_return error{w.error()};
+    }
+}
+
+task<result<>> socket::connect(const endpoint& remote) {
+    if (layer_ == nullptr) co_return error{ENETDOWN};
+    if (state_ == state::listen) co_return error{EINVAL};
+    if (state_ == state::syn_sent || state_ == state::syn_received) co_return error{EALREADY};
+    if (state_ != state::closed) co_return error{EISCONN};
+    if (error_ != 0) co_return error{error_};
+    if (remote.port.value() == 0 || remote.address.is_any()) co_return error{EINVAL};
+    auto path = layer_->net().route(remote.address);
+    if (!path) co_return error{path.error()};
+    if (!bound_) {
+        if (auto r = layer_->bind(*this, {ipv4_any, 0}); !r) co_return r;
+    }
+    if (local_.address.is_any()) local_.address = path->source;
+    if (layer_->find(local_, remote) != nullptr) co_return error{EADDRNOTAVAIL};
+    remote_ = remote;
+    init_send(layer_->isns().next(local_, remote_, layer_->now()), 536);
+    set_state(state::syn_sent);
+    layer_->insert(*this);
+    ++layer_->stats().active_opens;
+    send_syn();
+    arm_rtx();
+    if (non_blocking_) co_return error{EINPROGRESS};
+    while (state_ == state::syn_sent || state_ == state::syn_received) {
+        if (auto w = co_await writable_.wait(); !w) co_return error{w.error()};
+    }
+    if (state_ == state::closed || error_ != 0) co_return error{error_ != 0 ? error_ : ECONNREFUSED};
+    co_return result<>{};
+}
+
+task<result<std::size_t>> socket::read(std::span<std::byte> buffer) {
+    for (;;) {
+        if (layer_ == nullptr) co_return error{error_ != 0 ? error_ : ENETDOWN};
+        if (!rcv_.empty()) {
+            const std::size_t n = rcv_.read(buffer, layer_->stats().bytes_copied_out);
+            // RFC 9293 §3.8.6.2.2: announce the opened window once it has grown by enough
+            // (two segments, or half the buffer) that the sender will not send silly segments.
+            const seq32 edge = rcv_nxt_ + static_cast<std::uint32_t>(rcv_.window());
+            if (synchronized(state_) && edge > rcv_adv_ &&
+                distance(rcv_adv_, edge) >= std::min<std::size_t>(rcv_.capacity() / 2, 2u * mss_))
+                send_ack();
+            co_return n;
+        }
+        if (error_ != 0) co_return error{error_};
+        if (fin_received_ || read_shut_) co_return std::size_t{0};
+        if (state_ == state::closed || state_ == state::listen) co_return error{ENOTCONN};
+        if (buffer.empty()) co_return std::size_t{0};
+        if (non_blocking_) co_return error{EAGAIN};
+        if (auto w = co_await readable_.wait(); !w) co_return error{w.error()};
+    }
+}
+
+task<result<std::size_t>> socket::write(std::span<const std::byte> bytes) {
+    std::size_t total = 0;
+    while (total < bytes.size() || bytes.empty()) {
+        if (layer_ == nullptr) co_return error{error_ != 0 ? error_ : ENETDOWN};
+        if (error_ != 0) co_return total > 0 ? result<std::size_t>(total) : error{error_};
+        if (fin_queued_) co_return total > 0 ? result<std::size_t>(total) : error{EPIPE};
+        if (state_ == state::closed || state_ == state::listen) co_return error{ENOTCONN};
+        if (bytes.empty()) co_return std::size_t{0};
+        if (can_send(state_)) {
+            auto n = snd_.write(bytes.subspan(total), layer_->stats().bytes_copied_in);
+            if (!n) co_return total > 0 ? result<std::size_t>(total) : error{n.error()};
+            if (*n > 0) {
+                total += *n;
+                output();
+                continue;
+            }
+        }
+        if (non_blocking_) co_return total > 0 ? result<std::size_t>(total) : error{EAGAIN};
+        if (auto w = co_await writable_.wait(); !w)
+            co_return total > 0 ? result<std::size_t>(total) : error{w.error()};
+    }
+    co_return total;
+}
+
+result<> socket::shutdown(shutdown_how how) {
+    if (layer_ == nullptr) return error{ENETDOWN};
+    if (!synchronized(state_) && state_ != state::syn_received && state_ != state::syn_sent)
+        return error{ENOTCONN};
+    if (how != shutdown_how::write) {
+        read_shut_ = true;
+        readable_.wake_all();
+    }
+    if (how != shutdown_how::read) {
+        ref<socket> keep(this);
+        start_close();
+        writable_.wake_all();
+    }
+    return {};
+}
+
+result<endpoint> socket::local_endpoint() const {
+    if (layer_ == nullptr) return error{ENETDOWN};
+    return local_;
+}
+
+result<endpoint> socket::peer_endpoint() const {
+    if (state_ == state::closed || state_ == state::listen || state_ == state::syn_sent)
+        return error{ENOTCONN};
+    return remote_;
+}
+
+result<> socket::set_option(socket_option opt, std::int64_t v) {
+    using namespace std::chrono;
+    switch (opt) {
+    case socket_option::no_delay:
+        no_delay_ = v != 0;
+        if (no_delay_ && synchronized(state_)) output();
+        return {};
+    case socket_option::keep_alive:
+        keep_alive_ = v != 0;
+        if (synchronized(state_)) {
+            if (keep_alive_)
+                arm_keepalive();
+            else
+                keepalive_timer_.cancel();
+        }
+        return {};
+    case socket_option::keep_idle:
+    case socket_option::keep_interval:
+    case socket_option::keep_count:
+        if (v <= 0 || v > 32767) return error{EINVAL};
+        if (opt == socket_option::keep_idle) keep_idle_ = seconds(v);
+        if (opt == socket_option::keep_interval) keep_interval_ = seconds(v);
+        if (opt == socket_option::keep_count) keep_count_ = static_cast<unsigned>(v);
+        return {};
+    case socket_option::send_buffer:
+        if (v <= 0) return error{EINVAL};
+        snd_.set_capacity(static_cast<std::size_t>(v));
+        writable_.wake_all();
+        return {};
+    case socket_option::receive_buffer:
+        if (v <= 0) return error{EINVAL};
+        rcv_.set_capacity(static_cast<std::size_t>(v));
+        return {};
+    case socket_option::linger:
+        linger_ = v < 0 ? -1 : static_cast<int>(v);
+        return {};
+    case socket_option::user_timeout:
+        if (v < 0) return error{EINVAL};
+        user_timeout_ = milliseconds(v);
+        return {};
+    case socket_option::congestion_control:
+        if (v != 0 && v != 1) return error{EINVAL};
+        if (cc_) return error{EISCONN}; // chosen at the handshake
+        algorithm_ = static_cast<congestion_algorithm>(v);
+        return {};
+    case socket_option::reuse_address:
+        reuse_address_ = v != 0;
+        return {};
+    case socket_option::non_blocking:
+        non_blocking_ = v != 0;
+        return {};
+    }
+    return error{ENOPROTOOPT};
+}
+
+result<std::int64_t> socket::get_option(socket_option opt) const {
+    using namespace std::chrono;
+    switch (opt) {
+    case socket_option::no_delay: return std::int64_t{no_delay_};
+    case socket_option::keep_alive: return std::int64_t{keep_alive_};
+    case socket_option::keep_idle: return std::int64_t{duration_cast<seconds>(keep_idle_).count()};
+    case socket_option::keep_interval:
+        return std::int64_t{duration_cast<seconds>(keep_interval_).count()};
+    case socket_option::keep_count: return std::int64_t{keep_count_};
+    case socket_option::send_buffer: return static_cast<std::int64_t>(snd_.capacity());
+    case socket_option::receive_buffer: return static_cast<std::int64_t>(rcv_.capacity());
+    case socket_option::linger: return std::int64_t{linger_};
+    case socket_option::user_timeout:
+        return std::int64_t{duration_cast<milliseconds>(user_timeout_).count()};
+    case socket_option::congestion_control: return static_cast<std::int64_t>(algorithm_);
+    case socket_option::reuse_address: return std::int64_t{reuse_address_};
+    case socket_option::non_blocking: return std::int64_t{non_blocking_};
+    }
+    return error{ENOPROTOOPT};
+}
+
+void socket::icmp_error(int err) {
+    // RFC 9293 §3.9.2.2 / RFC 5461: hard errors abort a connection still being opened;
+    // otherwise they are soft, reported only if the connection then times out.
+    if (state_ == state::syn_sent && (err == ECONNREFUSED || err == EHOSTUNREACH ||
+                                      err == ENETUNREACH)) {
+        ++layer_->stats().attempt_fails;
+        return to_closed(err);
+    }
+    soft_error_ = err;
+}
+
+} // namespace coronet::tcp

@@ -1,0 +1,262 @@
+#pragma once
+// tcp::socket: the TCP control block (RFC 9293 §3.3.1) and the stream socket behind a handle,
+// in one kernel object.
+//
+// Why one object. A connection outlives its last handle (FIN_WAIT, TIME_WAIT) and a handle
+// may outlive its connection (a reset socket still answers read with ECONNRESET). Both hold
+// references to the same object: a process through its handle, the TCP layer through
+// `self_` for as long as the connection sits in the 4-tuple table. The object goes when both
+// have let go, so nothing dangles and nothing is copied from a "socket" into a "TCB".
+//
+// Where things are. socket.cpp: the system calls. input.cpp: segment arrival (RFC 9293
+// §3.10.7). ack.cpp: ACK processing and loss recovery (RFC 5681, 6582, 6675, 3042).
+// output.cpp: what to send and the segment builder. timers.cpp: retransmission, delayed
+// ACK, persist, keepalive, TIME_WAIT. listen.cpp (layer): SYNs to a listener and cookies.
+#include "framework/buffer/packet.hpp"
+#include "framework/clock.hpp"
+#include "framework/process/socket.hpp"
+#include "framework/timer_wheel.hpp"
+#include "framework/wait_queue.hpp"
+#include "protocols/tcp/config.hpp"
+#include "protocols/tcp/congestion.hpp"
+#include "protocols/tcp/reassembly.hpp"
+#include "protocols/tcp/receive_buffer.hpp"
+#include "protocols/tcp/rtt_estimator.hpp"
+#include "protocols/tcp/sack_scoreboard.hpp"
+#include "protocols/tcp/send_buffer.hpp"
+#include "protocols/tcp/seq.hpp"
+#include "protocols/tcp/state.hpp"
+#include "protocols/tcp/wire.hpp"
+
+#include <boost/intrusive/list.hpp>
+#include <boost/intrusive/unordered_set_hook.hpp>
+#include <deque>
+#include <memory>
+#include <optional>
+
+namespace coronet::tcp {
+
+class layer;
+
+// A received segment, parsed: the header as a value and the payload as the received slices.
+struct segment {
+    repr header;
+    packet payload;
+    seq32 seq() const noexcept { return seq32(header.sequence); }
+    seq32 ack() const noexcept { return seq32(header.acknowledgment); }
+    bool has(flag f) const noexcept { return tcp::has(header.flags, f); }
+    // SEG.LEN: data plus one for each of SYN and FIN (RFC 9293 §3.3.1).
+    std::uint32_t length() const noexcept {
+        return static_cast<std::uint32_t>(payload.length()) + (has(flag::syn) ? 1 : 0) +
+               (has(flag::fin) ? 1 : 0);
+    }
+};
+
+class socket final : public socket_object {
+public:
+    explicit socket(layer& l);
+    ~socket() override;
+
+    // --- socket_object (socket.cpp) ---
+    result<> bind(const endpoint& local) override;
+    result<> listen(int backlog) override;
+    task<result<ref<socket_object>>> accept() override;
+    task<result<>> connect(const endpoint& remote) override;
+    task<result<std::size_t>> read(std::span<std::byte> buffer) override;
+    task<result<std::size_t>> write(std::span<const std::byte> bytes) override;
+    result<> shutdown(shutdown_how how) override;
+    result<endpoint> local_endpoint() const override;
+    result<endpoint> peer_endpoint() const override;
+    result<> set_option(socket_option opt, std::int64_t value) override;
+    result<std::int64_t> get_option(socket_option opt) const override;
+
+    // --- For the layer and tests ---
+    tcp::state state() const noexcept { return state_; }
+    const endpoint& local() const noexcept { return local_; }
+    const endpoint& remote() const noexcept { return remote_; }
+    // RFC 9293 §3.10.7: one segment for this connection (checksum verified).
+    void input(segment&& seg);
+    // An ICMP error about this connection (RFC 9293 §3.9.2.2, RFC 5927): fatal in SYN-SENT,
+    // remembered as a soft error otherwise.
+    void icmp_error(int err);
+    // The stack goes away: drop everything without sending.
+    void detach() noexcept;
+    // Abortive close (RFC 9293 §3.10.5): RST to the peer if synchronized, then CLOSED.
+    void abort(int err);
+    // The sequence variables, for tests and the connection table dump.
+    seq32 snd_una() const noexcept { return snd_una_; }
+    seq32 snd_nxt() const noexcept { return snd_nxt_; }
+    seq32 rcv_nxt() const noexcept { return rcv_nxt_; }
+    seq32 iss() const noexcept { return iss_; }
+    std::uint32_t snd_wnd() const noexcept { return snd_wnd_; }
+    std::uint32_t cwnd() const noexcept { return cc_ ? cc_->cwnd() : 0; }
+    std::uint32_t ssthresh() const noexcept { return cc_ ? cc_->ssthresh() : 0; }
+    std::uint32_t mss() const noexcept { return mss_; }
+    std::size_t receive_capacity() const noexcept { return rcv_.capacity(); }
+    const rtt_estimator& rtt() const noexcept { return rtt_; }
+    const reassembly_queue& reassembly() const noexcept { return ooo_; }
+    std::size_t accept_queue_size() const noexcept { return accept_queue_.size(); }
+    std::size_t syn_queue_size() const noexcept { return syn_queue_; }
+    bool sack_enabled() const noexcept { return sack_ok_; }
+    bool timestamps_enabled() const noexcept { return ts_ok_; }
+    std::uint8_t send_scale() const noexcept { return snd_wscale_; }
+    int pending_error() const noexcept { return error_; }
+
+protected:
+    void on_last_handle_closed() noexcept override;
+
+private:
+    friend class layer;
+    struct timer : timer_entry {
+        explicit timer(socket* s, callback fn) : timer_entry(fn), owner(s) {}
+        socket* owner;
+    };
+
+    // --- set-up (socket.cpp, layer) ---
+    void init_send(seq32 iss, std::uint16_t peer_mss);
+    void init_receive(seq32 irs);
+    void negotiate(const tcp::options& peer, bool from_syn_ack);
+    void set_state(tcp::state s);
+    void to_closed(int err);
+    void start_close();
+
+    // --- input.cpp ---
+    void input_syn_sent(segment& seg);
+    bool acceptable(const segment& seg) const noexcept;
+    bool check_paws(const segment& seg);
+    void process_data(segment& seg);
+    void process_fin();
+    void deliver_in_order();
+    void update_timestamp(const segment& seg) noexcept;
+    void established_by_ack(const segment& seg);
+
+    // --- ack.cpp ---
+    // False when the segment must be dropped.
+    bool process_ack(const segment& seg);
+    void on_new_ack(const segment& seg, std::uint32_t acked);
+    void on_duplicate_ack(const segment& seg);
+    void enter_recovery();
+    void sack_recovery_send();
+    void update_window(const segment& seg) noexcept;
+    std::uint32_t flight_size() const noexcept { return distance(snd_una_, snd_max_); }
+
+    // --- output.cpp ---
+    void output();
+    // Sends [seq, seq + len) of the send buffer with `flags`; false when no buffer was free.
+    bool send_segment(seq32 seq, std::uint32_t len, flag flags);
+    void send_ack();
+    void send_challenge_ack();
+    void send_syn();
+    std::uint16_t window_field(bool syn);
+    std::uint32_t max_payload() const noexcept;
+    bool fin_to_send() const noexcept;
+    seq32 fin_seq() const noexcept { return snd_.end(); }
+    void schedule_ack(bool immediate);
+    // Puts the header (and checksum, or its offload) on `p` and hands it to IPv4.
+    bool transmit(repr& r, packet&& p);
+    void enter_time_wait();
+
+    // --- timers.cpp ---
+    void arm_rtx();
+    void arm(timer& t, duration d);
+    static void on_rtx(timer_entry* t);
+    static void on_delack(timer_entry* t);
+    static void on_persist(timer_entry* t);
+    static void on_keepalive(timer_entry* t);
+    static void on_wait(timer_entry* t);
+    void rtx_timeout();
+    void persist_timeout();
+    void keepalive_timeout();
+    void arm_keepalive();
+    void auto_tune(std::size_t delivered);
+    ts32 ts_now() const noexcept;
+
+    layer* layer_;
+    tcp::state state_ = tcp::state::closed;
+    endpoint local_{};
+    endpoint remote_{};
+    bool bound_ = false;
+    bool handle_closed_ = false;
+    bool non_blocking_ = false;
+    bool no_delay_ = false;
+    bool keep_alive_ = false;
+    bool reuse_address_ = false;
+    bool read_shut_ = false;
+    bool fin_queued_ = false;   // shutdown(write) or close: a FIN follows the data
+    bool fin_received_ = false;
+    bool in_recovery_ = false;
+    bool ack_pending_ = false;
+    bool ts_ok_ = false;
+    bool sack_ok_ = false;
+    bool ws_ok_ = false;
+    bool checksum_offload_ = false;     // the NIC on the route fills the checksum
+    bool segmentation_offload_ = false; // and cuts segments larger than the MSS
+    std::uint8_t snd_wscale_ = 0;
+    std::uint8_t rcv_wscale_ = 0;
+    std::uint8_t keep_probes_ = 0;
+    std::uint8_t dupacks_ = 0;
+    std::uint8_t persist_backoff_ = 0;
+    congestion_algorithm algorithm_;
+    int error_ = 0;      // the error that ended the connection, returned by every call
+    int soft_error_ = 0; // an ICMP error, reported if the connection then times out
+    int linger_ = -1;
+
+    // Send sequence space (RFC 9293 §3.3.1) and the highest sequence number sent.
+    seq32 iss_, snd_una_, snd_nxt_, snd_max_, snd_wl1_, snd_wl2_, recover_;
+    std::uint32_t snd_wnd_ = 0;
+    std::uint32_t max_snd_wnd_ = 0;
+    std::uint16_t mss_ = 536;          // the MSS we send (RFC 9293 §3.7.1: 536 if unsaid)
+    std::uint16_t advertised_mss_ = 536;
+    // Receive sequence space; rcv_adv_ is the right edge we advertised (never moved back).
+    seq32 irs_, rcv_nxt_, rcv_adv_, last_ack_sent_;
+    std::optional<seq32> ooo_fin_; // a FIN received beyond a hole
+    std::uint32_t ts_recent_ = 0;
+    std::uint32_t unacked_bytes_ = 0; // received in order since the last ACK sent
+    std::uint32_t ts_offset_ = 0;
+
+    send_buffer snd_;
+    receive_buffer rcv_;
+    reassembly_queue ooo_;
+    std::unique_ptr<congestion_control> cc_;
+    std::unique_ptr<sack_scoreboard> sb_;
+    rtt_estimator rtt_;
+    rtt_sampler sampler_;
+    duration user_timeout_{0};
+    duration keep_idle_, keep_interval_;
+    unsigned keep_count_;
+    time_point last_received_{};
+    time_point una_since_{}; // when the oldest unacknowledged byte was (first) sent
+    // Auto-tuning (RFC 9293 leaves it to the implementation; Linux's DRS): bytes delivered in
+    // the current measurement round, which lasts one smoothed RTT.
+    time_point tune_start_{};
+    std::size_t tune_bytes_ = 0;
+    duration rcv_rtt_{0}; // the receiver's RTT measure, from echoed timestamps
+
+    timer rtx_timer_;
+    timer delack_timer_;
+    timer persist_timer_;
+    timer keepalive_timer_;
+    timer wait_timer_; // TIME_WAIT, orphaned FIN_WAIT_2
+
+    wait_queue readable_;
+    wait_queue writable_;
+
+    // Listener: half-open children (SYN-RECEIVED) and those ready to accept.
+    socket* listener_ = nullptr; // set while a child is half-open or unaccepted
+    int backlog_ = 0;
+    std::size_t syn_queue_ = 0;
+    std::deque<ref<socket>> accept_queue_;
+    boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>
+        child_hook_;
+    using child_list = boost::intrusive::list<
+        socket,
+        boost::intrusive::member_hook<socket, decltype(child_hook_), &socket::child_hook_>,
+        boost::intrusive::constant_time_size<false>>;
+    std::unique_ptr<child_list> children_;
+
+    // The 4-tuple table's hook and the reference it holds.
+    boost::intrusive::unordered_set_member_hook<> table_hook_;
+    ref<socket> self_;
+};
+
+} // namespace coronet::tcp

@@ -1,0 +1,141 @@
+// The connection's timers, each a timer_entry in the socket: retransmission (RFC 6298),
+// delayed ACK (RFC 9293 §3.8.6.3), persist (§3.8.6.1), keepalive (§3.8.4), TIME-WAIT and the
+// orphaned FIN-WAIT-2 limit; plus receive-buffer auto-tuning, which runs on data arrival.
+#include "protocols/tcp/layer.hpp"
+#include "protocols/tcp/socket.hpp"
+
+#include <algorithm>
+
+namespace coronet::tcp {
+
+
+ts32 socket::ts_now() const noexcept {
+    // RFC 7323 §5.4: a millisecond clock with a per-connection random offset.
+    const auto ms = layer_->now().since_epoch / std::chrono::milliseconds(1);
+    return ts32(static_cast<std::uint32_t>(ms) + ts_offset_);
+}
+
+void socket::arm(timer& t, duration d) { layer_->sched().timers().add(t, layer_->now() + d); }
+
+void socket::arm_rtx() { arm(rtx_timer_, rtt_.rto()); }
+
+void socket::arm_keepalive() { arm(keepalive_timer_, keep_idle_); }
+
+void socket::on_rtx(timer_entry* t) {
+    ref<socket> keep(static_cast<timer*>(t)->owner);
+    keep->rtx_timeout();
+}
+void socket::on_delack(timer_entry* t) {
+    ref<socket> keep(static_cast<timer*>(t)->owner);
+    if (keep->layer_ == nullptr) return;
+    ++keep->layer_->stats().delayed_acks;
+    keep->send_ack();
+}
+void socket::on_persist(timer_entry* t) {
+    ref<socket> keep(static_cast<timer*>(t)->owner);
+    keep->persist_timeout();
+}
+void socket::on_keepalive(timer_entry* t) {
+    ref<socket> keep(static_cast<timer*>(t)->owner);
+    keep->keepalive_timeout();
+}
+void socket::on_wait(timer_entry* t) {
+    ref<socket> keep(static_cast<timer*>(t)->owner);
+    // TIME-WAIT's 2 MSL are over, or an orphaned FIN-WAIT-2 waited long enough.
+    if (keep->state_ == state::time_wait || keep->state_ == state::fin_wait_2) keep->to_closed(0);
+}
+
+void socket::rtx_timeout() {
+    if (layer_ == nullptr) return;
+    const config& c = layer_->cfg();
+    const time_point now = layer_->now();
+    ++layer_->stats().timeouts;
+    if (state_ == state::syn_sent || state_ == state::syn_received) {
+        const unsigned limit = state_ == state::syn_sent ? c.syn_retries : c.synack_retries;
+        if (rtt_.backoffs() >= limit) {
+            if (listener_ != nullptr) {
+                ++layer_->stats().half_open_reclaimed; // a half-open child is reclaimed
+                return to_closed(0);
+            }
+            ++layer_->stats().attempt_fails;
+            return to_closed(soft_error_ != 0 ? soft_error_ : ETIMEDOUT);
+        }
+        rtt_.backoff(); // RFC 6298 §5.5
+        send_syn();
+        arm_rtx();
+        return;
+    }
+    if (snd_una_ == snd_max_) return;
+    // TCP_USER_TIMEOUT (RFC 9293 §3.8.3 "USER TIMEOUT"), else R2 retransmissions.
+    const bool user_expired = user_timeout_ > duration::zero() && now - una_since_ >= user_timeout_;
+    if (user_expired || rtt_.backoffs() >= c.retries) {
+        if (state_ == state::established || state_ == state::close_wait) ++layer_->stats().estab_resets;
+        return to_closed(soft_error_ != 0 ? soft_error_ : ETIMEDOUT);
+    }
+    // RFC 5681 §3.1 eq. 4 on the first timeout of a series; RFC 6298 §5.5-5.6: back off and
+    // retransmit the earliest segment; RFC 6582 §3.2 step 4 / RFC 6675 §5.1: recovery ends
+    // and `recover` moves to the highest sequence number sent.
+    if (rtt_.backoffs() == 0) cc_->on_rto_timeout(flight_size(), now);
+    rtt_.backoff();
+    sampler_.cancel();
+    in_recovery_ = false;
+    dupacks_ = 0;
+    recover_ = snd_max_;
+    if (sb_) sb_->clear(); // RFC 2018 §8: the receiver may have reneged
+    snd_nxt_ = snd_una_;
+    output();
+    arm_rtx();
+}
+
+void socket::persist_timeout() {
+    if (layer_ == nullptr || !synchronized(state_)) return;
+    if (snd_wnd_ != 0 || snd_una_ >= snd_.end()) return output();
+    // RFC 9293 §3.8.6.1: send one byte beyond the zero window; the timer backs off like the
+    // retransmission timer (RFC 1122 §4.2.2.17), at most max_rto.
+    ++layer_->stats().window_probes;
+    snd_nxt_ = snd_una_;
+    if (send_segment(snd_nxt_, 1, flag::ack)) {
+        snd_nxt_ += 1;
+        snd_max_ = seq_max(snd_max_, snd_nxt_);
+    }
+    if (persist_backoff_ < 16) ++persist_backoff_;
+    duration d = rtt_.rto();
+    for (unsigned i = 1; i < persist_backoff_ && d < layer_->cfg().rtt.max_rto; ++i) d *= 2;
+    arm(persist_timer_, std::min(d, layer_->cfg().rtt.max_rto));
+}
+
+void socket::keepalive_timeout() {
+    if (layer_ == nullptr || !keep_alive_ || !synchronized(state_) || state_ == state::time_wait)
+        return;
+    const time_point now = layer_->now();
+    const duration idle = now - last_received_;
+    if (keep_probes_ == 0 && idle < keep_idle_) return arm(keepalive_timer_, keep_idle_ - idle);
+    if (keep_probes_ >= keep_count_) return abort(ETIMEDOUT);
+    // RFC 9293 §3.8.4 / RFC 1122 §4.2.3.6: a segment with SEG.SEQ = SND.NXT - 1 and no data,
+    // which the peer must acknowledge.
+    ++layer_->stats().keepalive_probes;
+    ++keep_probes_;
+    send_segment(snd_una_ - 1, 0, flag::ack);
+    arm(keepalive_timer_, keep_interval_);
+}
+
+void socket::auto_tune(std::size_t delivered) {
+    // Receive-buffer auto-tuning (Linux's dynamic right-sizing): over each round trip,
+    // count the bytes that arrived; when they fill more than half the buffer, the sender is
+    // window-limited, so the buffer grows to twice that BDP estimate, up to the maximum.
+    const config& c = layer_->cfg();
+    if (!c.auto_tune) return;
+    const time_point now = layer_->now();
+    tune_bytes_ += delivered;
+    duration rtt = rcv_rtt_ != duration::zero() ? rcv_rtt_ : rtt_.srtt().value_or(duration::zero());
+    if (rtt == duration::zero()) rtt = std::chrono::milliseconds(10);
+    if (now - tune_start_ < rtt) return;
+    if (2 * tune_bytes_ > rcv_.capacity() && rcv_.capacity() < c.max_receive_buffer) {
+        rcv_.set_capacity(std::min(c.max_receive_buffer, std::max(rcv_.capacity(), 4 * tune_bytes_)));
+        ooo_.set_max_bytes(std::max(ooo_.max_bytes(), rcv_.capacity()));
+    }
+    tune_start_ = now;
+    tune_bytes_ = 0;
+}
+
+} // namespace coronet::tcp

@@ -1,0 +1,130 @@
+#pragma once
+// Two simulated hosts on one wire for TCP tests, and a bidirectional transfer between them:
+// a server on b:80 and a client on a, each sending its bytes then shutting down its write
+// side while reading everything the other sends until end of stream.
+#include "protocols/sim/world.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace coronet::tcp_test {
+
+using namespace std::chrono_literals;
+
+inline ipv4_prefix prefix(const char* text) { return ipv4_prefix::parse(text).value(); }
+inline const ipv4_address a_addr(10, 0, 0, 1), b_addr(10, 0, 0, 2);
+
+inline std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
+    std::vector<std::byte> v(n);
+    std::uint32_t x = seed * 2654435761u + 1;
+    for (auto& b : v) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b = static_cast<std::byte>(x);
+    }
+    return v;
+}
+
+struct pair_world {
+    sim::world w;
+    sim::host& a;
+    sim::host& b;
+    wire& link;
+    static sim::host_options with(const tcp::config& c) {
+        sim::host_options o;
+        o.stack.tcp = c;
+        o.pool.buffer_count = 16384;
+        return o;
+    }
+    explicit pair_world(fault_config faults = {}, tcp::config cfg = {}, std::uint64_t seed = 1,
+                        std::uint32_t mtu = 1500, duration latency = 1ms)
+        : w({.seed = seed}), a(w.add_host("a", with(cfg))), b(w.add_host("b", with(cfg))),
+          link(w.add_wire({.latency = latency, .bandwidth_bps = 1'000'000'000, .mtu = mtu,
+                           .faults = faults})) {
+        w.connect(a, link, prefix("10.0.0.1/24"), mtu);
+        w.connect(b, link, prefix("10.0.0.2/24"), mtu);
+    }
+    std::uint64_t tcp_counter(sim::host& h, const char* name) {
+        return h.counters().find("tcp")->find(name)->value;
+    }
+};
+
+struct transfer_outcome {
+    bool client_ok = false;
+    bool server_ok = false;
+    std::vector<std::byte> at_server; // what the server read
+    std::vector<std::byte> at_client; // what the client read
+};
+
+// Writes `out` in chunks, shuts down the write side; reads into `in` until end of stream.
+inline task<bool> exchange(process& p, handle h, const std::vector<std::byte>& out,
+                           std::vector<std::byte>& in) {
+    bool write_ok = true;
+    bool read_ok = true;
+    bool done_writing = false;
+    p.spawn([&]() -> task<void> {
+        std::size_t off = 0;
+        while (off < out.size()) {
+            const std::size_t n = std::min<std::size_t>(64 * 1024, out.size() - off);
+            auto w = co_await p.write(h, std::span(out).subspan(off, n));
+            if (!w) {
+                write_ok = false;
+                break;
+            }
+            off += *w;
+        }
+        (void)p.shutdown(h, shutdown_how::write).get();
+        done_writing = true;
+    });
+    std::vector<std::byte> buf(64 * 1024);
+    for (;;) {
+        auto r = co_await p.read(h, buf);
+        if (!r) {
+            read_ok = false;
+            break;
+        }
+        if (*r == 0) break;
+        in.insert(in.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*r));
+    }
+    while (!done_writing) co_await p.sleep(1ms);
+    co_return write_ok && read_ok;
+}
+
+inline transfer_outcome transfer(pair_world& pw, const std::vector<std::byte>& a_to_b,
+                                 const std::vector<std::byte>& b_to_a, duration limit = 3600s) {
+    transfer_outcome out;
+    auto server = pw.b.create_process("server");
+    auto client = pw.a.create_process("client");
+    process* sp = server.get();
+    process* cp = client.get();
+    bool server_done = false;
+    bool client_done = false;
+    sp->spawn([&]() -> task<void> {
+        auto ls = sp->listen({ipv4_any, 80}).get();
+        if (!ls) co_return;
+        auto c = co_await sp->accept(*ls);
+        (void)sp->close(*ls).get();
+        if (!c) co_return;
+        out.server_ok = co_await exchange(*sp, *c, b_to_a, out.at_server);
+        (void)sp->close(*c).get();
+        server_done = true;
+    });
+    cp->spawn([&]() -> task<void> {
+        auto c = co_await cp->connect({b_addr, 80});
+        if (!c) co_return;
+        out.client_ok = co_await exchange(*cp, *c, a_to_b, out.at_client);
+        (void)cp->close(*c).get();
+        client_done = true;
+    });
+    pw.w.run_until([&] { return server_done && client_done; }, limit);
+    server->terminate("test over");
+    client->terminate("test over");
+    pw.w.run(server->join());
+    pw.w.run(client->join());
+    return out;
+}
+
+} // namespace coronet::tcp_test
