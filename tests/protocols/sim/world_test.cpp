@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 namespace {
 
 ipv4_prefix prefix(const char* text) { return ipv4_prefix::parse(text).value(); }
-const ipv4_address a_addr(10, 0, 0, 1), b_addr(10, 0, 0, 2);
+const ipv4_address b_addr(10, 0, 0, 2);
 
 // Two hosts on one wire with the given faults.
 struct pair_world {
