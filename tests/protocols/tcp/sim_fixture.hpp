@@ -89,7 +89,7 @@ inline task<bool> exchange(process& p, handle h, const std::vector<std::byte>& o
         if (*r == 0) break;
         in.insert(in.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*r));
     }
-    while (!done_writing) co_await p.sleep(1ms);
+    while (!done_writing) (void)co_await p.sleep(1ms);
     co_return write_ok && read_ok;
 }
 
