@@ -1,0 +1,256 @@
+#include "protocols/stack/launch.hpp"
+
+#include "drivers/capture/capture.hpp"
+#include "drivers/capture/pcap_writer.hpp"
+#include "drivers/faults/fault_stage.hpp"
+#include "drivers/host/host_stack.hpp"
+#include "drivers/tap/tap_nic.hpp"
+#include "framework/coronet.hpp"
+#include "framework/uring/ops.hpp"
+#include "framework/uring/reactor.hpp"
+#include "protocols/stack/native_stack.hpp"
+
+#include <arpa/inet.h>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdexcept>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace coronet {
+namespace {
+
+// SIGINT and SIGTERM, turned into a byte on a pipe that the loop reads through io_uring
+// (the self-pipe trick). A signalfd read through io_uring would be served by an io_uring
+// worker thread, whose own pending signals are not the process's: it never completes.
+// The old handlers come back in the destructor; exec'd children start with the defaults.
+int signal_pipe_write = -1;
+
+extern "C" void on_stop_signal(int signo) {
+    int saved = errno;
+    auto b = static_cast<unsigned char>(signo);
+    (void)!::write(signal_pipe_write, &b, 1);
+    errno = saved;
+}
+
+class signal_reader {
+public:
+    signal_reader() {
+        if (::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0)
+            throw std::system_error(errno, std::generic_category(), "pipe2");
+        // The read end blocks (io_uring waits on it); the handler's write end never does.
+        ::fcntl(fds_[0], F_SETFL, 0);
+        signal_pipe_write = fds_[1];
+        struct sigaction sa {};
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        ::sigaction(SIGINT, &sa, &old_int_);
+        ::sigaction(SIGTERM, &sa, &old_term_);
+    }
+    ~signal_reader() {
+        ::sigaction(SIGINT, &old_int_, nullptr);
+        ::sigaction(SIGTERM, &old_term_, nullptr);
+        signal_pipe_write = -1;
+        ::close(fds_[0]);
+        ::close(fds_[1]);
+    }
+    signal_reader(const signal_reader&) = delete;
+    signal_reader& operator=(const signal_reader&) = delete;
+
+    // Makes next() return 0.
+    void wake() { on_stop_signal(0); }
+    // The number of the next signal; 0 after wake() or if the wait failed.
+    task<int> next() {
+        std::array<std::byte, 1> b{};
+        auto n = co_await uring::read(fds_[0], b);
+        co_return n&&* n == 1 ? static_cast<int>(b[0]) : 0;
+    }
+
+private:
+    int fds_[2] = {-1, -1};
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+};
+
+// Gives the TAP interface (coronet's own device) an IPv4 address, as `ip addr add` would.
+void set_kernel_address(const std::string& ifname, ipv4_prefix p) {
+    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    auto set = [&](unsigned long request, std::uint32_t value, const char* what) {
+        ifreq ifr{};
+        std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(value);
+        std::memcpy(&ifr.ifr_addr, &sa, sizeof sa);
+        if (::ioctl(s, request, &ifr) != 0) {
+            int e = errno;
+            ::close(s);
+            throw std::system_error(e, std::generic_category(), what);
+        }
+    };
+    std::uint32_t mask = p.length() == 0 ? 0 : ~std::uint32_t{0} << (32 - p.length());
+    set(SIOCSIFADDR, p.address().to_uint(), "SIOCSIFADDR");
+    set(SIOCSIFNETMASK, mask, "SIOCSIFNETMASK");
+    ::close(s);
+}
+
+// Runs the process until it ends; a signal meanwhile ends it. (Not when_any of the two: a
+// process's join cannot be cancelled, so the loser would be waited for forever.)
+void run_process(scheduler& sched, process& p, const stack_options& o) {
+    if (!o.stop_on_signals) {
+        sched.run(p.join());
+        return;
+    }
+    signal_reader signals;
+    task_scope watcher;
+    watcher.spawn([&]() -> task<void> {
+        if (co_await signals.next() != 0) p.terminate("stopped by a signal");
+    });
+    sched.run(p.join());
+    signals.wake(); // a 0 ends the watcher's wait if no signal came
+    sched.run(watcher.join());
+}
+
+int exit_code_of(const process& p, const server_context& ctx) {
+    const auto& why = p.exit_reason();
+    if (why.empty() || why == server_context::finished_reason) return ctx.exit_code;
+    if (why == "stopped by a signal") return 0;
+    std::fprintf(stderr, "%s ended: %s\n", p.name().c_str(), why.c_str());
+    return 1;
+}
+
+tap_options tap_options_for(const stack_options& o) {
+    tap_options t;
+    t.name = o.tap;
+    t.mtu = o.mtu;
+    t.checksum_offload = o.checksum_offload;
+    t.tso = o.checksum_offload && o.tso;
+    // coronet's MAC: locally administered, the low bytes from its IPv4 address.
+    auto a = o.address.address().to_uint();
+    t.mac = mac_address{0x02,
+                        0xc0,
+                        static_cast<std::uint8_t>(a >> 24),
+                        static_cast<std::uint8_t>(a >> 16),
+                        static_cast<std::uint8_t>(a >> 8),
+                        static_cast<std::uint8_t>(a)};
+    return t;
+}
+
+// A named device that exists already is attached to (a persistent TAP made by `ip tuntap`).
+ref<tap_nic> open_tap(uring::uring_reactor& reactor, counter_registry& counters, buffer_pool& pool,
+                      tap_options t) {
+    try {
+        return make_object<tap_nic>(reactor, counters, pool, t);
+    } catch (const std::system_error& e) {
+        if (e.code().value() != EBUSY || t.name.find('%') != std::string::npos) throw;
+        t.mode = tap_open_mode::attach;
+        return make_object<tap_nic>(reactor, counters, pool, t);
+    }
+}
+
+int run_native(const stack_options& o, const server_main& server) {
+    scheduler sched;
+    uring::uring_reactor reactor(sched);
+    counter_registry counters;
+    // The receive pool is the NIC's alone; its buffers hold an MTU-sized frame and its
+    // virtio header.
+    std::uint32_t buffer = 2048;
+    while (buffer < o.mtu + 14 + 64)
+        buffer *= 2;
+    buffer_pool rx_pool({.buffer_size = buffer, .buffer_count = 1024});
+    auto nic = open_tap(reactor, counters, rx_pool, tap_options_for(o));
+    if (o.kernel_address) set_kernel_address(nic->name(), *o.kernel_address);
+
+    std::unique_ptr<fault_stage> rx_faults, tx_faults;
+    const auto& f = o.faults;
+    if (f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 || f.delay.count() > 0) {
+        rx_faults = std::make_unique<fault_stage>(
+            sched, counters,
+            fault_stage_config{
+                .name = nic->name() + "_rx_faults", .faults = f, .seed = o.seed * 2 + 1});
+        tx_faults = std::make_unique<fault_stage>(
+            sched, counters,
+            fault_stage_config{
+                .name = nic->name() + "_tx_faults", .faults = f, .seed = o.seed * 2 + 2});
+        nic->add_rx_stage(*rx_faults);
+        nic->add_tx_stage(*tx_faults);
+    }
+    std::unique_ptr<pcap_writer> pcap;
+    std::unique_ptr<capture> cap;
+    if (!o.pcap.empty()) {
+        pcap = std::make_unique<pcap_writer>(o.pcap);
+        cap = std::make_unique<capture>(*nic, *pcap);
+        cap->start();
+    }
+
+    int code = 0;
+    {
+        native::options stack_opts;
+        stack_opts.seed = o.seed;
+        native::native_stack stack(sched, counters, stack_opts);
+        if (o.trace)
+            stack.set_trace([](std::string_view line) {
+                std::fprintf(stderr, "%.*s\n", int(line.size()), line.data());
+            });
+        stack.add_interface(*nic, o.address);
+        if (o.gateway) {
+            if (auto r = stack.set_default_gateway(*o.gateway); !r)
+                throw std::runtime_error("gateway " + to_string(*o.gateway) + " is not on " +
+                                         to_string(o.address));
+        }
+        auto p = process::create(o.process_name, &stack);
+        server_context ctx{.proc = *p,
+                           .sched = sched,
+                           .counters = counters,
+                           .options = o,
+                           .native = &stack,
+                           .tap = nic.get()};
+        p->spawn(server(ctx));
+        run_process(sched, *p, o);
+        code = exit_code_of(*p, ctx);
+        // Frames still held by fault stages go now, while the stack and NIC exist.
+        if (tx_faults)
+            sched.run_until([&] { return tx_faults->held() == 0 && rx_faults->held() == 0; });
+        nic->shutdown();
+        sched.run_until([&] { return nic->stopped(); });
+    }
+    if (cap) cap->stop();
+    return code;
+}
+
+int run_host(const stack_options& o, const server_main& server) {
+    scheduler sched;
+    uring::uring_reactor reactor(sched);
+    counter_registry counters;
+    host::host_stack stack(reactor);
+    auto p = process::create(o.process_name, &stack);
+    server_context ctx{.proc = *p, .sched = sched, .counters = counters, .options = o};
+    p->spawn(server(ctx));
+    run_process(sched, *p, o);
+    return exit_code_of(*p, ctx);
+}
+
+} // namespace
+
+int run_server(const stack_options& options, const server_main& server) {
+    return options.stack == stack_kind::host ? run_host(options, server)
+                                             : run_native(options, server);
+}
+
+int run_server(const stack_options& options, const std::function<task<void>(process&)>& server) {
+    return run_server(options,
+                      server_main([server](server_context& ctx) { return server(ctx.proc); }));
+}
+
+} // namespace coronet
