@@ -1,0 +1,135 @@
+// coronet-bulk: a TCP source or sink for throughput. The source sends --bytes of a known
+// pattern, the sink reads until the peer closes; both print the throughput and an FNV-1a
+// hash of the bytes, so the two ends can be compared.
+//
+//   coronet-bulk --mode receive --listen 5001
+//   coronet-bulk --mode send --connect 10.0.0.1:5001 --bytes 268435456
+#include "examples/common/options.hpp"
+#include "examples/common/pattern.hpp"
+#include "framework/coronet.hpp"
+#include "framework/process/process.hpp"
+
+#include <fmt/format.h>
+#include <vector>
+
+using namespace coronet;
+
+namespace {
+
+struct bulk_options {
+    std::string mode = "receive";
+    std::uint64_t bytes = 64 * 1024 * 1024;
+    std::string connect;
+    std::uint16_t listen = 0;
+    std::size_t chunk = 65536;
+};
+
+void report(const char* what, std::uint64_t bytes, duration took, std::uint64_t hash) {
+    double s = std::chrono::duration<double>(took).count();
+    fmt::print("{} {} bytes in {:.3f} s: {:.1f} Mbit/s, fnv1a {:016x}\n", what, bytes, s,
+               s > 0 ? static_cast<double>(bytes) * 8 / s / 1e6 : 0.0, hash);
+}
+
+task<result<>> send(process& p, handle conn, const bulk_options& o, server_context& ctx) {
+    std::vector<std::byte> buf(o.chunk);
+    examples::fnv1a hash;
+    auto start = ctx.sched.now();
+    for (std::uint64_t sent = 0; sent < o.bytes;) {
+        auto n = std::min<std::uint64_t>(buf.size(), o.bytes - sent);
+        auto piece = std::span(buf).first(n);
+        examples::fill_pattern(piece, sent);
+        hash.update(piece);
+        if (auto r = co_await p.write_all(conn, piece); !r) co_return r;
+        sent += n;
+    }
+    (void)p.shutdown(conn, shutdown_how::write).get();
+    // Wait for the peer's close, so the bytes have arrived when we say they are sent.
+    std::array<std::byte, 512> sink;
+    while (true) {
+        auto n = co_await p.read(conn, sink);
+        if (!n || *n == 0) break;
+    }
+    report("sent", o.bytes, ctx.sched.now() - start, hash.value());
+    co_return result<>{};
+}
+
+task<result<>> receive(process& p, handle conn, const bulk_options& o, server_context& ctx) {
+    std::vector<std::byte> buf(o.chunk);
+    examples::fnv1a hash;
+    std::uint64_t got = 0, mismatches = 0;
+    auto start = ctx.sched.now();
+    for (;;) {
+        auto n = co_await p.read(conn, buf);
+        if (!n) co_return error{n.error()};
+        if (*n == 0) break;
+        auto piece = std::span(buf).first(*n);
+        for (std::size_t i = 0; i < piece.size(); ++i)
+            mismatches += piece[i] != examples::pattern_byte(got + i);
+        hash.update(piece);
+        got += *n;
+    }
+    report("received", got, ctx.sched.now() - start, hash.value());
+    if (mismatches) fmt::print("{} bytes differ from the pattern\n", mismatches);
+    ctx.exit_code = mismatches ? 1 : 0;
+    co_return result<>{};
+}
+
+task<void> run(server_context& ctx, const bulk_options& o) {
+    auto& p = ctx.proc;
+    result<handle> conn = error{EINVAL};
+    if (!o.connect.empty()) {
+        conn = co_await p.connect(*endpoint::parse(o.connect));
+        if (!conn) {
+            fmt::print(stderr, "connect to {}: {}\n", o.connect, conn.message());
+            ctx.exit_code = 1;
+            co_return;
+        }
+    } else {
+        auto ls = co_await p.listen({ipv4_any, o.listen});
+        if (!ls) {
+            fmt::print(stderr, "listen on {}: {}\n", o.listen, ls.message());
+            ctx.exit_code = 1;
+            co_return;
+        }
+        fmt::print("listening on port {}\n", o.listen);
+        conn = co_await p.accept(*ls);
+        (void)co_await p.close(*ls);
+        if (!conn) co_return;
+    }
+    auto r =
+        o.mode == "send" ? co_await send(p, *conn, o, ctx) : co_await receive(p, *conn, o, ctx);
+    if (!r) {
+        fmt::print(stderr, "{}: {}\n", o.mode, r.message());
+        ctx.exit_code = 1;
+    }
+    (void)co_await p.close(*conn);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"coronet-bulk: TCP bulk source/sink, throughput and a hash of the bytes"};
+    stack_options opts;
+    examples::add_stack_options(app, opts);
+    bulk_options o;
+    app.add_option("--mode", o.mode, "send or receive (default receive)")
+        ->check(CLI::IsMember({"send", "receive"}));
+    app.add_option("--bytes", o.bytes, "bytes to send (default 64 MiB)");
+    auto* c = app.add_option("--connect", o.connect, "ADDR:PORT to connect to")
+                  ->check([](const std::string& s) {
+                      return endpoint::parse(s) ? "" : "'" + s + "' is not ADDR:PORT";
+                  });
+    auto* l = app.add_option("--listen", o.listen, "PORT to accept one connection on")
+                  ->check(CLI::Range(1, 65535));
+    c->excludes(l);
+    app.add_option("--chunk", o.chunk, "bytes per read/write call (default 65536)")
+        ->check(CLI::Range(1, 1 << 24));
+    examples::parse_or_exit(app, argc, argv);
+    if (o.connect.empty() && o.listen == 0) {
+        fmt::print(stderr, "coronet-bulk: --connect ADDR:PORT or --listen PORT is needed\n\n{}",
+                   app.help());
+        return 2;
+    }
+    opts.process_name = "bulk";
+    return run_server(opts, [&o](server_context& ctx) { return run(ctx, o); });
+}

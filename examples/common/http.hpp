@@ -1,0 +1,67 @@
+#pragma once
+// A small HTTP/1.1 request parser and response writer for the httpd example (RFC 9112).
+//
+// parse_request looks at the bytes received so far on a connection and either finds one
+// complete request at their front (head and, with Content-Length, body), says more bytes
+// are needed, or names the status the request earns (400, 431, 501, 505). A caller with
+// pipelined requests in its buffer calls it again after consuming `consumed` bytes. The
+// parsed request's strings view the caller's buffer: consume after using them.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coronet::http {
+
+struct header {
+    std::string_view name;
+    std::string_view value;
+};
+
+struct request {
+    std::string_view method;
+    std::string_view target;
+    int version_minor = 1; // HTTP/1.x
+    std::vector<header> headers;
+    std::string_view body;
+    bool keep_alive = true; // HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with keep-alive
+    // The header's value (names compare without case), if present.
+    std::optional<std::string_view> find(std::string_view name) const;
+};
+
+struct limits {
+    std::size_t max_head = 8192;        // request line + headers; beyond: 431
+    std::size_t max_headers = 100;      // beyond: 431
+    std::size_t max_body = 1024 * 1024; // Content-Length beyond: 413
+};
+
+enum class parse_status : std::uint8_t { complete, need_more, error };
+
+struct parse_result {
+    parse_status status = parse_status::need_more;
+    request req;              // when complete
+    std::size_t consumed = 0; // bytes of head and body, when complete
+    int error_status = 0;     // when error: 400, 413, 431, 501, 505
+};
+
+parse_result parse_request(std::string_view bytes, const limits& lim = {});
+
+// "HTTP/1.1 404 Not Found\r\nContent-Length: ..\r\nContent-Type: ..\r\nConnection: ..\r\n\r\n"
+std::string response_head(int status, std::uint64_t content_length, std::string_view content_type,
+                          bool keep_alive, std::string_view extra_headers = {});
+std::string_view reason_phrase(int status);
+// A whole small response whose body is the reason phrase and a newline.
+std::string error_response(int status, bool keep_alive);
+
+// The file under `root` that a request target names: the query cut off, %XX decoded, "/"
+// meaning index.html; nullopt for a target that is not an origin-form path or that would
+// leave the root ("..", NUL).
+std::optional<std::filesystem::path> resolve(const std::filesystem::path& root,
+                                             std::string_view target);
+// A Content-Type for the file's extension ("application/octet-stream" when unknown).
+std::string_view content_type(const std::filesystem::path& file);
+
+} // namespace coronet::http

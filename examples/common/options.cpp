@@ -1,0 +1,122 @@
+#include "examples/common/options.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace coronet::examples {
+namespace {
+
+// A validator that a text parses with T::parse (an address, a prefix).
+template <class T>
+CLI::Validator parses_as(std::string what) {
+    return CLI::Validator(
+        [what](std::string& text) -> std::string {
+            return T::parse(text) ? std::string() : "'" + text + "' is not " + what;
+        },
+        what);
+}
+
+bool on_off(const std::string& s) { return s == "on"; }
+
+const char* const native_only[] = {
+    "--tap",   "--ip",   "--gateway", "--mtu",       "--offload", "--checksum-offload",
+    "--tso",   "--pcap", "--loss",    "--duplicate", "--reorder", "--corrupt",
+    "--delay", "--trace"};
+
+} // namespace
+
+void add_stack_options(CLI::App& app, stack_options& out) {
+    const std::string group = "Stack";
+    app.add_option_function<std::string>(
+           "--stack",
+           [&out](const std::string& s) {
+               out.stack = s == "host" ? stack_kind::host : stack_kind::native;
+           },
+           "native: coronet's TCP/IP over a TAP device; host: Linux sockets through io_uring "
+           "(default native)")
+        ->check(CLI::IsMember({"native", "host"}))
+        ->group(group);
+    app.add_option("--tap", out.tap,
+                   "TAP device name; %d is filled in by the kernel (default coronet%d)")
+        ->group(group);
+    app.add_option_function<std::string>(
+           "--ip", [&out](const std::string& s) { out.address = *ipv4_prefix::parse(s); },
+           "coronet's address and prefix (default 10.0.0.2/24)")
+        ->check(parses_as<ipv4_prefix>("ADDR/PREFIX"))
+        ->group(group);
+    app.add_option_function<std::string>(
+           "--gateway", [&out](const std::string& s) { out.gateway = *ipv4_address::parse(s); },
+           "default gateway (on the --ip subnet)")
+        ->check(parses_as<ipv4_address>("an IPv4 address"))
+        ->group(group);
+    app.add_option("--mtu", out.mtu, "IP bytes per frame (default 1500)")
+        ->check(CLI::Range(576, 9000))
+        ->group(group);
+    app.add_option_function<std::string>(
+           "--offload",
+           [&out](const std::string& s) { out.checksum_offload = out.tso = on_off(s); },
+           "checksum offload and TSO on the TAP device: on|off (default on)")
+        ->check(CLI::IsMember({"on", "off"}))
+        ->group(group);
+    app.add_option_function<std::string>(
+           "--checksum-offload", [&out](const std::string& s) { out.checksum_offload = on_off(s); },
+           "checksum offload alone: on|off")
+        ->check(CLI::IsMember({"on", "off"}))
+        ->group(group);
+    app.add_option_function<std::string>(
+           "--tso", [&out](const std::string& s) { out.tso = on_off(s); },
+           "TCP segmentation offload alone: on|off")
+        ->check(CLI::IsMember({"on", "off"}))
+        ->group(group);
+    app.add_option("--pcap", out.pcap, "write the TAP NIC's frames, both ways, to this pcap file")
+        ->group(group);
+    const std::string faults = "Fault injection (native, both directions)";
+    app.add_option("--loss", out.faults.loss, "probability a frame is lost")
+        ->check(CLI::Range(0.0, 1.0))
+        ->group(faults);
+    app.add_option("--duplicate", out.faults.duplicate, "probability a frame is duplicated")
+        ->check(CLI::Range(0.0, 1.0))
+        ->group(faults);
+    app.add_option("--reorder", out.faults.reorder,
+                   "probability a frame is held back behind later ones")
+        ->check(CLI::Range(0.0, 1.0))
+        ->group(faults);
+    app.add_option("--corrupt", out.faults.corrupt, "probability a byte of a frame is flipped")
+        ->check(CLI::Range(0.0, 1.0))
+        ->group(faults);
+    app.add_option_function<double>(
+           "--delay",
+           [&out](double ms) {
+               out.faults.delay = std::chrono::duration_cast<duration>(
+                   std::chrono::duration<double, std::milli>(ms));
+           },
+           "extra delay per frame, milliseconds")
+        ->check(CLI::Range(0.0, 10000.0))
+        ->group(faults);
+    app.add_option("--seed", out.seed, "seed of the stack and of the faults (default 1)")
+        ->group(faults);
+    app.add_flag("--trace", out.trace, "print one line per packet per layer on stderr")
+        ->group(group);
+}
+
+void parse_or_exit(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+        auto* stack = app.get_option_no_throw("--stack");
+        if (stack && stack->count() && stack->as<std::string>() == "host") {
+            for (const char* flag : native_only)
+                if (auto* o = app.get_option_no_throw(flag); o && o->count())
+                    throw CLI::ValidationError(std::string(flag) +
+                                               " applies to the native stack only");
+        }
+    } catch (const CLI::CallForHelp&) {
+        std::fputs(app.help().c_str(), stdout);
+        std::exit(0);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "%s: %s\n\n%s", app.get_name().c_str(), e.what(), app.help().c_str());
+        std::exit(2);
+    }
+}
+
+} // namespace coronet::examples

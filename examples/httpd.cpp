@@ -1,0 +1,31 @@
+// coronet-httpd: an HTTP/1.1 server with keep-alive and pipelining (the server itself is
+// examples/common/http_server.cpp, shared with the demo). GET and HEAD of /hello answer a
+// fixed in-memory response; other paths are files under --root. Other methods get 405,
+// malformed requests 400, missing files 404, oversized headers 431; beyond
+// --max-connections a new connection gets 503 and is closed.
+//
+//   coronet-httpd --stack host --port 8080 --root ./www      # then: curl localhost:8080/hello
+//   coronet-httpd --tap ctap0 --ip 10.0.0.2/24 --root ./www  # then: curl 10.0.0.2:8080/hello
+#include "examples/common/http_server.hpp"
+#include "examples/common/options.hpp"
+
+using namespace coronet;
+using namespace coronet::examples;
+
+int main(int argc, char** argv) {
+    CLI::App app{"coronet-httpd: HTTP/1.1 server (keep-alive, pipelining, static files)"};
+    stack_options opts;
+    examples::add_stack_options(app, opts);
+    httpd_config cfg;
+    app.add_option("--port", cfg.port, "TCP port (default 8080)");
+    app.add_option("--root", cfg.root, "serve files from this directory")
+        ->check(CLI::ExistingDirectory);
+    app.add_option("--max-connections", cfg.max_connections,
+                   "concurrent connections at most (default 10000)")
+        ->check(CLI::PositiveNumber);
+    app.add_flag("--log", cfg.log, "print each request");
+    examples::parse_or_exit(app, argc, argv);
+    opts.process_name = "httpd";
+    server_state st{cfg};
+    return run_server(opts, [&st](process& p) { return http_serve(p, st); });
+}
