@@ -1,0 +1,75 @@
+// Off-path attackers against a live connection and a listener: blind RST, SYN and data at
+// guessed sequence numbers must not break a connection.
+#include "tests/protocols/tcp/sim_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace coronet;
+using namespace coronet::tcp_test;
+
+namespace {
+
+// A segment made by hand, as an off-path attacker would, handed to `h`'s TCP input.
+void inject(sim::host& h, ipv4_address from, port from_port, ipv4_address to, port to_port,
+            std::uint32_t seq, std::uint32_t ack, tcp::flag flags) {
+    auto p = packet::allocate(h.pool()).value();
+    tcp::repr r;
+    r.source_port = from_port;
+    r.destination_port = to_port;
+    r.sequence = seq;
+    r.acknowledgment = ack;
+    r.flags = flags;
+    r.window = 65535;
+    if (tcp::has(flags, tcp::flag::syn)) r.options.mss = 1460;
+    auto hdr = p.push_header(static_cast<std::uint32_t>(r.header_length())).value();
+    tcp::emit_header(r, hdr, {from, to}, 0);
+    h.stack().tcp().input(std::move(p), from, to, false);
+}
+
+} // namespace
+
+TEST_CASE("tcp adversarial: blind RST, SYN and data at random sequence numbers do not break a "
+          "connection", "[tcp][adversarial]") {
+    pair_world pw;
+    auto server = pw.b.create_process("server");
+    auto client = pw.a.create_process("client");
+    const auto data = pattern(300000, 12);
+    std::vector<std::byte> got;
+    endpoint client_end{};
+    bool connected = false;
+    bool written = false;
+    server->spawn([&]() -> task<void> {
+        auto ls = server->listen({ipv4_any, 80}).get().value();
+        auto c = (co_await server->accept(ls)).value();
+        client_end = server->get_peer_name(c).get().value();
+        connected = true;
+        std::vector<std::byte> buf(65536);
+        for (;;) {
+            auto n = co_await server->read(c, buf);
+            if (!n || *n == 0) break;
+            got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+        }
+        (void)server->close(c).get();
+        (void)server->close(ls).get();
+    });
+    client->spawn([&]() -> task<void> {
+        auto c = (co_await client->connect({b_addr, 80})).value();
+        (void)co_await client->sleep(50ms);
+        written = static_cast<bool>(co_await client->write_all(c, data));
+        (void)client->close(c).get();
+    });
+    pw.w.run_until([&] { return connected; }, 1s);
+    REQUIRE(connected);
+    std::uint32_t x = 12345;
+    for (int i = 0; i < 3000; ++i) {
+        x = x * 1664525u + 1013904223u;
+        const tcp::flag f = i % 3 == 0 ? tcp::flag::rst : i % 3 == 1 ? tcp::flag::syn : tcp::flag::ack;
+        inject(pw.b, client_end.address, client_end.port, b_addr, port(80), x, x ^ 0x5a5a5a5a, f);
+    }
+    pw.w.run(client->join());
+    pw.w.run(server->join());
+    CHECK(written);
+    CHECK(got.size() == data.size());
+    CHECK(got == data);
+    CHECK(pw.tcp_counter(pw.b, "estab_resets") == 0);
+}
