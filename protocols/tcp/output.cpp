@@ -195,13 +195,18 @@ void socket::schedule_ack(bool immediate) {
 
 void socket::send_ack() {
     if (state_ == state::syn_received) return send_syn();
-    send_segment(snd_nxt_, 0, flag::ack);
+    // A pure ACK carries the highest sequence number sent (as BSD's tcp_output), not SND.NXT:
+    // after a timeout SND.NXT is rewound to SND.UNA, and an ACK numbered there lies left of
+    // the peer's window when it already has those bytes. The peer would drop it and answer
+    // with an ACK of its own; with both ends rewound, that is an endless exchange in which
+    // neither ACK is ever processed and the connection stalls until it times out.
+    send_segment(snd_max_, 0, flag::ack);
 }
 
 void socket::send_challenge_ack() {
-    // RFC 5961 §3.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+    // RFC 5961 §3.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, numbered as send_ack()'s.
     ++layer_->stats().challenge_acks;
-    send_segment(snd_nxt_, 0, flag::ack);
+    send_segment(snd_max_, 0, flag::ack);
 }
 
 void socket::send_syn() {

@@ -28,6 +28,15 @@ inline std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
     return v;
 }
 
+// The offset of the first byte where `a` and `b` differ (the shorter size when one is a
+// prefix of the other, equal sizes and no difference give the size): a failed check prints
+// one number instead of a megabyte of bytes.
+inline std::size_t first_difference(const std::vector<std::byte>& a, const std::vector<std::byte>& b) {
+    std::size_t i = 0;
+    while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+    return i;
+}
+
 struct pair_world {
     sim::world w;
     sim::host& a;
