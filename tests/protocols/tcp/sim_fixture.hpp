@@ -42,15 +42,21 @@ struct pair_world {
     sim::host& a;
     sim::host& b;
     wire& link;
-    static sim::host_options with(const tcp::config& c) {
+    static sim::host_options with(const tcp::config& c, duration arp_reachable) {
         sim::host_options o;
         o.stack.tcp = c;
+        o.stack.arp.reachable_time = arp_reachable;
         o.pool.buffer_count = 16384;
         return o;
     }
+    // `arp_reachable`: how long a resolved neighbour stays; a test that cuts the wire for
+    // longer than ARP's 60 s keeps the entry, or TCP hears EHOSTUNREACH from ARP instead of
+    // timing out itself.
     explicit pair_world(fault_config faults = {}, tcp::config cfg = {}, std::uint64_t seed = 1,
-                        std::uint32_t mtu = 1500, duration latency = 1ms)
-        : w({.seed = seed}), a(w.add_host("a", with(cfg))), b(w.add_host("b", with(cfg))),
+                        std::uint32_t mtu = 1500, duration latency = 1ms,
+                        duration arp_reachable = 60s)
+        : w({.seed = seed}), a(w.add_host("a", with(cfg, arp_reachable))),
+          b(w.add_host("b", with(cfg, arp_reachable))),
           link(w.add_wire({.latency = latency, .bandwidth_bps = 1'000'000'000, .mtu = mtu,
                            .faults = faults})) {
         w.connect(a, link, prefix("10.0.0.1/24"), mtu);
