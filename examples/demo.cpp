@@ -99,7 +99,7 @@ void udp_demo(sim::world& w, sim::host& server, sim::host& client, ipv4_address 
                     out[i] = static_cast<std::byte>(i * 7 + round);
                 (void)co_await cp->send_to(*s, std::span(out).first(n), {server_ip, 7});
                 auto got = co_await when_any(cp->recv_from(*s, in),
-                                             []() -> task<void> { co_await sleep_for(200ms); }());
+                                             []() -> task<void> { (void)co_await sleep_for(200ms); }());
                 if (got.index() != 0) continue; // lost (with --loss): the next one
                 auto d = std::get<0>(std::move(got));
                 if (d && d->size == n && std::memcmp(in.data(), out.data(), n) == 0) {
@@ -260,7 +260,7 @@ task<int> run_command(std::vector<std::string> argv) {
     for (;;) {
         int st = 0;
         if (::waitpid(pid, &st, WNOHANG) == pid) co_return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        co_await sleep_for(20ms);
+        (void)co_await sleep_for(20ms);
     }
 }
 

@@ -33,7 +33,7 @@ task<void> client(server_context& ctx, const ping_options& o, ipv4_address targe
     auto started = ctx.sched.now();
     for (int seq = 1; o.count == 0 || seq <= o.count; ++seq) {
         if (seq > 1)
-            co_await sleep_for(
+            (void)co_await sleep_for(
                 std::chrono::duration_cast<duration>(std::chrono::duration<double>(o.interval)));
         ++sent;
         auto rtt = co_await stack.ping(

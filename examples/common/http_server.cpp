@@ -105,7 +105,7 @@ task<void> http_serve(process& p, server_state& st) {
             continue; // e.g. a connection reset before accept
         }
         if (st.connections >= st.cfg.max_connections) {
-            p.spawn([&p, &st, c = *conn]() -> task<void> {
+            p.spawn([&p, c = *conn]() -> task<void> {
                 (void)co_await write_text(p, c, http::error_response(503, false));
                 (void)co_await p.close(c);
             });
