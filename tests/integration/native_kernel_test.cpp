@@ -51,7 +51,7 @@ task<command_output> run_async(std::vector<std::string> argv, duration limit = 3
             break;
         }
         if (scheduler::current().now() > deadline) ::kill(pid, SIGKILL);
-        co_await sleep_for(10ms);
+        (void)co_await sleep_for(10ms);
     }
     std::ifstream in(path);
     std::stringstream ss;
@@ -98,7 +98,7 @@ public:
                 buf.resize(static_cast<std::size_t>(n));
                 co_return buf;
             }
-            co_await sleep_for(1ms);
+            (void)co_await sleep_for(1ms);
         }
         co_return std::vector<char>{};
     }
@@ -222,7 +222,7 @@ TEST_CASE("a capture on the kernel side of ping and UDP echo has no malformed pa
             if (::posix_spawnp(&dump, raw[0], &fa, nullptr, raw.data(), environ) != 0) dump = -1;
             posix_spawn_file_actions_destroy(&fa);
         }
-        co_await sleep_for(500ms); // tcpdump attaches
+        (void)co_await sleep_for(500ms); // tcpdump attaches
         std::vector<std::string> ping_cmd = {"ping", "-c", "10",   "-i",
                                              "0.01", "-s", "3000", "10.0.0.2"};
         (void)co_await run_async(ping_cmd);
@@ -234,12 +234,12 @@ TEST_CASE("a capture on the kernel side of ping and UDP echo has no malformed pa
             intact += (co_await k.receive()) == d;
         }
         (void)co_await ctx.native->ping(ipv4_address(10, 0, 0, 1), 100);
-        co_await sleep_for(200ms);
+        (void)co_await sleep_for(200ms);
         if (dump > 0) {
             ::kill(dump, SIGTERM);
             int st = 0;
             while (::waitpid(dump, &st, WNOHANG) != dump)
-                co_await sleep_for(10ms);
+                (void)co_await sleep_for(10ms);
         }
         ctx.finish();
     });
