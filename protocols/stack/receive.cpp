@@ -108,13 +108,21 @@ void native_stack::local_delivery(interface& in, packet&& p, const ipv4::repr& h
     transport_input(in, std::move(whole->payload), whole->header, header);
 }
 
+namespace {
+// Whether a transport checksum needs no check: the NIC verified it (data_valid), or the frame
+// came from a local sender that left it to offload (needs_csum: virtio's partial checksum, as
+// the kernel hands TAP frames it sent itself; Linux treats CHECKSUM_PARTIAL as valid too).
+bool transport_checksum_trusted(const packet& p) noexcept {
+    return (p.meta().offload.flags & (packet_offload::data_valid | packet_offload::needs_csum)) != 0;
+}
+} // namespace
+
 void native_stack::transport_input(interface& in, packet&& p, const ipv4::repr& h,
                                    std::span<const std::byte> raw_header) {
     ++stats_.ipv4.in_delivers;
     switch (h.protocol) {
     case ipv4::protocol::udp: {
-        const bool valid = (p.meta().offload.flags & packet_offload::data_valid) != 0;
-        const auto r = udp_.input(p, h.source, h.destination, valid);
+        const auto r = udp_.input(p, h.source, h.destination, transport_checksum_trusted(p));
         if (tracing())
             trace("udp", "rx",
                   describe(h) + (r == udp::input_result::delivered ? ": queued"
@@ -128,7 +136,7 @@ void native_stack::transport_input(interface& in, packet&& p, const ipv4::repr& 
         return;
     }
     case ipv4::protocol::tcp: {
-        const bool valid = (p.meta().offload.flags & packet_offload::data_valid) != 0;
+        const bool valid = transport_checksum_trusted(p);
         return tcp_.input(std::move(p), h.source, h.destination, valid);
     }
     case ipv4::protocol::icmp:
