@@ -231,6 +231,14 @@ void native_stack::report_unreachable(const packet& ip_packet) {
     if (q.fragment_offset() != 0 || n < q.header_length() + 8) return;
     const auto data = std::span<const std::byte>(bytes).subspan(q.header_length(), 8);
     if (tracing()) trace("arp", "tx", "gave up on a datagram to " + to_string(q.destination()));
+    if (!is_local(q.source())) {
+        // A datagram this router forwarded: RFC 1812 §5.2.7.1 has the source told with ICMP
+        // host unreachable (code 1), as Linux does when its neighbour resolution fails.
+        if (auto from = source_for(q.source()))
+            send_icmp_error(icmp::message::destination_unreachable, icmp::unreachable::host,
+                            std::span<const std::byte>(bytes).first(q.header_length() + 8), *from);
+        return;
+    }
     if (q.protocol() == ipv4::protocol::udp) {
         const auto u = udp::view::unchecked(data);
         udp_.report_error({q.source(), u.source_port()}, {q.destination(), u.destination_port()},
