@@ -99,6 +99,8 @@ private:
     // listen.cpp: a segment for a listener (no connection matched).
     void listen_input(socket& listener, segment&& seg, const four_tuple& t);
     void syn_to_listener(socket& listener, segment&& seg, const four_tuple& t);
+    // A new child of `listener` for `t`, with the listener's socket options.
+    ref<socket> make_child(const socket& listener, const four_tuple& t);
     void cookie_ack(socket& listener, segment&& seg, const four_tuple& t);
     void send_syn_cookie(const segment& seg, const four_tuple& t);
 

@@ -20,6 +20,27 @@ void layer::listen_input(socket& l, segment&& seg, const four_tuple& t) {
     if (seg.has(flag::syn)) return syn_to_listener(l, std::move(seg), t);
 }
 
+ref<socket> layer::make_child(const socket& l, const four_tuple& t) {
+    // Linux copies the listener's options to each child, whether it came through the SYN
+    // queue or a cookie.
+    ref<socket> child = make_object<socket>(*this);
+    socket& c = *child;
+    c.local_ = t.local;
+    c.remote_ = t.remote;
+    c.no_delay_ = l.no_delay_;
+    c.keep_alive_ = l.keep_alive_;
+    c.keep_idle_ = l.keep_idle_;
+    c.keep_interval_ = l.keep_interval_;
+    c.keep_count_ = l.keep_count_;
+    c.linger_ = l.linger_;
+    c.user_timeout_ = l.user_timeout_;
+    c.algorithm_ = l.algorithm_;
+    c.rcv_locked_ = l.rcv_locked_;
+    c.snd_.set_capacity(l.snd_.capacity());
+    c.rcv_.set_capacity(l.rcv_.capacity());
+    return child;
+}
+
 void layer::syn_to_listener(socket& l, segment&& seg, const four_tuple& t) {
     if (l.accept_queue_.size() >= static_cast<std::size_t>(l.backlog_)) {
         ++stats_.listen_overflows;
@@ -36,20 +57,8 @@ void layer::syn_to_listener(socket& l, segment&& seg, const four_tuple& t) {
         ++stats_.listen_drops;
         return;
     }
-    ref<socket> child = make_object<socket>(*this);
+    ref<socket> child = make_child(l, t);
     socket& c = *child;
-    c.local_ = t.local;
-    c.remote_ = t.remote;
-    c.no_delay_ = l.no_delay_;
-    c.keep_alive_ = l.keep_alive_;
-    c.keep_idle_ = l.keep_idle_;
-    c.keep_interval_ = l.keep_interval_;
-    c.keep_count_ = l.keep_count_;
-    c.linger_ = l.linger_;
-    c.user_timeout_ = l.user_timeout_;
-    c.algorithm_ = l.algorithm_;
-    c.snd_.set_capacity(l.snd_.capacity());
-    c.rcv_.set_capacity(l.rcv_.capacity());
     c.init_send(isn_.next(t.local, t.remote, now()), 536);
     c.init_receive(seg.seq());
     c.negotiate(seg.header.options, false);
@@ -111,14 +120,8 @@ void layer::cookie_ack(socket& l, segment&& seg, const four_tuple& t) {
     }
     ++stats_.syncookies_recv;
     // The cookie remembered only the MSS: no window scaling, SACK or timestamps.
-    ref<socket> child = make_object<socket>(*this);
+    ref<socket> child = make_child(l, t);
     socket& c = *child;
-    c.local_ = t.local;
-    c.remote_ = t.remote;
-    c.no_delay_ = l.no_delay_;
-    c.keep_alive_ = l.keep_alive_;
-    c.linger_ = l.linger_;
-    c.algorithm_ = l.algorithm_;
     c.init_send(cookie, *mss);
     c.rcv_wscale_ = 0;
     c.init_receive(peer_isn);

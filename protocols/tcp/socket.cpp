@@ -366,6 +366,7 @@ result<> socket::set_option(socket_option opt, std::int64_t v) {
     case socket_option::receive_buffer:
         if (v <= 0) return error{EINVAL};
         rcv_.set_capacity(static_cast<std::size_t>(v));
+        rcv_locked_ = true;
         return {};
     case socket_option::linger:
         linger_ = v < 0 ? -1 : static_cast<int>(v);

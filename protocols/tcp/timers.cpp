@@ -124,7 +124,7 @@ void socket::auto_tune(std::size_t delivered) {
     // count the bytes that arrived; when they fill more than half the buffer, the sender is
     // window-limited, so the buffer grows to twice that BDP estimate, up to the maximum.
     const config& c = layer_->cfg();
-    if (!c.auto_tune) return;
+    if (!c.auto_tune || rcv_locked_) return;
     const time_point now = layer_->now();
     tune_bytes_ += delivered;
     duration rtt = rcv_rtt_ != duration::zero() ? rcv_rtt_ : rtt_.srtt().value_or(duration::zero());
