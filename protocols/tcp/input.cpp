@@ -21,6 +21,24 @@ void socket::input(segment&& seg) {
     }
     // First check: sequence number, after PAWS (RFC 7323 §5.3 R1-R3).
     if (!check_paws(seg)) return;
+    if (state_ == state::syn_received && listener_ == nullptr && seg.has(flag::syn) &&
+        seg.has(flag::ack) && !seg.has(flag::rst) && seg.seq() + 1 == rcv_nxt_ &&
+        seg.ack() == snd_max_) {
+        // Simultaneous open (RFC 9293 §3.5 figure 7): the peer's SYN-ACK repeats the SYN we
+        // took already (SEG.SEQ = IRS), so the acceptability test refuses it, and answering
+        // it with our SYN-ACK again makes two such ends trade SYN-ACKs for ever. As Linux
+        // does, a SYN-ACK at IRS acknowledging our SYN completes the handshake; our ACK
+        // completes the peer's.
+        update_timestamp(seg);
+        established_by_ack(seg);
+        snd_una_ = seg.ack();
+        snd_wnd_ = max_snd_wnd_ = seg.header.window; // RFC 7323 §2.2: unscaled on a SYN
+        snd_wl1_ = seg.seq();
+        snd_wl2_ = seg.ack();
+        rtx_timer_.cancel();
+        send_ack();
+        return;
+    }
     if (!acceptable(seg)) {
         ++layer_->stats().out_of_window;
         if (seg.has(flag::rst)) return;

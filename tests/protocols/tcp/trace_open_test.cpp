@@ -184,3 +184,36 @@ TEST_CASE("tcp trace SYN-RECEIVED (passive): the ACK establishes; a bad ACK is r
     }
     CHECK(t.quiet());
 }
+
+TEST_CASE("tcp trace: simultaneous open (RFC 9293 figure 7) establishes on the crossing "
+          "SYN-ACK", "[tcp][trace][syn_sent][syn_received]") {
+    trace t;
+    t.syn_sent();
+    // The peer's SYN crosses ours: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+    t.run_for(1ms);
+    t.in({.flags = S, .seq = 0, .opts = trace::mss(1460)});
+    CHECK(t.out() == "1ms [S.] seq 0 ack 1 win 65535 len 0 <mss 1460>");
+    CHECK(t.state() == tcp::state::syn_received);
+    SECTION("its SYN-ACK (SEG.SEQ = IRS) completes the handshake: ESTABLISHED, one ACK") {
+        t.in({.flags = S | A, .seq = 0, .ack = 1, .opts = trace::mss(1460)});
+        CHECK(t.out() == "1ms [.] seq 1 ack 1 win 65535 len 0");
+        CHECK(t.state() == tcp::state::established);
+        CHECK(t.connect_error == 0);
+        // And the connection carries data.
+        t.in({.flags = P | A, .seq = 1, .ack = 1, .len = 10});
+        t.run_for(40ms);
+        CHECK(t.out() == "41ms [.] seq 1 ack 11 win 65535 len 0");
+    }
+    SECTION("its plain ACK completes it too") {
+        t.in({.flags = A, .seq = 1, .ack = 1});
+        CHECK(t.quiet());
+        CHECK(t.state() == tcp::state::established);
+        CHECK(t.connect_error == 0);
+    }
+    SECTION("RST at RCV.NXT: ECONNREFUSED (an active open)") {
+        t.in({.flags = R, .seq = 1});
+        CHECK(t.quiet());
+        CHECK(t.connect_error == ECONNREFUSED);
+    }
+    CHECK(t.quiet());
+}
