@@ -91,6 +91,26 @@ task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
     co_return co_await uring::send_op(reactor_, fd_, bytes, MSG_NOSIGNAL);
 }
 
+task<result<std::size_t>> host_socket::send_zc(packet& data) {
+    if (type_ != socket_type::stream) co_return error{EOPNOTSUPP};
+    std::size_t total = 0;
+    while (!data.empty()) {
+        std::span<const std::byte> first;
+        for (auto s : data.slices()) {
+            if (!s.empty()) {
+                first = s;
+                break;
+            }
+        }
+        auto n = co_await write(first);
+        if (!n) co_return total > 0 ? result<std::size_t>(total) : error{n.error()};
+        if (*n == 0) break;
+        (void)data.pull_header(*n); // n <= the bytes in the packet: cannot fail
+        total += *n;
+    }
+    co_return total;
+}
+
 task<result<std::size_t>> host_socket::send_to(std::span<const std::byte> bytes, const endpoint& to) {
     auto sa = to_sockaddr(to);
     int flags = MSG_NOSIGNAL | (non_blocking_ ? MSG_DONTWAIT : 0);

@@ -19,6 +19,10 @@ public:
     task<result<>> connect(const endpoint& remote) override;
     task<result<std::size_t>> read(std::span<std::byte> buffer) override;
     task<result<std::size_t>> write(std::span<const std::byte> bytes) override;
+    // recv_zc is not offered (EOPNOTSUPP, the default): the kernel's buffers cannot be lent
+    // and the host stack has no buffer pool to copy into. send_zc is served with a copy:
+    // each slice written in turn (the kernel copies it), the bytes written taken off `data`.
+    task<result<std::size_t>> send_zc(packet& data) override;
     task<result<std::size_t>> send_to(std::span<const std::byte> bytes, const endpoint& to) override;
     task<result<datagram_info>> recv_from(std::span<std::byte> buffer) override;
     result<> shutdown(shutdown_how how) override;

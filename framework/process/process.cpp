@@ -215,6 +215,27 @@ task<result<>> process::read_exactly(handle h, std::span<std::byte> buffer) {
     co_return result<>{};
 }
 
+task<result<packet>> process::recv_zc(handle h, std::size_t max) {
+    auto s = enter_socket(sysno::recv_zc, h);
+    if (!s) co_return error{s.error()};
+    co_return co_await (*s)->recv_zc(max);
+}
+
+task<result<std::size_t>> process::send_zc(handle h, packet& data) {
+    auto s = enter_socket(sysno::send_zc, h);
+    if (!s) co_return error{s.error()};
+    co_return co_await (*s)->send_zc(data);
+}
+
+task<result<>> process::send_zc_all(handle h, packet& data) {
+    while (!data.empty()) {
+        auto n = co_await send_zc(h, data);
+        if (!n) co_return error{n.error()};
+        if (*n == 0) co_return error{EPIPE};
+    }
+    co_return result<>{};
+}
+
 task<result<std::size_t>> process::send_to(handle h, std::span<const std::byte> bytes, const endpoint& to) {
     auto s = enter_socket(sysno::send_to, h);
     if (!s) co_return error{s.error()};

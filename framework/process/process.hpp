@@ -20,6 +20,7 @@
 #include "framework/task_scope.hpp"
 
 #include <array>
+#include <limits>
 #include <string>
 
 namespace coronet {
@@ -92,6 +93,13 @@ public:
     // (EPIPE-like ECONNRESET... as read/write give; a close by the peer first is ENODATA).
     task<result<>> write_all(handle h, std::span<const std::byte> bytes);
     task<result<>> read_exactly(handle h, std::span<std::byte> buffer);
+    // Zero copy: recv_zc lends received buffers (an empty packet: end of stream); send_zc
+    // takes the leading bytes of `data` without copying, leaving in it what it did not take.
+    // See socket_object for the contract.
+    task<result<packet>> recv_zc(handle h, std::size_t max = std::numeric_limits<std::size_t>::max());
+    task<result<std::size_t>> send_zc(handle h, packet& data);
+    // send_zc until all of `data` is taken, or an error.
+    task<result<>> send_zc_all(handle h, packet& data);
     task<result<std::size_t>> send_to(handle h, std::span<const std::byte> bytes, const endpoint& to);
     task<result<datagram_info>> recv_from(handle h, std::span<std::byte> buffer);
     immediate<result<>> shutdown(handle h, shutdown_how how);

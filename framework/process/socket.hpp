@@ -8,6 +8,7 @@
 // freely: its object stays alive even if the handle is closed meanwhile (that close ends
 // the call's waits through on_last_handle_closed, which is where a stack starts closing).
 // Every call fails with EOPNOTSUPP unless the socket type implements it.
+#include "framework/buffer/packet.hpp"
 #include "framework/net/address.hpp"
 #include "framework/object/object.hpp"
 #include "framework/object/ref.hpp"
@@ -60,6 +61,16 @@ public:
     virtual task<result<std::size_t>> read(std::span<std::byte>) { co_return error{EOPNOTSUPP}; }
     // Copies bytes into the send buffer, waiting while it is full; may take fewer bytes.
     virtual task<result<std::size_t>> write(std::span<const std::byte>) { co_return error{EOPNOTSUPP}; }
+    // Zero copy (stream sockets). recv_zc lends up to `max` received bytes as a packet whose
+    // slices are the stack's own receive buffers: nothing is copied, and the buffers return
+    // to their pool when the caller drops the packet. An empty packet means the peer closed
+    // its side; the errors are read's.
+    virtual task<result<packet>> recv_zc(std::size_t /*max*/) { co_return error{EOPNOTSUPP}; }
+    // send_zc moves the leading bytes of `data` into the send buffer without copying (the
+    // packet's buffers are shared until the peer acknowledges them), waiting for room as
+    // write does; returns how many it took, and `data` keeps the bytes not taken (none on
+    // success). The caller must not write into those buffers while they are shared.
+    virtual task<result<std::size_t>> send_zc(packet& /*data*/) { co_return error{EOPNOTSUPP}; }
     virtual task<result<std::size_t>> send_to(std::span<const std::byte>, const endpoint&) {
         co_return error{EOPNOTSUPP};
     }

@@ -39,6 +39,8 @@ enum class sysno : std::uint16_t {
     get_peer_name,
     set_socket_option,
     get_socket_option,
+    recv_zc,
+    send_zc,
     count
 };
 
@@ -75,6 +77,8 @@ inline constexpr std::array<syscall_descriptor, syscall_count> syscall_table{{
     {"get_peer_name", object_type::socket, access::query},
     {"set_socket_option", object_type::socket, access::control},
     {"get_socket_option", object_type::socket, access::query},
+    {"recv_zc", object_type::socket, access::read},
+    {"send_zc", object_type::socket, access::write},
 }};
 
 constexpr const syscall_descriptor& describe(sysno n) noexcept { return syscall_table[static_cast<std::size_t>(n)]; }

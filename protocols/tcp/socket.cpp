@@ -261,35 +261,70 @@ task<result<>> socket::connect(const endpoint& remote) {
     co_return result<>{};
 }
 
+void socket::consumed() {
+    // RFC 9293 §3.8.6.2.2: announce the opened window once it has grown by enough (two
+    // segments, or half the buffer) that the sender will not send silly segments.
+    const seq32 edge = rcv_nxt_ + static_cast<std::uint32_t>(rcv_.window());
+    if (synchronized(state_) && edge > rcv_adv_ &&
+        distance(rcv_adv_, edge) >= std::min<std::size_t>(rcv_.capacity() / 2, 2u * mss_))
+        send_ack();
+}
+
+std::optional<result<std::size_t>> socket::read_blocked() const {
+    if (layer_ == nullptr) return error{error_ != 0 ? error_ : ENETDOWN};
+    if (error_ != 0) return error{error_};
+    if (fin_received_ || read_shut_) return std::size_t{0};
+    if (state_ == state::closed || state_ == state::listen) return error{ENOTCONN};
+    return std::nullopt;
+}
+
 task<result<std::size_t>> socket::read(std::span<std::byte> buffer) {
     for (;;) {
-        if (layer_ == nullptr) co_return error{error_ != 0 ? error_ : ENETDOWN};
-        if (!rcv_.empty()) {
+        if (layer_ != nullptr && !rcv_.empty()) {
             const std::size_t n = rcv_.read(buffer, layer_->stats().bytes_copied_out);
-            // RFC 9293 §3.8.6.2.2: announce the opened window once it has grown by enough
-            // (two segments, or half the buffer) that the sender will not send silly segments.
-            const seq32 edge = rcv_nxt_ + static_cast<std::uint32_t>(rcv_.window());
-            if (synchronized(state_) && edge > rcv_adv_ &&
-                distance(rcv_adv_, edge) >= std::min<std::size_t>(rcv_.capacity() / 2, 2u * mss_))
-                send_ack();
+            consumed();
             co_return n;
         }
-        if (error_ != 0) co_return error{error_};
-        if (fin_received_ || read_shut_) co_return std::size_t{0};
-        if (state_ == state::closed || state_ == state::listen) co_return error{ENOTCONN};
+        if (auto b = read_blocked()) co_return *b;
         if (buffer.empty()) co_return std::size_t{0};
         if (non_blocking_) co_return error{EAGAIN};
         if (auto w = co_await readable_.wait(); !w) co_return error{w.error()};
     }
 }
 
+task<result<packet>> socket::recv_zc(std::size_t max) {
+    if (max == 0) co_return error{EINVAL}; // an empty packet would read as end of stream
+    for (;;) {
+        if (layer_ != nullptr && !rcv_.empty()) {
+            auto p = rcv_.read_zc(max); // the received slices themselves: no copy
+            if (!p) co_return error{p.error()};
+            consumed();
+            co_return std::move(*p);
+        }
+        if (auto b = read_blocked()) {
+            if (!*b) co_return error{b->error()};
+            co_return packet{}; // end of stream
+        }
+        if (non_blocking_) co_return error{EAGAIN};
+        if (auto w = co_await readable_.wait(); !w) co_return error{w.error()};
+    }
+}
+
+std::optional<int> socket::write_blocked() const {
+    if (layer_ == nullptr) return error_ != 0 ? error_ : ENETDOWN;
+    if (error_ != 0) return error_;
+    if (fin_queued_) return EPIPE;
+    if (state_ == state::closed || state_ == state::listen) return ENOTCONN;
+    return std::nullopt;
+}
+
 task<result<std::size_t>> socket::write(std::span<const std::byte> bytes) {
     std::size_t total = 0;
     while (total < bytes.size() || bytes.empty()) {
-        if (layer_ == nullptr) co_return error{error_ != 0 ? error_ : ENETDOWN};
-        if (error_ != 0) co_return total > 0 ? result<std::size_t>(total) : error{error_};
-        if (fin_queued_) co_return total > 0 ? result<std::size_t>(total) : error{EPIPE};
-        if (state_ == state::closed || state_ == state::listen) co_return error{ENOTCONN};
+        if (auto e = write_blocked()) {
+            if (*e == ENOTCONN || layer_ == nullptr) co_return error{*e};
+            co_return total > 0 ? result<std::size_t>(total) : error{*e};
+        }
         if (bytes.empty()) co_return std::size_t{0};
         if (can_send(state_)) {
             auto n = snd_.write(bytes.subspan(total), layer_->stats().bytes_copied_in);
@@ -299,6 +334,41 @@ task<result<std::size_t>> socket::write(std::span<const std::byte> bytes) {
                 output();
                 continue;
             }
+        }
+        if (non_blocking_) co_return total > 0 ? result<std::size_t>(total) : error{EAGAIN};
+        if (auto w = co_await writable_.wait(); !w)
+            co_return total > 0 ? result<std::size_t>(total) : error{w.error()};
+    }
+    co_return total;
+}
+
+task<result<std::size_t>> socket::send_zc(packet& data) {
+    std::size_t total = 0;
+    while (!data.empty() || total == 0) {
+        if (auto e = write_blocked()) {
+            if (*e == ENOTCONN || layer_ == nullptr) co_return error{*e};
+            co_return total > 0 ? result<std::size_t>(total) : error{*e};
+        }
+        if (data.empty()) co_return std::size_t{0};
+        const std::size_t room = snd_.free_space();
+        if (can_send(state_) && room > 0) {
+            // The whole packet when it fits, else its first `room` bytes (a split shares
+            // the buffer cut in two: still no copy).
+            packet part;
+            if (data.length() <= room) {
+                part = std::move(data);
+                data.reset();
+            } else {
+                auto rest = data.split(room);
+                if (!rest) co_return total > 0 ? result<std::size_t>(total) : error{rest.error()};
+                part = std::move(data);
+                data = std::move(*rest);
+            }
+            const std::size_t n = part.length();
+            (void)snd_.send_zc(std::move(part)); // fits: cannot fail
+            total += n;
+            output();
+            continue;
         }
         if (non_blocking_) co_return total > 0 ? result<std::size_t>(total) : error{EAGAIN};
         if (auto w = co_await writable_.wait(); !w)

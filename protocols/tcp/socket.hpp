@@ -64,6 +64,8 @@ public:
     task<result<>> connect(const endpoint& remote) override;
     task<result<std::size_t>> read(std::span<std::byte> buffer) override;
     task<result<std::size_t>> write(std::span<const std::byte> bytes) override;
+    task<result<packet>> recv_zc(std::size_t max) override;
+    task<result<std::size_t>> send_zc(packet& data) override;
     result<> shutdown(shutdown_how how) override;
     result<endpoint> local_endpoint() const override;
     result<endpoint> peer_endpoint() const override;
@@ -119,6 +121,12 @@ private:
     void set_state(tcp::state s);
     void to_closed(int err);
     void start_close();
+    // After the application took bytes out of the receive buffer: a window update if due.
+    void consumed();
+    // Why a read cannot take bytes now: an error, end of stream (0), or nothing (wait).
+    std::optional<result<std::size_t>> read_blocked() const;
+    // Why a write cannot add bytes now, or nothing.
+    std::optional<int> write_blocked() const;
 
     // --- input.cpp ---
     void input_syn_sent(segment& seg);
