@@ -159,12 +159,17 @@ bool socket::transmit(repr& r, packet&& p) {
 }
 
 std::uint16_t socket::window_field(bool syn) {
-    const std::size_t avail = rcv_.window();
+    // The window the field can carry: 65535 << scale (unscaled before the handshake ends
+    // and without the option); the edge we accept is the one we say, never more.
+    const std::size_t unit_max = std::size_t{65535} << (syn ? 0 : rcv_wscale_);
+    const std::size_t avail = std::min(rcv_.window(), unit_max);
     const seq32 edge = rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(avail, 1u << 30));
-    // RFC 9293 §3.8.6.2.2: move the right edge only by at least min(buffer / 2, MSS).
+    // RFC 9293 §3.8.6.2.2: "keep RCV.NXT+RCV.WND fixed until the reduction satisfies
+    // RCV.BUFF - RCV.USER - RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)", Fr = 1/2.
     if (edge > rcv_adv_) {
-        const std::uint32_t step = distance(rcv_adv_, edge);
-        if (step >= std::min<std::size_t>(rcv_.capacity() / 2, mss_) || rcv_adv_ <= rcv_nxt_ ||
+        const std::size_t wnd_now = rcv_adv_ > rcv_nxt_ ? distance(rcv_nxt_, rcv_adv_) : 0;
+        const std::size_t reduction = rcv_.window() > wnd_now ? rcv_.window() - wnd_now : 0;
+        if (reduction >= std::min<std::size_t>(rcv_.capacity() / 2, mss_) || rcv_adv_ <= rcv_nxt_ ||
             avail == rcv_.capacity())
             rcv_adv_ = edge;
     }

@@ -91,7 +91,8 @@ public:
     handle conn{};                     // the connection's handle (active open or accepted)
     handle listener{};
     int connect_error = -1;            // -1 while connect() runs
-    std::vector<std::string> log;      // the layer's trace, for a failing test's INFO
+    // The options of the peer's SYN or SYN-ACK in the state builders.
+    tcp::options peer_options = mss(1460);
 
     // --- time ---
     void settle() {
@@ -255,7 +256,7 @@ public:
     // ESTABLISHED by active open, nothing negotiated but an MSS of 1460.
     void established() {
         syn_sent();
-        in({.flags = S | A, .seq = 0, .ack = 1, .opts = mss(1460)});
+        in({.flags = S | A, .seq = 0, .ack = 1, .opts = peer_options});
         (void)take(); // our ACK
         restart_clock();
     }
@@ -269,7 +270,7 @@ public:
     // SYN-RECEIVED by passive open: the peer's SYN in, our SYN-ACK out.
     void syn_received() {
         listen();
-        in({.flags = S, .seq = 0, .opts = mss(1460)});
+        in({.flags = S, .seq = 0, .opts = peer_options});
         iss = take().h.sequence;
         restart_clock();
     }
