@@ -30,6 +30,7 @@
 #include "protocols/udp/layer.hpp"
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -177,6 +178,18 @@ private:
     std::uint16_t ping_identifier_;
     std::uint16_t ping_sequence_ = 0;
     std::unordered_map<std::uint32_t, pending_ping*> pings_;
+
+    // Datagrams to one of our own addresses wait here and are delivered from a DPC, as
+    // Linux's loopback device queues them: a nested call would re-enter a TCP sender with
+    // its own ACKs in the middle of sending. Bounded like Linux's netdev_max_backlog.
+    static constexpr std::size_t loopback_limit = 1000;
+    struct loopback_dpc final : dpc {
+        explicit loopback_dpc(native_stack* s) : dpc(&deliver), stack(s) {}
+        static bool deliver(dpc* d, unsigned budget);
+        native_stack* stack;
+    };
+    std::deque<std::pair<interface*, packet>> loopback_;
+    loopback_dpc loopback_dpc_{this};
 };
 
 } // namespace coronet::native

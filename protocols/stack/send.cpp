@@ -61,8 +61,14 @@ result<> native_stack::output(packet&& payload, const ip_send& send) {
     h.identification = idents_.next(h.source, h.destination, static_cast<std::uint8_t>(h.protocol));
     h.payload_length = static_cast<std::uint16_t>(payload.length());
 
-    // To ourselves: the datagram loops back into the receive path, unfragmented.
+    // To ourselves: the datagram loops back into the receive path, unfragmented, from the
+    // loopback DPC.
     if (interface* local = local_interface(send.destination)) {
+        if (loopback_.size() >= loopback_limit) {
+            ++s.out_discards;
+            if (tracing()) trace("ipv4", "tx", describe(h) + ": loopback queue full");
+            return error{ENOBUFS};
+        }
         auto room = payload.push_header(ipv4::min_header_length);
         if (!room) {
             ++s.out_discards;
@@ -70,7 +76,8 @@ result<> native_stack::output(packet&& payload, const ip_send& send) {
         }
         ipv4::emit(h, *room);
         if (tracing()) trace("ipv4", "tx", describe(h) + ": loopback");
-        ipv4_input(*local, std::move(payload));
+        loopback_.emplace_back(local, std::move(payload));
+        sched_.queue_dpc(loopback_dpc_);
         return {};
     }
     interface* out = nullptr;
@@ -151,6 +158,16 @@ result<> native_stack::transmit(interface& out, packet&& payload, mac_address de
     }
     ++stats_.ethernet.out_frames;
     return {};
+}
+
+bool native_stack::loopback_dpc::deliver(dpc* d, unsigned budget) {
+    native_stack& st = *static_cast<loopback_dpc*>(d)->stack;
+    for (unsigned i = 0; i < budget && !st.loopback_.empty(); ++i) {
+        auto [in, p] = std::move(st.loopback_.front());
+        st.loopback_.pop_front();
+        st.ipv4_input(*in, std::move(p));
+    }
+    return !st.loopback_.empty();
 }
 
 } // namespace coronet::native
