@@ -111,10 +111,12 @@ void socket::to_closed(int err) {
 void socket::abort(int err) {
     if (layer_ != nullptr && (synchronized(state_) || state_ == state::syn_received) &&
         state_ != state::time_wait) {
-        // RFC 9293 §3.10.4 ABORT: "<SEQ=SND.NXT><CTL=RST>".
+        // RFC 9293 §3.10.4 ABORT: "<SEQ=SND.NXT><CTL=RST>", with SND.NXT the highest sent:
+        // after a timeout rewound ours to SND.UNA, the peer's RCV.NXT may be beyond it and a
+        // RST there would lie left of its window and be ignored (as pure ACKs, output.cpp).
         if (state_ == state::established || state_ == state::close_wait) ++layer_->stats().estab_resets;
         ++layer_->stats().out_rsts;
-        send_segment(snd_nxt_, 0, flag::rst | flag::ack);
+        send_segment(snd_max_, 0, flag::rst | flag::ack);
     }
     to_closed(err);
 }
