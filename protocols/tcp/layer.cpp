@@ -178,9 +178,13 @@ void layer::input(packet&& p, ipv4_address source, ipv4_address destination, boo
             socket* l = find_listener(local);
             if (newer && l != nullptr) {
                 ++stats_.timewait_reused;
+                // As Linux: the new ISS is the old SND.NXT plus a maximum unscaled window, so
+                // the old connection's duplicates cannot fall in the new one's window even when
+                // it sent faster than the ISN clock (RFC 6528) ticks.
+                const seq32 isn = s->snd_max_ + 65535 + 2;
                 ref<socket> keep(s);
                 s->to_closed(0);
-                return listen_input(*l, std::move(seg), {local, remote});
+                return listen_input(*l, std::move(seg), {local, remote}, isn);
             }
         }
         ref<socket> keep(s); // the segment may close it

@@ -19,6 +19,7 @@
 
 #include <boost/intrusive/unordered_set.hpp>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string_view>
 #include <unordered_map>
@@ -96,9 +97,12 @@ private:
         boost::intrusive::hash<tuple_hash>, boost::intrusive::equal<tuple_equal>,
         boost::intrusive::power_2_buckets<true>>;
 
-    // listen.cpp: a segment for a listener (no connection matched).
-    void listen_input(socket& listener, segment&& seg, const four_tuple& t);
-    void syn_to_listener(socket& listener, segment&& seg, const four_tuple& t);
+    // listen.cpp: a segment for a listener (no connection matched). `isn`: the ISS of a
+    // connection that reuses a TIME-WAIT (beyond the old one's sequence space).
+    void listen_input(socket& listener, segment&& seg, const four_tuple& t,
+                      std::optional<seq32> isn = std::nullopt);
+    void syn_to_listener(socket& listener, segment&& seg, const four_tuple& t,
+                         std::optional<seq32> isn);
     // A new child of `listener` for `t`, with the listener's socket options.
     ref<socket> make_child(const socket& listener, const four_tuple& t);
     void cookie_ack(socket& listener, segment&& seg, const four_tuple& t);

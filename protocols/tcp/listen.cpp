@@ -8,7 +8,8 @@
 
 namespace coronet::tcp {
 
-void layer::listen_input(socket& l, segment&& seg, const four_tuple& t) {
+void layer::listen_input(socket& l, segment&& seg, const four_tuple& t,
+                         std::optional<seq32> isn) {
     // "first check for an RST: An incoming RST should be ignored."
     if (seg.has(flag::rst)) return;
     // "second check for an ACK: ... form a reset segment <SEQ=SEG.ACK><CTL=RST>" unless it
@@ -17,7 +18,7 @@ void layer::listen_input(socket& l, segment&& seg, const four_tuple& t) {
         if (!seg.has(flag::syn) && cfg_.syn_cookies) return cookie_ack(l, std::move(seg), t);
         return send_reset(seg, t.local, t.remote);
     }
-    if (seg.has(flag::syn)) return syn_to_listener(l, std::move(seg), t);
+    if (seg.has(flag::syn)) return syn_to_listener(l, std::move(seg), t, isn);
 }
 
 ref<socket> layer::make_child(const socket& l, const four_tuple& t) {
@@ -41,7 +42,8 @@ ref<socket> layer::make_child(const socket& l, const four_tuple& t) {
     return child;
 }
 
-void layer::syn_to_listener(socket& l, segment&& seg, const four_tuple& t) {
+void layer::syn_to_listener(socket& l, segment&& seg, const four_tuple& t,
+                            std::optional<seq32> isn) {
     if (l.accept_queue_.size() >= static_cast<std::size_t>(l.backlog_)) {
         ++stats_.listen_overflows;
         ++stats_.listen_drops;
@@ -59,7 +61,7 @@ void layer::syn_to_listener(socket& l, segment&& seg, const four_tuple& t) {
     }
     ref<socket> child = make_child(l, t);
     socket& c = *child;
-    c.init_send(isn_.next(t.local, t.remote, now()), 536);
+    c.init_send(isn.value_or(isn_.next(t.local, t.remote, now())), 536);
     c.init_receive(seg.seq());
     c.negotiate(seg.header.options, false);
     c.snd_wnd_ = c.max_snd_wnd_ = seg.header.window; // a SYN's window is not scaled

@@ -113,3 +113,32 @@ TEST_CASE("tcp trace TIME-WAIT reuse with timestamps: a newer TSval opens a new 
     }
     CHECK(t.quiet());
 }
+
+TEST_CASE("tcp trace TIME-WAIT reuse: the new ISS lies beyond the old connection's sequence "
+          "space even when it sent faster than the ISN clock ticks", "[tcp][trace][time_wait]") {
+    trace t;
+    t.established_passive();
+    // 200,000 bytes acknowledged as they leave, all in one instant: the ISN clock (RFC 6528,
+    // one tick per 4 us) moves 25,000 in the 100 ms before the new SYN, far less.
+    t.write(200000);
+    std::uint32_t acked = 1;
+    while (!t.sent.empty()) {
+        while (!t.sent.empty()) {
+            auto s = t.take();
+            acked = std::max(acked, s.h.sequence - t.iss + s.h.payload_length);
+        }
+        t.in({.flags = A, .seq = 1, .ack = acked});
+    }
+    REQUIRE(acked == 200001);
+    t.shutdown_write();
+    CHECK(t.out() == "0ms [F.] seq 200001 ack 1 win 65535 len 0");
+    t.in({.flags = F | A, .seq = 1, .ack = 200002});
+    CHECK(t.out() == "0ms [.] seq 200002 ack 2 win 65535 len 0");
+    REQUIRE(t.state() == tcp::state::time_wait);
+    t.run_for(100ms);
+    CHECK(reuse(t, 1000, std::nullopt));
+    auto synack = t.take();
+    // Linux's rule: the old SND.NXT plus a maximum unscaled window and 2.
+    CHECK(synack.h.sequence - t.iss == 200002 + 65535 + 2);
+    CHECK(t.quiet());
+}
