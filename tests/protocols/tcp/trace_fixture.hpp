@@ -117,6 +117,21 @@ public:
         clock.advance_to(target);
         settle();
     }
+    // Runs to the next timer and fires it (and what is due with it); false when none is armed.
+    bool step() {
+        settle();
+        auto next = sched.timers().next_expiry();
+        if (!next) return false;
+        if (*next > clock.now()) clock.advance_to(*next);
+        settle();
+        return true;
+    }
+    // Fires timer after timer while the connection under test exists (at most `limit`).
+    void run_while_open(duration limit = 3600s) {
+        const time_point end = clock.now() + limit;
+        while (sock() != nullptr && clock.now() < end && step()) {
+        }
+    }
     // Runs until the next segment leaves (at most `limit`): its time since zero.
     duration run_to_next(duration limit = 3600s) {
         const time_point end = clock.now() + limit;
@@ -240,6 +255,18 @@ public:
         });
         settle();
     }
+    // A read of up to 64 KiB in the background: read_result is the byte count or -errno
+    // once it returns (INT_MIN while it waits).
+    void read() {
+        read_result = INT32_MIN;
+        app->spawn([this]() -> task<void> {
+            std::vector<std::byte> buf(65536);
+            auto r = co_await app->read(conn, buf);
+            read_result = r ? static_cast<std::int32_t>(*r) : -r.error();
+        });
+        settle();
+    }
+    std::int32_t read_result = INT32_MIN;
     void option(socket_option o, std::int64_t v) { (void)app->set_socket_option(conn, o, v).get(); }
     void shutdown_write() { (void)app->shutdown(conn, shutdown_how::write).get(); settle(); }
     void close() { (void)app->close(conn).get(); settle(); }

@@ -1,0 +1,117 @@
+// The connection's timers at exact virtual times, as packet traces: retransmission back-off
+// (RFC 6298) with Karn's rule, the delayed ACK (RFC 9293 §3.8.6.3), keepalive (§3.8.4), zero-
+// window probes (§3.8.6.1) and the user timeout (§3.8.3). TIME-WAIT's length and the SYN's
+// back-off have their own tests (trace_time_wait_test, handshake_test).
+#include "tests/protocols/tcp/trace_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace coronet;
+using namespace coronet::tcp_trace;
+
+namespace {
+
+// ESTABLISHED after a handshake that took `rtt`: SRTT = rtt, RTTVAR = rtt / 2 (RFC 6298 §2.2).
+void established_after(trace& t, duration rtt) {
+    t.syn_sent();
+    t.run_for(rtt);
+    t.in({.flags = S | A, .seq = 0, .ack = 1, .opts = trace::mss(1460)});
+    (void)t.take();
+    t.restart_clock();
+}
+
+} // namespace
+
+TEST_CASE("tcp timers: RTO = SRTT + 4 RTTVAR, doubling on each expiry up to max_rto, then "
+          "ETIMEDOUT after `retries`", "[tcp][trace][timers][rto]") {
+    tcp::config c = trace_config();
+    c.rtt.max_rto = 8s;
+    c.retries = 6;
+    trace t(c);
+    established_after(t, 100ms); // RTO = 100 + 4 * 50 = 300 ms
+    t.write(100);
+    CHECK(t.out() == "0ms [P.] seq 1 ack 1 win 65535 len 100");
+    t.read();
+    t.run_while_open();
+    const std::string trace_text = t.out_all();
+    CHECK(trace_text == "300ms [P.] seq 1 ack 1 win 65535 len 100\n"
+                        "900ms [P.] seq 1 ack 1 win 65535 len 100\n"
+                        "2100ms [P.] seq 1 ack 1 win 65535 len 100\n"
+                        "4500ms [P.] seq 1 ack 1 win 65535 len 100\n"
+                        "9300ms [P.] seq 1 ack 1 win 65535 len 100\n"
+                        "17300ms [P.] seq 1 ack 1 win 65535 len 100\n"); // 8 s: the cap
+    CHECK(t.clock.now() - t.zero == 25300ms); // the seventh expiry gives up, sending nothing
+    CHECK(t.read_result == -ETIMEDOUT);
+    CHECK(t.counter("timeouts") == 7);
+    CHECK(t.counter("retrans_segs") == 6);
+}
+
+TEST_CASE("tcp timers: Karn's rule: the ACK of a retransmission gives no RTT sample, the "
+          "backed-off RTO stays until a new segment is timed", "[tcp][trace][timers][rto]") {
+    trace t;
+    established_after(t, 100ms); // RTO 300 ms
+    t.write(100);
+    (void)t.take();
+    CHECK(t.run_to_next() == 300ms);
+    CHECK(t.out() == "300ms [P.] seq 1 ack 1 win 65535 len 100");
+    t.run_for(50ms);
+    t.in({.flags = A, .seq = 1, .ack = 101}); // the original's or the copy's? Unknown: no sample
+    CHECK(t.sock()->rtt().srtt() == 100ms);
+    t.write(100);
+    CHECK(t.out() == "350ms [P.] seq 101 ack 1 win 65535 len 100");
+    CHECK(t.run_to_next() == 950ms); // 600 ms: still backed off (RFC 6298 §5.7)
+    CHECK(t.out() == "950ms [P.] seq 101 ack 1 win 65535 len 100");
+    // A segment sent once and acknowledged: a sample; RTO from it, the back-off gone.
+    t.in({.flags = A, .seq = 1, .ack = 201});
+    t.write(100);
+    CHECK(t.out() == "950ms [P.] seq 201 ack 1 win 65535 len 100");
+    t.run_for(20ms);
+    t.in({.flags = A, .seq = 1, .ack = 301});
+    CHECK(t.sock()->rtt().srtt() == (7 * 100ms + 20ms) / 8);
+    CHECK(t.sock()->rtt().backoffs() == 0);
+    CHECK(t.quiet());
+}
+
+TEST_CASE("tcp timers: the delayed ACK waits config.delayed_ack", "[tcp][trace][timers]") {
+    tcp::config c = trace_config();
+    c.delayed_ack = 100ms;
+    trace t(c);
+    t.established();
+    t.in({.flags = A, .seq = 1, .ack = 1, .len = 10});
+    t.run_for(60ms);
+    t.in({.flags = A, .seq = 11, .ack = 1, .len = 10}); // does not restart the timer
+    CHECK(t.run_to_next() == 100ms);
+    CHECK(t.out() == "100ms [.] seq 1 ack 21 win 65535 len 0");
+    CHECK(t.quiet());
+}
+
+TEST_CASE("tcp timers: keepalive probes after idle, every interval; count unanswered probes "
+          "fail the connection with ETIMEDOUT", "[tcp][trace][timers][keepalive]") {
+    trace t;
+    t.established();
+    t.option(socket_option::keep_idle, 10);
+    t.option(socket_option::keep_interval, 2);
+    t.option(socket_option::keep_count, 3);
+    t.option(socket_option::keep_alive, 1);
+    t.read();
+    SECTION("unanswered") {
+        t.run_while_open();
+        const std::string trace_text = t.out_all();
+        // <SEQ=SND.NXT-1> with no data: the peer must answer with an ACK (RFC 1122 §4.2.3.6).
+        CHECK(trace_text == "10000ms [.] seq 0 ack 1 win 65535 len 0\n"
+                            "12000ms [.] seq 0 ack 1 win 65535 len 0\n"
+                            "14000ms [.] seq 0 ack 1 win 65535 len 0\n"
+                            "16000ms [R.] seq 1 ack 1 win 65535 len 0\n");
+        CHECK(t.read_result == -ETIMEDOUT);
+        CHECK(t.counter("keepalive_probes") == 3);
+    }
+    SECTION("answered: the next probe comes after a full idle time again") {
+        CHECK(t.run_to_next() == 10s);
+        CHECK(t.out() == "10000ms [.] seq 0 ack 1 win 65535 len 0");
+        t.run_for(5ms);
+        t.in({.flags = A, .seq = 1, .ack = 1});
+        CHECK(t.run_to_next() == 20005ms);
+        CHECK(t.out() == "20005ms [.] seq 0 ack 1 win 65535 len 0");
+        CHECK(t.state() == tcp::state::established);
+    }
+}
