@@ -50,9 +50,12 @@ void socket::update_window(const segment& seg) noexcept {
     snd_wl2_ = seg.ack();
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     if (before == 0 && snd_wnd_ != 0) {
+        // The window opens: what was sent beyond SND.UNA meanwhile (window probes) fell
+        // outside a zero window, so sending resumes at SND.UNA, as BSD's, whose forced probe
+        // never advances SND.NXT; skipping it left a hole only a retransmission could fill.
         persist_timer_.cancel();
         persist_backoff_ = 0;
-        snd_nxt_ = seq_max(snd_nxt_, snd_una_);
+        snd_nxt_ = snd_una_;
     }
 }
 

@@ -98,9 +98,11 @@ void socket::persist_timeout() {
         snd_nxt_ += 1;
         snd_max_ = seq_max(snd_max_, snd_nxt_);
     }
+    // The first probe went after one RTO; the next after 2 RTO, then 4... (Linux's
+    // rto << backoff).
     if (persist_backoff_ < 16) ++persist_backoff_;
     duration d = rtt_.rto();
-    for (unsigned i = 1; i < persist_backoff_ && d < layer_->cfg().rtt.max_rto; ++i) d *= 2;
+    for (unsigned i = 0; i < persist_backoff_ && d < layer_->cfg().rtt.max_rto; ++i) d *= 2;
     arm(persist_timer_, std::min(d, layer_->cfg().rtt.max_rto));
 }
 

@@ -115,3 +115,34 @@ TEST_CASE("tcp timers: keepalive probes after idle, every interval; count unansw
         CHECK(t.state() == tcp::state::established);
     }
 }
+
+TEST_CASE("tcp timers: a zero window is probed with one byte, the persist timer backing off; "
+          "the window reopening sends the data", "[tcp][trace][timers][persist]") {
+    trace t;
+    t.established();
+    t.in({.flags = A, .seq = 1, .ack = 1, .win = 0});
+    t.write(3000);
+    CHECK(t.quiet());
+    std::string probes;
+    for (int i = 0; i < 4; ++i) {
+        t.run_to_next();
+        probes += t.out_all();
+        t.in({.flags = A, .seq = 1, .ack = 1, .win = 0}); // the probe refused
+    }
+    // RTO 200 ms, then doubling (RFC 1122 §4.2.2.17: exponential back-off).
+    CHECK(probes == "200ms [.] seq 1 ack 1 win 65535 len 1\n"
+                    "600ms [.] seq 1 ack 1 win 65535 len 1\n"
+                    "1400ms [.] seq 1 ack 1 win 65535 len 1\n"
+                    "3000ms [.] seq 1 ack 1 win 65535 len 1\n");
+    CHECK(t.counter("window_probes") == 4);
+    t.run_for(100ms);
+    t.in({.flags = A, .seq = 1, .ack = 1, .win = 65535}); // the window opens
+    CHECK(t.out_all() == "3100ms [.] seq 1 ack 1 win 65535 len 1460\n"
+                         "3100ms [.] seq 1461 ack 1 win 65535 len 1460\n");
+    t.in({.flags = A, .seq = 1, .ack = 2921});
+    CHECK(t.out() == "3100ms [P.] seq 2921 ack 1 win 65535 len 80");
+    t.in({.flags = A, .seq = 1, .ack = 3001});
+    t.run_for(60s);
+    CHECK(t.quiet());
+    CHECK(t.counter("timeouts") == 0); // no hole left for the retransmission timer
+}
