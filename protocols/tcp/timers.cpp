@@ -17,7 +17,17 @@ ts32 socket::ts_now() const noexcept {
 
 void socket::arm(timer& t, duration d) { layer_->sched().timers().add(t, layer_->now() + d); }
 
-void socket::arm_rtx() { arm(rtx_timer_, rtt_.rto()); }
+void socket::arm_rtx() {
+    duration d = rtt_.rto();
+    // TCP_USER_TIMEOUT fails the connection at its time, not at the first expiry after it
+    // (Linux's tcp_clamp_rto_to_user_timeout).
+    if (user_timeout_ > duration::zero() && synchronized(state_) && snd_una_ != snd_max_) {
+        const time_point deadline = una_since_ + user_timeout_;
+        const time_point now = layer_->now();
+        d = std::min(d, deadline > now ? deadline - now : duration::zero());
+    }
+    arm(rtx_timer_, d);
+}
 
 void socket::arm_keepalive() { arm(keepalive_timer_, keep_idle_); }
 

@@ -146,3 +146,22 @@ TEST_CASE("tcp timers: a zero window is probed with one byte, the persist timer 
     CHECK(t.quiet());
     CHECK(t.counter("timeouts") == 0); // no hole left for the retransmission timer
 }
+
+TEST_CASE("tcp timers: TCP_USER_TIMEOUT fails a connection whose data stays unacknowledged "
+          "at exactly the timeout", "[tcp][trace][timers][user_timeout]") {
+    trace t;
+    t.established();
+    t.option(socket_option::user_timeout, 5000);
+    t.read();
+    t.run_for(1s);
+    t.write(100);
+    t.run_while_open();
+    const std::string trace_text = t.out_all();
+    CHECK(trace_text == "1000ms [P.] seq 1 ack 1 win 65535 len 100\n"
+                        "1200ms [P.] seq 1 ack 1 win 65535 len 100\n"
+                        "1600ms [P.] seq 1 ack 1 win 65535 len 100\n"
+                        "2400ms [P.] seq 1 ack 1 win 65535 len 100\n"
+                        "4000ms [P.] seq 1 ack 1 win 65535 len 100\n");
+    CHECK(t.clock.now() - t.zero == 6s); // 5 s after the data was first sent
+    CHECK(t.read_result == -ETIMEDOUT);
+}
