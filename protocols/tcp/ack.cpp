@@ -79,9 +79,13 @@ void socket::on_new_ack(const segment& seg, std::uint32_t acked) {
     dupacks_ = 0;
     if (in_recovery_) {
         if (ack >= recover_) {
-            // RFC 6582 §3.2 step 3: a full acknowledgment ends recovery.
+            // RFC 6582 §3.2 step 3: a full acknowledgment ends recovery, and deflates the
+            // window it inflated. A SACK sender's cwnd was ssthresh throughout, `pipe` keeping
+            // what it sent in bounds (RFC 6675 §5 has no deflation, nor Linux): it stays there.
+            // Deflating it to FlightSize + SMSS cut it to a few segments whenever the full ACK
+            // came late and covered nearly everything, then slow start had to climb back.
             in_recovery_ = false;
-            cc_->on_recovery_exit(flight_size(), now);
+            if (!sack_ok_) cc_->on_recovery_exit(flight_size(), now);
         } else if (!sack_ok_) {
             // Step 5, a partial acknowledgment: retransmit the first unacknowledged segment,
             // deflate the window, and reset the retransmission timer.
