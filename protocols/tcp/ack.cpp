@@ -90,7 +90,7 @@ void socket::on_new_ack(const segment& seg, std::uint32_t acked) {
             // Step 5, a partial acknowledgment: retransmit the first unacknowledged segment,
             // deflate the window, and reset the retransmission timer.
             const std::uint32_t len =
-                std::min<std::uint32_t>(mss_, static_cast<std::uint32_t>(snd_.size()));
+                std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_.size()));
             if (len > 0) send_segment(snd_una_, len, flag::ack);
             cc_->on_partial_ack(acked);
             arm_rtx();
@@ -143,7 +143,7 @@ void socket::enter_recovery() {
     ++layer_->stats().fast_retransmits;
     in_recovery_ = true;
     recover_ = snd_max_;
-    const std::uint32_t len = std::min<std::uint32_t>(mss_, static_cast<std::uint32_t>(snd_.size()));
+    const std::uint32_t len = std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_.size()));
     if (sack_ok_) {
         // RFC 6675 §5 step 4: ssthresh and cwnd from FlightSize, RecoveryPoint = HighData,
         // retransmit the first segment presumed lost, then run NextSeg while pipe allows.
@@ -175,7 +175,7 @@ void socket::sack_recovery_send() {
                                        : 0;
         auto next = sb_->next_seg(snd_max_, std::min(unsent, room));
         if (!next) break;
-        std::uint32_t len = std::min<std::uint32_t>(next->range.length(), mss_);
+        std::uint32_t len = std::min<std::uint32_t>(next->range.length(), send_mss());
         if (next->why == sack_scoreboard::next_segment::rule::new_data) {
             len = std::min({len, unsent, room});
             if (len == 0) break;

@@ -25,7 +25,7 @@ std::size_t layer::tuple_hash::hash(const endpoint& l, const endpoint& r) noexce
 layer::layer(network& net, scheduler& sched, counters& stats, config cfg)
     : net_(net), sched_(sched), stats_(stats), cfg_(cfg), isn_(cfg.seed), cookies_(cfg.seed ^ 0x5eed),
       buckets_(initial_buckets), table_(table::bucket_traits(buckets_.data(), buckets_.size())),
-      rng_(cfg.seed) {}
+      rng_(cfg.seed), port_key_(siphash_key::derive(cfg.seed, 0x706f7274 /* "port" */)) {}
 
 layer::~layer() {
     while (!table_.empty())
@@ -101,13 +101,51 @@ result<> layer::bind(socket& s, endpoint local) {
     }
     s.local_ = local;
     s.bound_ = true;
+    s.autobound_ = false;
     ports_[local.port.value()].push_back(&s);
     return {};
 }
 
 result<> layer::bind_ephemeral(socket& s, ipv4_address local, const endpoint& remote) {
-    (void)remote;
-    return bind(s, {local, 0});
+    // RFC 6056 §3.3.4, Algorithm 4 ("double-hash"): the search for a port starts at an offset
+    // that is a keyed hash of (local address, remote address, remote port), plus a counter
+    // that the same hash picks from a table and that advances with every port tried:
+    //     port = min_ephemeral + (F(laddr, raddr, rport) + table[G(...)]++) % num_ephemeral
+    // A port is suitable when no listener or explicitly bound socket holds it and the
+    // 4-tuple it would make is not in use, so, as Linux's connect(), one port serves
+    // connections to different peers and a host is not limited to 16,384 connections.
+    std::array<std::byte, 10> t{};
+    const std::uint32_t la = local.to_uint(), ra = remote.address.to_uint();
+    const std::uint16_t rp = remote.port.value();
+    for (int i = 0; i < 4; ++i) {
+        t[static_cast<std::size_t>(i)] = static_cast<std::byte>(la >> (24 - 8 * i));
+        t[static_cast<std::size_t>(4 + i)] = static_cast<std::byte>(ra >> (24 - 8 * i));
+    }
+    t[8] = static_cast<std::byte>(rp >> 8);
+    t[9] = static_cast<std::byte>(rp);
+    const std::uint64_t h = siphash24(port_key_, t);
+    const auto offset = static_cast<std::uint32_t>(h);                        // F
+    std::uint32_t& counter = port_counters_[(h >> 32) % port_counters_.size()]; // table[G]
+    const unsigned first = cfg_.ephemeral_first;
+    const unsigned span = cfg_.ephemeral_last - first + 1u;
+    for (unsigned i = 0; i < span; ++i) {
+        const auto p = static_cast<std::uint16_t>(first + (offset + counter++) % span);
+        if (!shareable_port(p, local, remote)) continue;
+        s.local_ = {local, port(p)};
+        s.bound_ = true;
+        s.autobound_ = true;
+        ports_[p].push_back(&s);
+        return {};
+    }
+    return error{EADDRNOTAVAIL}; // as Linux's connect() when every port is taken for this peer
+}
+
+bool layer::shareable_port(std::uint16_t p, ipv4_address local, const endpoint& remote) const noexcept {
+    if (auto it = ports_.find(p); it != ports_.end()) {
+        for (const socket* o : it->second)
+            if (!o->autobound_) return false; // a listener, or bound by the application
+    }
+    return find({local, port(p)}, remote) == nullptr;
 }
 
 void layer::unbind(socket& s) noexcept {

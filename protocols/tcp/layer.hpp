@@ -14,9 +14,11 @@
 #include "protocols/tcp/counters.hpp"
 #include "protocols/tcp/isn.hpp"
 #include "protocols/tcp/network.hpp"
+#include "protocols/tcp/siphash.hpp"
 #include "protocols/tcp/socket.hpp"
 #include "protocols/tcp/syn_cookie.hpp"
 
+#include <array>
 #include <boost/intrusive/unordered_set.hpp>
 #include <functional>
 #include <optional>
@@ -68,7 +70,9 @@ public:
     // --- For the sockets ---
     result<> bind(socket& s, endpoint local);
     void unbind(socket& s) noexcept;
-    // Picks a free ephemeral port for a connection to `remote` and binds `s` to it.
+    // Picks an ephemeral port for a connection from `local` to `remote` (RFC 6056 §3.3.4:
+    // unique for the 4-tuple, shared with other connections to other peers) and binds `s` to
+    // it; EADDRNOTAVAIL when every port is in use towards that peer.
     result<> bind_ephemeral(socket& s, ipv4_address local, const endpoint& remote);
     void insert(socket& s);
     void erase(socket& s) noexcept;
@@ -97,6 +101,9 @@ private:
         boost::intrusive::hash<tuple_hash>, boost::intrusive::equal<tuple_equal>,
         boost::intrusive::power_2_buckets<true>>;
 
+    // True when a connect() from `local` to `remote` may use port p.
+    bool shareable_port(std::uint16_t p, ipv4_address local, const endpoint& remote) const noexcept;
+
     // listen.cpp: a segment for a listener (no connection matched). `isn`: the ISS of a
     // connection that reuses a TIME-WAIT (beyond the old one's sequence space).
     void listen_input(socket& listener, segment&& seg, const four_tuple& t,
@@ -118,6 +125,9 @@ private:
     table table_;
     std::unordered_map<std::uint16_t, std::vector<socket*>> ports_; // bound sockets by port
     std::mt19937_64 rng_;
+    // RFC 6056 Algorithm 4: the key of F and G and the table of per-destination counters.
+    siphash_key port_key_;
+    std::array<std::uint32_t, 4096> port_counters_{};
     std::function<void(std::string_view)> trace_;
 };
 

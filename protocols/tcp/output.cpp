@@ -16,9 +16,22 @@ namespace {
 constexpr std::uint32_t max_tso_payload = 65535 - 20 - 60;
 } // namespace
 
+std::uint32_t socket::send_mss() const noexcept {
+    // RFC 9293 §3.7.1: the data of a segment is the MSS less the options beyond the fixed
+    // ones (mss_ already lost the timestamps' 12 bytes). SACK blocks come and go with the
+    // holes in what we received: 8 bytes each plus 2 of kind and length, padded to 4 with
+    // NOPs, as Linux's tcp_current_mss() counts them. Without this a data segment that
+    // carries SACK blocks is larger than the MTU and leaves in IP fragments.
+    if (!sack_ok_ || ooo_.empty()) return mss_;
+    const auto n = static_cast<std::uint32_t>(
+        std::min<std::size_t>(ooo_.block_count(), ts_ok_ ? 3 : reassembly_queue::max_reported));
+    return mss_ - (4 + 8 * n);
+}
+
 std::uint32_t socket::max_payload() const noexcept {
-    if (!segmentation_offload_) return mss_;
-    return std::max<std::uint32_t>(mss_, max_tso_payload / mss_ * mss_);
+    const std::uint32_t m = send_mss();
+    if (!segmentation_offload_) return m;
+    return std::max<std::uint32_t>(m, max_tso_payload / m * m);
 }
 
 bool socket::fin_to_send() const noexcept { return fin_queued_ && snd_nxt_ == fin_seq(); }
@@ -42,7 +55,7 @@ void socket::output() {
         const bool fin = fin_queued_ && len == unsent && snd_nxt_ + len == fin_seq() &&
                          (len > 0 || usable > 0 || snd_wnd_ == 0 || flight == 0);
         if (len == 0 && !fin) break;
-        if (len > 0 && len < mss_ && !fin) {
+        if (len > 0 && len < send_mss() && !fin) {
             // Nagle: a short segment waits while data is unacknowledged, unless TCP_NODELAY;
             // sender SWS: unless it is half the largest window the peer offered.
             const bool last = len == unsent;
@@ -141,9 +154,10 @@ bool socket::transmit(repr& r, packet&& p) {
         o.flags |= packet_offload::needs_csum;
         o.csum_start = 0;
         o.csum_offset = static_cast<std::uint16_t>(field::checksum);
-        if (segmentation_offload_ && r.payload_length > mss_) {
+        const std::uint32_t m = send_mss();
+        if (segmentation_offload_ && r.payload_length > m) {
             o.gso_type = packet_offload::gso_tcpv4;
-            o.gso_size = mss_;
+            o.gso_size = static_cast<std::uint16_t>(m);
             o.hdr_len = static_cast<std::uint16_t>(header_length);
         }
     }

@@ -12,17 +12,20 @@
 // again (the packet layer refuses to write shared buffers in place), so writes never change
 // bytes in flight.
 //
+// Memory. An empty send buffer holds no allocation (lazy_deque), so an idle connection pays
+// only for the object itself.
+//
 // Capacity. size() counts every buffered byte; free_space() is what write() and send_zc() may
 // still add (the engine's writer waits while it is 0). set_capacity() may shrink below size():
 // nothing is dropped, free_space() stays 0 until enough is acknowledged.
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <span>
 
 #include "framework/buffer/packet.hpp"
 #include "framework/counters.hpp"
 #include "framework/result.hpp"
+#include "protocols/tcp/lazy_deque.hpp"
 #include "protocols/tcp/seq.hpp"
 
 namespace coronet::tcp {
@@ -72,7 +75,7 @@ private:
     std::size_t capacity_;
     seq32 begin_;
     seq32 end_;
-    std::deque<chunk> chunks_;
+    lazy_deque<chunk> chunks_; // allocates nothing while the buffer is empty
 };
 
 } // namespace coronet::tcp

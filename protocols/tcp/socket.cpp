@@ -244,7 +244,7 @@ task<result<>> socket::connect(const endpoint& remote) {
     auto path = layer_->net().route(remote.address);
     if (!path) co_return error{path.error()};
     if (!bound_) {
-        if (auto r = layer_->bind(*this, {ipv4_any, 0}); !r) co_return r;
+        if (auto r = layer_->bind_ephemeral(*this, path->source, remote); !r) co_return r;
     }
     if (local_.address.is_any()) local_.address = path->source;
     if (layer_->find(local_, remote) != nullptr) co_return error{EADDRNOTAVAIL};

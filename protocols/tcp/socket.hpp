@@ -19,6 +19,7 @@
 #include "framework/wait_queue.hpp"
 #include "protocols/tcp/config.hpp"
 #include "protocols/tcp/congestion.hpp"
+#include "protocols/tcp/lazy_deque.hpp"
 #include "protocols/tcp/reassembly.hpp"
 #include "protocols/tcp/receive_buffer.hpp"
 #include "protocols/tcp/rtt_estimator.hpp"
@@ -157,6 +158,8 @@ private:
     void send_syn();
     std::uint16_t window_field(bool syn);
     std::uint32_t max_payload() const noexcept;
+    // The payload room of one segment sent now: the MSS less the SACK blocks it will carry.
+    std::uint32_t send_mss() const noexcept;
     bool fin_to_send() const noexcept;
     seq32 fin_seq() const noexcept { return snd_.end(); }
     void schedule_ack(bool immediate);
@@ -184,6 +187,7 @@ private:
     endpoint local_{};
     endpoint remote_{};
     bool bound_ = false;
+    bool autobound_ = false; // bound by connect(): its port may be shared (RFC 6056)
     bool handle_closed_ = false;
     bool non_blocking_ = false;
     bool no_delay_ = false;
@@ -254,7 +258,7 @@ private:
     socket* listener_ = nullptr; // set while a child is half-open or unaccepted
     int backlog_ = 0;
     std::size_t syn_queue_ = 0;
-    std::deque<ref<socket>> accept_queue_;
+    lazy_deque<ref<socket>> accept_queue_; // nothing allocated unless a listener queues
     boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>
         child_hook_;
     using child_list = boost::intrusive::list<
