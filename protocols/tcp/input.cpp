@@ -226,7 +226,12 @@ bool socket::acceptable(const segment& seg) const noexcept {
     // RFC 9293 §3.10.7.4, the four cases of the acceptability test.
     const std::uint32_t wnd = rcv_adv_ > rcv_nxt_ ? distance(rcv_nxt_, rcv_adv_) : 0;
     const std::uint32_t len = seg.length();
-    if (len == 0) return wnd == 0 ? seg.seq() == rcv_nxt_ : in_window(seg.seq(), rcv_nxt_, wnd);
+    // A zero-length segment may sit at the right edge itself, as Linux's tcp_sequence()
+    // allows: a peer that sent our whole window numbers its pure ACKs there, and refusing
+    // them would drop every ACK it sends until the window's data arrives.
+    if (len == 0)
+        return wnd == 0 ? seg.seq() == rcv_nxt_
+                        : in_window(seg.seq(), rcv_nxt_, wnd) || seg.seq() == rcv_adv_;
     // A zero window accepts no data, but the ACK and RST of a segment at RCV.NXT are still
     // processed ("special allowance should be made to accept valid ACKs, URGs, and RSTs").
     if (wnd == 0) return seg.seq() == rcv_nxt_;

@@ -72,11 +72,14 @@ struct transfer_outcome {
     bool server_ok = false;
     std::vector<std::byte> at_server; // what the server read
     std::vector<std::byte> at_client; // what the client read
+    int server_error = 0;             // the first error a call gave the server (0: none)
+    int client_error = 0;
 };
 
 // Writes `out` in chunks, shuts down the write side; reads into `in` until end of stream.
+// The first error a call returns goes to `*error` when given.
 inline task<bool> exchange(process& p, handle h, const std::vector<std::byte>& out,
-                           std::vector<std::byte>& in) {
+                           std::vector<std::byte>& in, int* error = nullptr) {
     bool write_ok = true;
     bool read_ok = true;
     bool done_writing = false;
@@ -87,6 +90,7 @@ inline task<bool> exchange(process& p, handle h, const std::vector<std::byte>& o
             auto w = co_await p.write(h, std::span(out).subspan(off, n));
             if (!w) {
                 write_ok = false;
+                if (error != nullptr && *error == 0) *error = w.error();
                 break;
             }
             off += *w;
@@ -99,6 +103,7 @@ inline task<bool> exchange(process& p, handle h, const std::vector<std::byte>& o
         auto r = co_await p.read(h, buf);
         if (!r) {
             read_ok = false;
+            if (error != nullptr && *error == 0) *error = r.error();
             break;
         }
         if (*r == 0) break;
@@ -123,14 +128,14 @@ inline transfer_outcome transfer(pair_world& pw, const std::vector<std::byte>& a
         auto c = co_await sp->accept(*ls);
         (void)sp->close(*ls).get();
         if (!c) co_return;
-        out.server_ok = co_await exchange(*sp, *c, b_to_a, out.at_server);
+        out.server_ok = co_await exchange(*sp, *c, b_to_a, out.at_server, &out.server_error);
         (void)sp->close(*c).get();
         server_done = true;
     });
     cp->spawn([&]() -> task<void> {
         auto c = co_await cp->connect({b_addr, 80});
         if (!c) co_return;
-        out.client_ok = co_await exchange(*cp, *c, a_to_b, out.at_client);
+        out.client_ok = co_await exchange(*cp, *c, a_to_b, out.at_client, &out.client_error);
         (void)cp->close(*c).get();
         client_done = true;
     });
