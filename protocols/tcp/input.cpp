@@ -185,6 +185,7 @@ void socket::input_syn_sent(segment& seg) {
 void socket::established_by_ack(const segment& seg) {
     (void)seg;
     set_state(state::established);
+    rtx_timer_.cancel(); // the SYN-ACK's: left armed, it fired on the first data too early
     rtt_.reset_backoff();
     snd_wl1_ = seg.seq() - 1; // the window of this ACK is taken below
     if (listener_ != nullptr) {

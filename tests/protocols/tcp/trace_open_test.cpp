@@ -140,6 +140,9 @@ TEST_CASE("tcp trace SYN-RECEIVED (passive): the ACK establishes; a bad ACK is r
         CHECK(t.quiet());
         CHECK(t.state() == tcp::state::established);
         CHECK(t.layer.find_listener({us, port(listen_port)})->accept_queue_size() == 1);
+        // The SYN-ACK's retransmission timer went with it: nothing fires at its 1 s.
+        t.run_for(5s);
+        CHECK(t.counter("timeouts") == 0);
     }
     SECTION("an ACK beyond our SYN: <SEQ=SEG.ACK><CTL=RST>, still SYN-RECEIVED") {
         t.in({.flags = A, .seq = 1, .ack = 50});
