@@ -5,6 +5,19 @@
 
 namespace coronet::tcp {
 
+namespace {
+// The handshake is over: the retransmission timer leaves its back-off. RFC 6298 §5.7: "If the
+// timer expires awaiting the ACK of a SYN segment and the TCP implementation is using an RTO
+// less than 3 seconds, the RTO MUST be re-initialized to 3 seconds when data transmission
+// begins" (when no RTT sample came, Karn's rule refusing the retransmitted SYN's).
+void after_handshake(rtt_estimator& rtt) {
+    if (rtt.has_sample() || rtt.backoffs() == 0) return rtt.reset_backoff();
+    rtt_options o = rtt.options();
+    o.initial_rto = std::max<duration>(o.initial_rto, std::chrono::seconds(3));
+    rtt = rtt_estimator(o);
+}
+} // namespace
+
 void socket::input(segment&& seg) {
     if (layer_ == nullptr) return;
     last_received_ = layer_->now();
@@ -168,7 +181,7 @@ void socket::input_syn_sent(segment& seg) {
         snd_una_ = seg.ack();
         if (auto r = sampler_.on_ack(seg.ack(), layer_->now())) rtt_.sample(*r);
         rtx_timer_.cancel();
-        rtt_.reset_backoff();
+        after_handshake(rtt_);
         set_state(state::established);
         last_received_ = layer_->now();
         if (keep_alive_) arm_keepalive();
@@ -186,7 +199,7 @@ void socket::established_by_ack(const segment& seg) {
     (void)seg;
     set_state(state::established);
     rtx_timer_.cancel(); // the SYN-ACK's: left armed, it fired on the first data too early
-    rtt_.reset_backoff();
+    after_handshake(rtt_);
     snd_wl1_ = seg.seq() - 1; // the window of this ACK is taken below
     if (listener_ != nullptr) {
         socket* l = listener_;

@@ -165,3 +165,32 @@ TEST_CASE("tcp timers: TCP_USER_TIMEOUT fails a connection whose data stays unac
     CHECK(t.clock.now() - t.zero == 6s); // 5 s after the data was first sent
     CHECK(t.read_result == -ETIMEDOUT);
 }
+
+TEST_CASE("tcp timers: after a retransmitted SYN (no RTT sample, Karn) data starts with an RTO "
+          "of 3 s (RFC 6298 §5.7)", "[tcp][trace][timers][rto]") {
+    trace t;
+    SECTION("active open: our SYN retransmitted") {
+        t.syn_sent();
+        CHECK(t.run_to_next() == 1s);
+        CHECK(t.out() == "1000ms [S] seq 0 win 65535 len 0 <mss 1460,ws 7,sackOK,ts>");
+        t.run_for(500ms);
+        t.in({.flags = S | A, .seq = 0, .ack = 1, .opts = trace::mss(1460)});
+        CHECK(t.out() == "1500ms [.] seq 1 ack 1 win 65535 len 0");
+    }
+    SECTION("passive open: our SYN-ACK retransmitted") {
+        t.syn_received();
+        CHECK(t.run_to_next() == 1s);
+        CHECK(t.out() == "1000ms [S.] seq 0 ack 1 win 65535 len 0 <mss 1460>");
+        t.run_for(500ms);
+        t.in({.flags = A, .seq = 1, .ack = 1});
+        t.app->spawn([&t]() -> task<void> { t.conn = (co_await t.app->accept(t.listener)).value(); });
+        t.settle();
+    }
+    REQUIRE(t.state() == tcp::state::established);
+    t.write(100);
+    CHECK(t.out() == "1500ms [P.] seq 1 ack 1 win 65535 len 100");
+    CHECK(t.run_to_next() == 4500ms);
+    CHECK(t.out() == "4500ms [P.] seq 1 ack 1 win 65535 len 100");
+    CHECK(t.run_to_next() == 10500ms);
+    CHECK(t.out() == "10500ms [P.] seq 1 ack 1 win 65535 len 100");
+}
