@@ -18,12 +18,6 @@ namespace {
 
 constexpr std::size_t megabytes_64 = std::size_t{64} << 20;
 
-std::uint64_t fnv1a(const std::vector<std::byte>& v) {
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (const auto b : v) h = (h ^ std::to_integer<std::uint64_t>(b)) * 0x100000001b3ull;
-    return h;
-}
-
 struct options_set {
     const char* name;
     bool sack, timestamps, scaling;

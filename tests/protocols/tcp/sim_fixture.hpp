@@ -28,6 +28,13 @@ inline std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
     return v;
 }
 
+// FNV-1a over the bytes: transfers compare hashes, not megabytes.
+inline std::uint64_t fnv1a(const std::vector<std::byte>& v) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (const auto b : v) h = (h ^ std::to_integer<std::uint64_t>(b)) * 0x100000001b3ull;
+    return h;
+}
+
 // The offset of the first byte where `a` and `b` differ (the shorter size when one is a
 // prefix of the other, equal sizes and no difference give the size): a failed check prints
 // one number instead of a megabyte of bytes.
