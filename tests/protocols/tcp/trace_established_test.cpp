@@ -164,3 +164,36 @@ TEST_CASE("tcp trace ESTABLISHED: FIN in order goes to CLOSE-WAIT, acknowledged 
     }
     CHECK(t.quiet());
 }
+
+TEST_CASE("tcp trace ESTABLISHED with timestamps: PAWS drops a segment with an older TSval and "
+          "acknowledges it (RFC 7323 §5.3)", "[tcp][trace][established][paws]") {
+    trace t;
+    t.peer_options.timestamps = tcp::timestamps{5000, 0};
+    t.established();
+    REQUIRE(t.sock()->timestamps_enabled());
+    auto ts = [](std::uint32_t val) {
+        tcp::options o;
+        o.timestamps = tcp::timestamps{val, 0};
+        return o;
+    };
+    SECTION("older: an ACK echoing TS.Recent, the data not taken") {
+        t.in({.flags = A, .seq = 1, .ack = 1, .len = 100, .opts = ts(4999)});
+        auto a = t.take();
+        CHECK(t.describe(a) == "0ms [.] seq 1 ack 1 win 65535 len 0 <ts>");
+        CHECK(a.h.options.timestamps->echo_reply == 5000);
+        CHECK(t.counter("paws_rejected") == 1);
+        CHECK(t.sock()->rcv_nxt().raw() == peer_isn + 1);
+    }
+    SECTION("newer: taken, and its TSval echoed from then on") {
+        t.in({.flags = A, .seq = 1, .ack = 1, .len = 100, .opts = ts(5001)});
+        t.run_for(40ms);
+        auto a = t.take();
+        CHECK(t.describe(a) == "40ms [.] seq 1 ack 101 win 65535 len 0 <ts>");
+        CHECK(a.h.options.timestamps->echo_reply == 5001);
+    }
+    SECTION("a RST with an older TSval is not subject to PAWS: it still resets") {
+        t.in({.flags = R, .seq = 1, .opts = ts(1)});
+        CHECK(t.sock() == nullptr);
+    }
+    CHECK(t.quiet());
+}
