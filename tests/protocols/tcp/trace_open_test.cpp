@@ -155,6 +155,15 @@ TEST_CASE("tcp trace SYN-RECEIVED (passive): the ACK establishes; a bad ACK is r
         CHECK(t.out() == "300ms [S.] seq 0 ack 1 win 65535 len 0 <mss 1460>");
         CHECK(t.state() == tcp::state::syn_received);
     }
+    SECTION("a SYN with another ISN, or data outside the window: our SYN-ACK (for the first "
+            "SYN) again, no second connection") {
+        t.in({.flags = S, .seq = 500, .opts = trace::mss(1460)});
+        CHECK(t.out() == "0ms [S.] seq 0 ack 1 win 65535 len 0 <mss 1460>");
+        t.in({.flags = A, .seq = 70000, .ack = 1, .len = 10});
+        CHECK(t.out() == "0ms [S.] seq 0 ack 1 win 65535 len 0 <mss 1460>");
+        CHECK(t.state() == tcp::state::syn_received);
+        CHECK(t.layer.connection_count() == 1);
+    }
     SECTION("RST at RCV.NXT: the half-open connection goes, the listener stays") {
         t.in({.flags = R, .seq = 1});
         CHECK(t.quiet());
