@@ -43,10 +43,19 @@ result<std::size_t> send_buffer::write(std::span<const std::byte> bytes, counter
 result<void> send_buffer::send_zc(packet data) {
     if (data.length() > capacity_) return error{EMSGSIZE};
     if (data.length() > free_space()) return error{EAGAIN};
-    if (data.empty()) return {};
-    const auto length = static_cast<std::uint32_t>(data.length());
-    chunks_.push_back(chunk{end_, std::move(data), 0, true});
-    end_ += length;
+    // One chunk per slice: segment() shares only the chunks a segment spans, so a packet of
+    // many buffers handed over at once must not be one chunk (each segment would share, then
+    // trim away, all its slices: O(slices) per segment).
+    while (!data.empty()) {
+        const std::size_t first = (*data.slices().begin()).size();
+        auto rest = data.split(first); // on a slice boundary: nothing allocated, cannot fail
+        if (!rest) return error{rest.error()};
+        if (!data.empty()) {
+            chunks_.push_back(chunk{end_, std::move(data), 0, true});
+            end_ += static_cast<std::uint32_t>(first);
+        }
+        data = std::move(*rest);
+    }
     return {};
 }
 

@@ -5,7 +5,7 @@
 // How it holds bytes. A deque of chunks, each a packet with its first sequence number.
 // write() copies (the POSIX contract, counted) into the last chunk's buffer while that buffer
 // has room and is ours alone, else into a new one-buffer chunk; send_zc() appends the caller's
-// packet as a chunk of its own, without copying. segment() shares the chunks it spans
+// packet without copying, one chunk per slice. segment() shares the chunks it spans
 // (share, pull_header, trim: reference counts, no copy), so a segment in flight and its
 // retransmissions point at the very bytes the application wrote; acknowledge() drops whole
 // chunks and trims the first one. A buffer that a segment still shares is never written
