@@ -178,3 +178,17 @@ TEST_CASE("tcp recovery: a tail loss is repaired by one retransmission timeout (
         CHECK(o.samples[i].cwnd == o.mss);
     }
 }
+
+TEST_CASE("tcp recovery: two losses a window apart are two loss events, two fast recoveries",
+          "[tcp][recovery]") {
+    for (auto cc : {tcp::congestion_algorithm::newreno, tcp::congestion_algorithm::cubic}) {
+        INFO((cc == tcp::congestion_algorithm::cubic ? "CUBIC" : "NewReno"));
+        auto o = run(cc, true, {300000, 800000});
+        CHECK(o.intact);
+        CHECK(o.recoveries == 2);
+        CHECK(o.timeouts == 0);
+        std::set<std::uint32_t> thresholds;
+        for (const auto& s : o.samples) thresholds.insert(s.ssthresh);
+        CHECK(thresholds.size() == 3);
+    }
+}
