@@ -156,8 +156,8 @@ struct host {
     native::interface_id eth0;
 
     host(world& w, std::string name, mac_address mac, ipv4_prefix address,
-         native::options opts = {}, std::uint32_t mtu = 1500)
-        : card(w.sched, registry, nic_config{.name = std::move(name), .mac = mac, .mtu = mtu, .features = {}}),
+         native::options opts = {}, std::uint32_t mtu = 1500, nic_features features = {})
+        : card(w.sched, registry, nic_config{.name = std::move(name), .mac = mac, .mtu = mtu, .features = features}),
           stack(w.sched, registry, with_pool(opts, w.pool)), eth0(stack.add_interface(card, address)) {}
 
     std::uint64_t counter(std::string_view dotted) const { return registry.read(dotted).value(); }
