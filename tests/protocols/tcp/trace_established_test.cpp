@@ -62,11 +62,8 @@ TEST_CASE("tcp trace ESTABLISHED: data in order is acknowledged after 40 ms or e
 TEST_CASE("tcp trace ESTABLISHED with SACK: an out-of-order segment is reported in a SACK "
           "block", "[tcp][trace][established][sack]") {
     trace t;
-    t.syn_sent();
-    tcp::options o = trace::mss(1460);
-    o.sack_permitted = true;
-    t.in({.flags = S | A, .seq = 0, .ack = 1, .opts = o});
-    (void)t.take();
+    t.peer_options.sack_permitted = true;
+    t.established();
     t.in({.flags = A, .seq = 1461, .ack = 1, .len = 1460});
     CHECK(t.out() == "0ms [.] seq 1 ack 1 win 65535 len 0 <sack 1461-2921>");
     t.in({.flags = A, .seq = 4381, .ack = 1, .len = 1460});

@@ -40,11 +40,8 @@ TEST_CASE("tcp trace ESTABLISHED with SACK: data segments that carry SACK blocks
     // Found by the 64 MiB matrix: with holes on both sides, 1460 bytes of data beside three
     // SACK blocks made 1528-byte datagrams that IP fragmented on a 1500-byte link.
     trace t;
-    t.syn_sent();
-    tcp::options o = trace::mss(1460);
-    o.sack_permitted = true;
-    t.in({.flags = S | A, .seq = 0, .ack = 1, .opts = o});
-    (void)t.take();
+    t.peer_options.sack_permitted = true;
+    t.established();
     t.option(socket_option::no_delay, 1);
     t.in({.flags = A, .seq = 1461, .ack = 1, .len = 100});
     CHECK(t.out() == "0ms [.] seq 1 ack 1 win 65535 len 0 <sack 1461-1561>");
