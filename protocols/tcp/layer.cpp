@@ -9,6 +9,34 @@ namespace coronet::tcp {
 
 namespace {
 constexpr std::size_t initial_buckets = 64;
+
+// The header of nearly every segment of an established connection: no options, or the
+// timestamp option alone in the layout RFC 7323 Appendix A recommends (NOP, NOP, TS) and
+// every sender uses. Read straight into `r`, as Linux's tcp_fast_parse_options() does;
+// false sends anything else through the full parser. (perf: the general parser, building
+// and copying an options value through two results, was a third of the receive path.)
+bool parse_common(std::span<const std::byte> head, repr& r) noexcept {
+    const auto v = view::unchecked(head);
+    const auto opts = v.options();
+    if (opts.size() == 12) {
+        if (std::to_integer<std::uint8_t>(opts[0]) != option_kind::nop ||
+            std::to_integer<std::uint8_t>(opts[1]) != option_kind::nop ||
+            std::to_integer<std::uint8_t>(opts[2]) != option_kind::timestamps ||
+            std::to_integer<std::uint8_t>(opts[3]) != option_length::timestamps)
+            return false;
+        r.options.timestamps = timestamps{load_be32(opts.subspan(4)), load_be32(opts.subspan(8))};
+    } else if (!opts.empty()) {
+        return false;
+    }
+    r.source_port = v.source_port();
+    r.destination_port = v.destination_port();
+    r.sequence = v.sequence();
+    r.acknowledgment = v.acknowledgment();
+    r.flags = v.flags();
+    r.window = v.window();
+    r.urgent_pointer = v.urgent_pointer();
+    return true;
+}
 } // namespace
 
 std::size_t layer::tuple_hash::hash(const endpoint& l, const endpoint& r) noexcept {
@@ -194,12 +222,15 @@ void layer::input(packet&& p, ipv4_address source, ipv4_address destination, boo
         (void)p.copy_out(0, std::span(copy).first(header_length));
         head = std::span<const std::byte>(copy).first(header_length);
     }
-    auto parsed = parse(head, {source, destination}, {.verify_checksum = false});
-    if (!parsed) {
-        ++stats_.in_errs;
-        return;
+    segment seg{{}, std::move(p)};
+    if (!parse_common(head, seg.header)) {
+        auto parsed = parse(head, {source, destination}, {.verify_checksum = false});
+        if (!parsed) {
+            ++stats_.in_errs;
+            return;
+        }
+        seg.header = *parsed;
     }
-    segment seg{*parsed, std::move(p)};
     seg.header.payload_length = static_cast<std::uint16_t>(length - header_length);
     (void)seg.payload.pull_header(header_length);
     const endpoint local{destination, seg.header.destination_port};
