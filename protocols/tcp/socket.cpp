@@ -320,26 +320,34 @@ std::optional<int> socket::write_blocked() const {
     return std::nullopt;
 }
 
+namespace {
+// What a write-like call returns on `err` after taking `total` bytes: the count, if any.
+result<std::size_t> taken_or(std::size_t total, int err) {
+    return total > 0 ? result<std::size_t>(total) : error{err};
+}
+} // namespace
+
+task<int> socket::wait_for_room() {
+    if (non_blocking_) co_return EAGAIN;
+    auto w = co_await writable_.wait();
+    co_return w ? 0 : w.error();
+}
+
 task<result<std::size_t>> socket::write(std::span<const std::byte> bytes) {
     std::size_t total = 0;
     while (total < bytes.size() || bytes.empty()) {
-        if (auto e = write_blocked()) {
-            if (*e == ENOTCONN || layer_ == nullptr) co_return error{*e};
-            co_return total > 0 ? result<std::size_t>(total) : error{*e};
-        }
+        if (auto e = write_blocked()) co_return *e == ENOTCONN || layer_ == nullptr ? error{*e} : taken_or(total, *e);
         if (bytes.empty()) co_return std::size_t{0};
         if (can_send(state_)) {
             auto n = snd_.write(bytes.subspan(total), layer_->stats().bytes_copied_in);
-            if (!n) co_return total > 0 ? result<std::size_t>(total) : error{n.error()};
+            if (!n) co_return taken_or(total, n.error());
             if (*n > 0) {
                 total += *n;
                 output();
                 continue;
             }
         }
-        if (non_blocking_) co_return total > 0 ? result<std::size_t>(total) : error{EAGAIN};
-        if (auto w = co_await writable_.wait(); !w)
-            co_return total > 0 ? result<std::size_t>(total) : error{w.error()};
+        if (const int err = co_await wait_for_room(); err != 0) co_return taken_or(total, err);
     }
     co_return total;
 }
@@ -347,10 +355,7 @@ task<result<std::size_t>> socket::write(std::span<const std::byte> bytes) {
 task<result<std::size_t>> socket::send_zc(packet& data) {
     std::size_t total = 0;
     while (!data.empty() || total == 0) {
-        if (auto e = write_blocked()) {
-            if (*e == ENOTCONN || layer_ == nullptr) co_return error{*e};
-            co_return total > 0 ? result<std::size_t>(total) : error{*e};
-        }
+        if (auto e = write_blocked()) co_return *e == ENOTCONN || layer_ == nullptr ? error{*e} : taken_or(total, *e);
         if (data.empty()) co_return std::size_t{0};
         const std::size_t room = snd_.free_space();
         if (can_send(state_) && room > 0) {
@@ -362,7 +367,7 @@ task<result<std::size_t>> socket::send_zc(packet& data) {
                 data.reset();
             } else {
                 auto rest = data.split(room);
-                if (!rest) co_return total > 0 ? result<std::size_t>(total) : error{rest.error()};
+                if (!rest) co_return taken_or(total, rest.error());
                 part = std::move(data);
                 data = std::move(*rest);
             }
@@ -372,9 +377,7 @@ task<result<std::size_t>> socket::send_zc(packet& data) {
             output();
             continue;
         }
-        if (non_blocking_) co_return total > 0 ? result<std::size_t>(total) : error{EAGAIN};
-        if (auto w = co_await writable_.wait(); !w)
-            co_return total > 0 ? result<std::size_t>(total) : error{w.error()};
+        if (const int err = co_await wait_for_room(); err != 0) co_return taken_or(total, err);
     }
     co_return total;
 }

@@ -128,6 +128,9 @@ private:
     std::optional<result<std::size_t>> read_blocked() const;
     // Why a write cannot add bytes now, or nothing.
     std::optional<int> write_blocked() const;
+    // With no room in the send buffer: EAGAIN when non-blocking, else waits for some (0) or
+    // fails with the wait's error.
+    task<int> wait_for_room();
 
     // --- input.cpp ---
     void input_syn_sent(segment& seg);

@@ -7,6 +7,8 @@
 #include "tests/protocols/tcp/sim_fixture.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdio>
 #include <malloc.h>
 #include <set>
 #include <string>
@@ -151,6 +153,26 @@ inline many_outcome many_connections(std::size_t n, unsigned server_ports, std::
     w.run(client->join());
     out.pools_back = a.pool().in_use() == a_pool && b.pool().in_use() == b_pool;
     return out;
+}
+
+// What both many-connection tests expect of `n` connections: all opened, used and open at
+// once, at most 2 KiB per idle socket (two sockets per connection), all gone at the end.
+inline void check_many(const many_outcome& r, std::size_t n) {
+    std::printf("%zu connections: %.0f heap bytes per connection (both ends), %zu client ports\n", n,
+                r.heap_per_connection, r.client_ports);
+    INFO(r.counters);
+    CHECK(r.connect_error == 0);
+    CHECK(r.server_error == 0);
+    CHECK(r.opened == n);
+    CHECK(r.served == n);
+    CHECK(r.answered == n);
+    CHECK(r.peak_client == n);
+    CHECK(r.peak_server == n);
+    CHECK(r.heap_per_connection <= 2 * 2048.0);
+    CHECK(r.left_client == 0);
+    CHECK(r.left_server == 0);
+    CHECK(r.curr_estab == 0);
+    CHECK(r.pools_back);
 }
 
 } // namespace coronet::tcp_test
