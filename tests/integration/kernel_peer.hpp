@@ -1,0 +1,332 @@
+#pragma once
+// The Linux kernel as the other end of coronet's native stack, for the tests in
+// tests/integration that run the stack on a TAP device (in the test's own namespace, see
+// netns.hpp): the kernel is 10.0.0.1 on the TAP interface, coronet 10.0.0.2.
+//
+// - run_async / spawn_async: kernel-side commands (curl, wrk, ping, tcpdump) run from a
+//   coroutine without blocking coronet's loop.
+// - kernel_udp: a kernel UDP socket polled from the loop.
+// - kernel_sink / kernel_source: a kernel TCP peer on a thread of its own (plain blocking
+//   sockets), hashing what it reads or sends so that a transfer is checked byte for byte
+//   without being stored; wait_flag lets a coroutine wait for such a thread.
+#include "examples/common/pattern.hpp"
+#include "framework/coronet.hpp"
+#include "protocols/stack/launch.hpp"
+#include "tests/integration/netns.hpp"
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <fstream>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sstream>
+#include <thread>
+
+namespace coronet::test {
+
+using namespace std::chrono_literals;
+
+inline const ipv4_address kernel_ip = ipv4_address(10, 0, 0, 1);
+inline const ipv4_address coronet_ip = ipv4_address(10, 0, 0, 2);
+
+// The native stack on a new TAP device, the kernel's end addressed: offloads on or off.
+inline stack_options test_stack(bool offload = true) {
+    stack_options o;
+    o.tap = "ntap%d";
+    o.address = ipv4_prefix(coronet_ip, 24);
+    o.kernel_address = ipv4_prefix(kernel_ip, 24);
+    o.checksum_offload = o.tso = offload;
+    o.stop_on_signals = false;
+    o.process_name = "test";
+    return o;
+}
+
+// A command run to its end from a coroutine, without blocking the loop: exit status,
+// standard output and standard error.
+struct command_output {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+
+inline std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// A child whose output goes to temporary files, polled from the loop.
+class async_child {
+public:
+    explicit async_child(std::vector<std::string> argv) {
+        std::vector<char*> raw;
+        for (auto& a : argv)
+            raw.push_back(a.data());
+        raw.push_back(nullptr);
+        int out = ::mkstemp(out_.data());
+        int err = ::mkstemp(err_.data());
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, out, 1);
+        posix_spawn_file_actions_adddup2(&fa, err, 2);
+        if (::posix_spawnp(&pid_, raw[0], &fa, nullptr, raw.data(), environ) != 0) pid_ = -1;
+        posix_spawn_file_actions_destroy(&fa);
+        ::close(out);
+        ::close(err);
+    }
+    async_child(const async_child&) = delete;
+    async_child& operator=(const async_child&) = delete;
+    ~async_child() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        ::unlink(out_.c_str());
+        ::unlink(err_.c_str());
+    }
+    bool started() const noexcept { return pid_ > 0; }
+    void signal(int sig) const {
+        if (pid_ > 0) ::kill(pid_, sig);
+    }
+    std::string err_so_far() const { return slurp(err_); }
+    // Waits for the end (killing the child after `limit`): its status and output.
+    task<command_output> finish(duration limit = 30s) {
+        command_output r;
+        auto deadline = scheduler::current().now() + limit;
+        while (pid_ > 0) {
+            int st = 0;
+            if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+                r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+                pid_ = -1;
+                break;
+            }
+            if (scheduler::current().now() > deadline) ::kill(pid_, SIGKILL);
+            (void)co_await sleep_for(10ms);
+        }
+        r.out = slurp(out_);
+        r.err = slurp(err_);
+        co_return r;
+    }
+
+private:
+    pid_t pid_ = -1;
+    std::string out_ = "/tmp/coronet-it-out-XXXXXX";
+    std::string err_ = "/tmp/coronet-it-err-XXXXXX";
+};
+
+inline task<command_output> run_async(std::vector<std::string> argv, duration limit = 30s) {
+    async_child c(std::move(argv));
+    co_return co_await c.finish(limit);
+}
+
+// tcpdump on the kernel's end of a TAP device, writing a pcap. started() returns once
+// tcpdump says "listening on" (frames sent before that are not in the file); stop() ends
+// it with SIGINT, on which it flushes and closes the file. --immediate-mode matters: without
+// it libpcap hands packets over a ring block at a time (when full, or after a timeout), and
+// a short run ends with "78 packets received by filter, 0 packets captured".
+class kernel_capture {
+public:
+    kernel_capture(const std::string& iface, const std::string& pcap)
+        : dump_({"tcpdump", "-Z", "root", "-n", "--immediate-mode", "-U", "-i", iface,
+                 "-w", pcap}) {}
+    task<bool> started(duration limit = 10s) {
+        auto deadline = scheduler::current().now() + limit;
+        while (dump_.started() && scheduler::current().now() < deadline) {
+            if (dump_.err_so_far().find("listening on") != std::string::npos) co_return true;
+            (void)co_await sleep_for(10ms);
+        }
+        co_return false;
+    }
+    task<command_output> stop() {
+        dump_.signal(SIGINT);
+        co_return co_await dump_.finish(10s);
+    }
+
+private:
+    async_child dump_;
+};
+
+// Waits, polling, for a flag another thread sets; false after `limit`.
+inline task<bool> wait_flag(const std::atomic<bool>& flag, duration limit = 60s) {
+    auto deadline = scheduler::current().now() + limit;
+    while (!flag.load()) {
+        if (scheduler::current().now() > deadline) co_return false;
+        (void)co_await sleep_for(5ms);
+    }
+    co_return true;
+}
+
+// A kernel UDP socket, non-blocking, polled from the loop.
+class kernel_udp {
+public:
+    kernel_udp() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {}
+    ~kernel_udp() { ::close(fd_); }
+    kernel_udp(const kernel_udp&) = delete;
+    kernel_udp& operator=(const kernel_udp&) = delete;
+    bool send(const std::vector<char>& d, ipv4_address to, std::uint16_t port) const {
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(port);
+        sa.sin_addr.s_addr = htonl(to.to_uint());
+        return ::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&sa),
+                        sizeof sa) == static_cast<ssize_t>(d.size());
+    }
+    // The next datagram, or empty after `limit`.
+    task<std::vector<char>> receive(duration limit = 2s) const {
+        std::vector<char> buf(70000);
+        auto deadline = scheduler::current().now() + limit;
+        while (scheduler::current().now() < deadline) {
+            auto n = ::recv(fd_, buf.data(), buf.size(), 0);
+            if (n >= 0) {
+                buf.resize(static_cast<std::size_t>(n));
+                co_return buf;
+            }
+            (void)co_await sleep_for(1ms);
+        }
+        co_return std::vector<char>{};
+    }
+
+private:
+    int fd_;
+};
+
+// --- kernel TCP ---
+
+inline sockaddr_in inet(ipv4_address a, std::uint16_t port) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(a.to_uint());
+    return sa;
+}
+
+// A kernel socket's blocking calls give up after this long, so a stuck peer fails the test
+// instead of hanging it.
+inline void set_io_timeout(int fd, int seconds) {
+    timeval tv{.tv_sec = seconds, .tv_usec = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// A listening kernel TCP socket on any address of the namespace (bound before the TAP has
+// its address, so coronet can connect as soon as it runs).
+class kernel_listener {
+public:
+    explicit kernel_listener(std::uint16_t port)
+        : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        int one = 1;
+        ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        auto sa = inet(ipv4_address(0, 0, 0, 0), port);
+        ok_ = ::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0 &&
+              ::listen(fd_, 16) == 0;
+        set_io_timeout(fd_, 60);
+    }
+    ~kernel_listener() { ::close(fd_); }
+    kernel_listener(const kernel_listener&) = delete;
+    kernel_listener& operator=(const kernel_listener&) = delete;
+    bool ok() const noexcept { return ok_; }
+    // The next connection (blocking, up to the timeout), or -1.
+    int accept() const {
+        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) set_io_timeout(c, 60);
+        return c;
+    }
+
+private:
+    int fd_;
+    bool ok_ = false;
+};
+
+// What a kernel peer thread saw of one stream.
+struct stream_report {
+    stream_report() = default;
+    stream_report(const stream_report& o) // (a copy once the thread is done)
+        : done(o.done.load()), bytes(o.bytes), hash(o.hash), error(o.error) {}
+    stream_report& operator=(const stream_report&) = delete;
+    std::atomic<bool> done{false};
+    std::uint64_t bytes = 0;
+    std::uint64_t hash = 0;
+    int error = 0; // errno of a failed call, 0 if none
+};
+
+// FNV-1a of the first n bytes of the pattern stream: what a byte-exact transfer hashes to.
+inline std::uint64_t pattern_hash(std::uint64_t n) {
+    examples::fnv1a h;
+    std::vector<std::byte> buf(65536);
+    for (std::uint64_t at = 0; at < n;) {
+        auto piece = std::span(buf).first(std::min<std::uint64_t>(buf.size(), n - at));
+        examples::fill_pattern(piece, at);
+        h.update(piece);
+        at += piece.size();
+    }
+    return h.value();
+}
+
+// Reads a connected kernel socket to its end, hashing; closes it.
+inline void drain_kernel_socket(int fd, stream_report& r) {
+    examples::fnv1a h;
+    std::vector<char> buf(1 << 18);
+    for (;;) {
+        auto n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) r.error = errno;
+        if (n <= 0) break;
+        h.update(std::as_bytes(std::span(buf).first(static_cast<std::size_t>(n))));
+        r.bytes += static_cast<std::uint64_t>(n);
+    }
+    r.hash = h.value();
+    ::close(fd);
+}
+
+// A thread that accepts one connection and reads it to the end.
+inline std::thread kernel_sink(const kernel_listener& l, stream_report& r) {
+    return std::thread([&l, &r] {
+        int c = l.accept();
+        if (c < 0)
+            r.error = errno;
+        else
+            drain_kernel_socket(c, r);
+        r.done = true;
+    });
+}
+
+// A thread that connects to coronet, sends n bytes of the pattern, shuts its side down and
+// waits for coronet's close.
+inline std::thread kernel_source(std::uint16_t port, std::uint64_t n, stream_report& r) {
+    return std::thread([port, n, &r] {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        set_io_timeout(fd, 60);
+        auto sa = inet(coronet_ip, port);
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+            r.error = errno;
+        } else {
+            examples::fnv1a h;
+            std::vector<std::byte> buf(1 << 18);
+            while (r.bytes < n && r.error == 0) {
+                auto piece = std::span(buf).first(std::min<std::uint64_t>(buf.size(), n - r.bytes));
+                examples::fill_pattern(piece, r.bytes);
+                h.update(piece);
+                for (std::size_t off = 0; off < piece.size();) {
+                    auto w = ::write(fd, piece.data() + off, piece.size() - off);
+                    if (w < 0 && errno == EINTR) continue;
+                    if (w <= 0) {
+                        r.error = errno;
+                        break;
+                    }
+                    off += static_cast<std::size_t>(w);
+                }
+                r.bytes += piece.size();
+            }
+            r.hash = h.value();
+            ::shutdown(fd, SHUT_WR);
+            char c;
+            while (::read(fd, &c, 1) > 0) {
+            }
+        }
+        ::close(fd);
+        r.done = true;
+    });
+}
+
+} // namespace coronet::test
