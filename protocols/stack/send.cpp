@@ -101,7 +101,9 @@ result<> native_stack::send_datagram(interface& out, ipv4_address next_hop, pack
                                      const ipv4::repr& h) {
     auto& s = stats_.ipv4;
     const std::size_t mtu = out.card().mtu();
-    if (payload.length() + ipv4::min_header_length <= mtu) [[likely]] {
+    // A large segment for the NIC to cut (TSO) leaves whole: each of its segments fits.
+    const bool nic_segments = payload.meta().offload.gso_type != packet_offload::gso_none;
+    if (payload.length() + ipv4::min_header_length <= mtu || nic_segments) [[likely]] {
         auto room = payload.push_header(ipv4::min_header_length);
         if (!room) {
             ++s.out_discards;
