@@ -58,8 +58,14 @@ public:
     virtual task<result<ref<socket_object>>> accept() { co_return error{EOPNOTSUPP}; }
     virtual task<result<>> connect(const endpoint&) { co_return error{EOPNOTSUPP}; }
     // Copies received bytes into the caller's span; 0 means the peer closed its side.
+    // Stream errors, for read and write alike: ECONNRESET once the peer reset the
+    // connection, including a peer that closed first and then answered our later data
+    // with RST (Linux says EPIPE to that write; coronet keeps ECONNRESET); ETIMEDOUT when
+    // data stayed unacknowledged past the user timeout or the retransmission limit.
     virtual task<result<std::size_t>> read(std::span<std::byte>) { co_return error{EOPNOTSUPP}; }
     // Copies bytes into the send buffer, waiting while it is full; may take fewer bytes.
+    // After the peer's FIN writes still succeed (half-close); EPIPE after our own
+    // shutdown(write).
     virtual task<result<std::size_t>> write(std::span<const std::byte>) { co_return error{EOPNOTSUPP}; }
     // Zero copy (stream sockets). recv_zc lends up to `max` received bytes as a packet whose
     // slices are the stack's own receive buffers: nothing is copied, and the buffers return

@@ -1,0 +1,188 @@
+// coronet's native TCP against the Linux kernel's, over a TAP device in the test's own
+// network namespace (kernel 10.0.0.1, coronet 10.0.0.2): the examples' HTTP server on the
+// native stack answering curl (a 10 MiB file byte for byte, keep-alive) and wrk; bulk TCP
+// both ways with kernel sockets, offloads on and off and under 1 % injected loss; and a
+// capture of a TCP run on the kernel side that tshark finds clean. The 256 MiB transfers
+// are in tcp_kernel_slow_test.cpp; the error cases in tcp_kernel_errors_test.cpp.
+#include "drivers/tap/tap_nic.hpp"
+#include "examples/common/http_server.hpp"
+#include "framework/coronet.hpp"
+#include "protocols/stack/launch.hpp"
+#include "tests/integration/bulk_transfer.hpp"
+#include "tests/integration/kernel_peer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+
+using namespace coronet;
+using namespace coronet::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string base_url = "http://10.0.0.2:8080";
+
+// A directory of files for the HTTP server, removed at the end.
+struct temp_root {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                ("coronet-tcp-kernel-" + std::to_string(::getpid()));
+    temp_root() { std::filesystem::create_directories(dir); }
+    ~temp_root() { std::filesystem::remove_all(dir); }
+    temp_root(const temp_root&) = delete;
+    temp_root& operator=(const temp_root&) = delete;
+};
+
+// The native stack serves HTTP (examples/common/http_server) while `client` runs; the
+// server's state (request count) and the run's exit code come back.
+struct http_run {
+    int rc = -1;
+    std::uint64_t requests = 0;
+    std::uint64_t passive_opens = 0;
+};
+
+http_run serve_http(const stack_options& opts, const std::string& root,
+                    const std::function<task<void>()>& client) {
+    http_run r;
+    examples::httpd_config cfg;
+    cfg.root = root;
+    examples::server_state st{cfg};
+    r.rc = run_server(opts, [&](server_context& ctx) -> task<void> {
+        ctx.proc.spawn(examples::http_serve(ctx.proc, st));
+        co_await client();
+        r.requests = st.requests;
+        r.passive_opens = ctx.counters.read("tcp.passive_opens").value_or(0);
+        ctx.finish();
+    });
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("curl fetches a 10 MiB file from the native httpd, byte for byte") {
+    CORONET_ENTER_NETNS();
+    for (bool offload : {true, false}) {
+        DYNAMIC_SECTION("offloads " << (offload ? "on" : "off")) {
+            temp_root root;
+            std::vector<std::byte> big(10 << 20);
+            examples::fill_pattern(big, 7);
+            std::ofstream(root.dir / "big.bin", std::ios::binary)
+                .write(reinterpret_cast<const char*>(big.data()),
+                       static_cast<std::streamsize>(big.size()));
+            const std::string got = (root.dir / "got.bin").string();
+            command_output curl;
+            auto r = serve_http(test_stack(offload), root.dir.string(), [&]() -> task<void> {
+                std::vector<std::string> argv = {"curl", "-sS",  "--max-time", "60",
+                                                 "-o",   got,    "-w",         "%{http_code}",
+                                                 base_url + "/big.bin"};
+                curl = co_await run_async(argv, 90s);
+            });
+            CHECK(r.rc == 0);
+            INFO(curl.err);
+            CHECK(curl.status == 0);
+            CHECK(curl.out == "200");
+            std::string bytes = slurp(got);
+            CHECK(bytes.size() == big.size());
+            CHECK(std::memcmp(bytes.data(), big.data(), std::min(bytes.size(), big.size())) == 0);
+        }
+    }
+}
+
+TEST_CASE("many requests on one keep-alive connection to the native httpd") {
+    CORONET_ENTER_NETNS();
+    constexpr int n = 20;
+    command_output curl;
+    auto r = serve_http(test_stack(), {}, [&]() -> task<void> {
+        // Twenty URLs on one command line: curl reuses its connection for each.
+        std::vector<std::string> argv = {"curl", "-sS", "--max-time", "30", "-w",
+                                         "%{http_code} %{num_connects}\\n"};
+        for (int i = 0; i < n; ++i) {
+            argv.insert(argv.end(), {"-o", "/dev/null", base_url + "/hello"});
+        }
+        curl = co_await run_async(argv);
+    });
+    CHECK(r.rc == 0);
+    INFO(curl.err);
+    CHECK(curl.status == 0);
+    std::string want = "200 1\n";
+    for (int i = 1; i < n; ++i)
+        want += "200 0\n"; // no new connection
+    CHECK(curl.out == want);
+    CHECK(r.requests == n);
+    CHECK(r.passive_opens == 1);
+}
+
+TEST_CASE("wrk against the native httpd for 3 seconds: requests, no errors") {
+    CORONET_ENTER_NETNS();
+    if (::system("command -v wrk >/dev/null") != 0) {
+        if (in_ci()) FAIL("wrk is missing (scripts/install-deps --bench)");
+        WARN("skipped: wrk is not installed (scripts/install-deps --bench)");
+        return;
+    }
+    command_output wrk;
+    auto r = serve_http(test_stack(), {}, [&]() -> task<void> {
+        std::vector<std::string> argv = {"wrk", "-t1", "-c4", "-d3s", base_url + "/hello"};
+        wrk = co_await run_async(argv);
+    });
+    CHECK(r.rc == 0);
+    INFO(wrk.out << wrk.err);
+    CHECK(wrk.status == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(wrk.out, m, std::regex(R"((\d+) requests in)")));
+    const auto done = std::stoull(m[1]);
+    CHECK(done > 0);
+    CHECK(r.requests >= done);
+    // wrk prints these lines only when there were errors or non-2xx answers.
+    CHECK(wrk.out.find("Socket errors") == std::string::npos);
+    CHECK(wrk.out.find("Non-2xx") == std::string::npos);
+    CHECK(r.passive_opens >= 4); // wrk's four connections (and the one it opens to start)
+    CHECK(r.passive_opens <= 5); // kept alive throughout
+}
+
+TEST_CASE("bulk TCP both ways with kernel sockets, byte-exact: offloads on and off, 1 % loss") {
+    CORONET_ENTER_NETNS();
+    constexpr std::uint64_t n = 16 << 20; // 256 MiB in tcp_kernel_slow_test
+    SECTION("offloads on") { check_bulk(bulk_both_ways(test_stack(true), n), n); }
+    SECTION("offloads off") { check_bulk(bulk_both_ways(test_stack(false), n), n); }
+    SECTION("1 % loss injected in front of the TAP, offloads on") {
+        auto opts = test_stack(true);
+        opts.faults.loss = 0.01;
+        auto o = bulk_both_ways(opts, n);
+        check_bulk(o, n);
+        CHECK(o.retransmits > 0); // the loss was real, and recovered from
+    }
+}
+
+// Offloads off: with them on, the kernel's frames on the TAP carry partial checksums (the
+// receiver completes them: CHECKSUM_PARTIAL), so the capture would show every one of them
+// as bad although the link is fine. No loss is injected, so a retransmission would mean
+// the stacks lost or resent a segment on a lossless link.
+TEST_CASE("a capture on the kernel side of bulk TCP both ways: no malformed packet, no bad "
+          "checksum, no retransmission") {
+    CORONET_ENTER_NETNS();
+    constexpr std::uint64_t n = 4 << 20;
+    const std::string pcap = "/tmp/coronet-tcp-kernel-" + std::to_string(::getpid()) + ".pcap";
+    auto o = bulk_both_ways(test_stack(false), n, pcap);
+    check_bulk(o, n);
+    INFO(o.capture.err);
+    CHECK(o.capture_started);
+    CHECK(o.capture.status == 0);
+    CHECK(std::regex_search(o.capture.err, std::regex("(^|\n)0 packets dropped by kernel")));
+    auto tcp = run({"tshark", "-r", pcap, "-Y", "tcp"});
+    REQUIRE(tcp.status == 0);
+    CHECK(std::count(tcp.out.begin(), tcp.out.end(), '\n') > static_cast<long>(2 * n / 1460));
+    auto bad = run({"tshark", "-r", pcap, "-o", "ip.check_checksum:TRUE", "-o",
+                    "tcp.check_checksum:TRUE", "-Y",
+                    "_ws.malformed || ip.checksum.status == 0 || tcp.checksum.status == 0 || "
+                    "tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
+                    "tcp.analysis.spurious_retransmission"});
+    INFO(bad.out);
+    CHECK(bad.status == 0);
+    CHECK(bad.out.empty());
+    CHECK(o.retransmits == 0);
+    ::unlink(pcap.c_str());
+}
