@@ -122,6 +122,9 @@ void socket::keepalive_timeout() {
     const time_point now = layer_->now();
     const duration idle = now - last_received_;
     if (keep_probes_ == 0 && idle < keep_idle_) return arm(keepalive_timer_, keep_idle_ - idle);
+    // Data in flight or waiting: the retransmission (or persist) timer watches the peer,
+    // so no probe now, as Linux's tcp_keepalive_timer; look again an interval later.
+    if (snd_una_ != snd_max_ || snd_nxt_ < snd_.end()) return arm(keepalive_timer_, keep_interval_);
     if (keep_probes_ >= keep_count_) return abort(ETIMEDOUT);
     // RFC 9293 §3.8.4 / RFC 1122 §4.2.3.6: a segment with SEG.SEQ = SND.NXT - 1 and no data,
     // which the peer must acknowledge.

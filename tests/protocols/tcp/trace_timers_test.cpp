@@ -105,6 +105,15 @@ TEST_CASE("tcp timers: keepalive probes after idle, every interval; count unansw
         CHECK(t.read_result == -ETIMEDOUT);
         CHECK(t.counter("keepalive_probes") == 3);
     }
+    SECTION("with data unacknowledged no probe goes out: retransmissions watch the peer") {
+        t.run_for(9s);
+        t.write(100);
+        t.run_for(30s);
+        const std::string trace_text = t.out_all();
+        CHECK(trace_text.find("len 0") == std::string::npos); // every segment carries the data
+        CHECK(t.counter("keepalive_probes") == 0);
+        CHECK(t.counter("retrans_segs") > 0);
+    }
     SECTION("answered: the next probe comes after a full idle time again") {
         CHECK(t.run_to_next() == 10s);
         CHECK(t.out() == "10000ms [.] seq 0 ack 1 win 65535 len 0");
