@@ -23,12 +23,12 @@ bool socket::process_ack(const segment& seg) {
         return false;
     }
     if (snd_una_ == iss_ && ack > iss_) snd_una_ = iss_ + 1; // the SYN is acknowledged
-    if (sb_ && ack >= snd_una_) {
+    if (sack_ok_ && ack >= snd_una_ && (sb_ || seg.header.options.sack_count != 0)) {
         std::array<seq_range, max_sack_blocks> blocks;
         std::size_t n = 0;
         for (const auto& b : seg.header.options.sacks())
             blocks[n++] = seq_range{seq32(b.left), seq32(b.right)};
-        sb_->on_ack(ack, snd_max_, std::span(blocks).first(n));
+        scoreboard().on_ack(ack, snd_max_, std::span(blocks).first(n));
     }
     if (ack > snd_una_) {
         on_new_ack(seg, distance(snd_una_, ack));
@@ -149,7 +149,7 @@ void socket::enter_recovery() {
         // retransmit the first segment presumed lost, then run NextSeg while pipe allows.
         ++layer_->stats().sack_recoveries;
         cc_->on_congestion_event(flight_size(), now);
-        sb_->enter_recovery(snd_max_);
+        scoreboard().enter_recovery(snd_max_);
         if (len > 0 && !sb_->is_sacked(snd_una_)) {
             const sack_scoreboard::next_segment first{{snd_una_, snd_una_ + len},
                                                       sack_scoreboard::next_segment::rule::lost};

@@ -71,7 +71,15 @@ void socket::negotiate(const tcp::options& peer, bool active) {
         cc_ = std::make_unique<cubic>(mss_);
     else
         cc_ = std::make_unique<newreno>(mss_);
-    if (sack_ok_) sb_ = std::make_unique<sack_scoreboard>(mss_, iss_ + 1);
+    // The SACK scoreboard is made by scoreboard() when the first SACK block or loss comes.
+}
+
+sack_scoreboard& socket::scoreboard() {
+    // Made at the first use, with SND.UNA as it is then: an idle connection never pays for it,
+    // and none of its state differs from a scoreboard kept since the handshake (with no block
+    // received, it held only SND.UNA and HighRxt <= SND.UNA).
+    if (!sb_) sb_ = std::make_unique<sack_scoreboard>(mss_, snd_una_);
+    return *sb_;
 }
 
 void socket::set_state(tcp::state s) {

@@ -151,6 +151,8 @@ private:
     void sack_recovery_send();
     void update_window(const segment& seg) noexcept;
     std::uint32_t flight_size() const noexcept { return distance(snd_una_, snd_max_); }
+    // The SACK scoreboard, made on first use (socket.cpp).
+    sack_scoreboard& scoreboard();
 
     // --- output.cpp ---
     void output();
