@@ -10,6 +10,7 @@
 #include "framework/uring/reactor.hpp"
 #include "protocols/stack/native_stack.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <array>
 #include <cerrno>
@@ -168,7 +169,14 @@ int run_native(const stack_options& o, const server_main& server) {
     std::uint32_t buffer = 2048;
     while (buffer < o.mtu + 14 + 64)
         buffer *= 2;
-    buffer_pool rx_pool({.buffer_size = buffer, .buffer_count = 1024});
+    // Every received segment pins one of these buffers until the application reads it, or,
+    // out of order, until its hole is filled. A TCP window larger than the ring can hold
+    // deadlocks under loss: the out-of-order queue holds every buffer and the retransmission
+    // that would fill the hole finds none (seen with 1,024 buffers and the 6 MiB window's
+    // auto-tuning: the kernel's sender backed off to a 54 s RTO with coronet silent). So
+    // 8 MiB of buffers, half lent to the ring, and the window capped at half what those hold.
+    const std::uint32_t rx_buffers = std::max<std::uint32_t>(1024, (8u << 20) / buffer);
+    buffer_pool rx_pool({.buffer_size = buffer, .buffer_count = rx_buffers});
     auto nic = open_tap(reactor, counters, rx_pool, tap_options_for(o));
     if (o.kernel_address) set_kernel_address(nic->name(), *o.kernel_address);
 
@@ -198,6 +206,9 @@ int run_native(const stack_options& o, const server_main& server) {
     {
         native::options stack_opts;
         stack_opts.seed = o.seed;
+        const std::size_t segment = o.mtu - 40; // payload of a full-sized frame
+        stack_opts.tcp.max_receive_buffer =
+            std::min(stack_opts.tcp.max_receive_buffer, std::size_t{rx_buffers} / 2 * segment / 2);
         native::native_stack stack(sched, counters, stack_opts);
         if (o.trace)
             stack.set_trace([](std::string_view line) {
