@@ -9,6 +9,7 @@
 #include "framework/coronet.hpp"
 #include "framework/process/process.hpp"
 
+#include <cstdio>
 #include <fmt/format.h>
 #include <vector>
 
@@ -92,6 +93,7 @@ task<void> run(server_context& ctx, const bulk_options& o) {
             co_return;
         }
         fmt::print("listening on port {}\n", o.listen);
+        std::fflush(stdout); // a script waiting for this line may read it from a file
         conn = co_await p.accept(*ls);
         (void)co_await p.close(*ls);
         if (!conn) co_return;
