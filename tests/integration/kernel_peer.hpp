@@ -124,12 +124,13 @@ inline task<command_output> run_async(std::vector<std::string> argv, duration li
 // tcpdump says "listening on" (frames sent before that are not in the file); stop() ends
 // it with SIGINT, on which it flushes and closes the file. --immediate-mode matters: without
 // it libpcap hands packets over a ring block at a time (when full, or after a timeout), and
-// a short run ends with "78 packets received by filter, 0 packets captured".
+// a short run ends with "78 packets received by filter, 0 packets captured". Delivered one
+// by one, a bulk run overflows the default 2 MiB socket buffer: -B gives it 32 MiB.
 class kernel_capture {
 public:
     kernel_capture(const std::string& iface, const std::string& pcap)
-        : dump_({"tcpdump", "-Z", "root", "-n", "--immediate-mode", "-U", "-i", iface,
-                 "-w", pcap}) {}
+        : dump_({"tcpdump", "-Z", "root", "-n", "--immediate-mode", "-B", "32768", "-U", "-i",
+                 iface, "-w", pcap}) {}
     task<bool> started(duration limit = 10s) {
         auto deadline = scheduler::current().now() + limit;
         while (dump_.started() && scheduler::current().now() < deadline) {
