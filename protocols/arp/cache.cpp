@@ -21,8 +21,7 @@ void cache::resolve(ipv4_address next_hop, packet&& ip_packet) {
     auto it = entries_.find(next_hop);
     if (it == entries_.end()) {
         entry& e = create(next_hop);
-        e.waiting_bytes = ip_packet.length();
-        e.waiting.push_back(std::move(ip_packet));
+        enqueue(e, std::move(ip_packet));
         send_request(e);
         sched_.timers().add(e, sched_.now() + opts_.retransmit);
         return;
@@ -32,15 +31,26 @@ void cache::resolve(ipv4_address next_hop, packet&& ip_packet) {
         link_.send_resolved(std::move(ip_packet), e.mac);
         return;
     }
-    // Linux's unres_qlen policy: the oldest waiting packets make room.
+    enqueue(e, std::move(ip_packet));
+}
+
+void cache::enqueue(entry& e, packet&& ip_packet) {
+    // Linux's unres_qlen policy: the oldest waiting packets make room; and the total bound.
     while (!e.waiting.empty() && (e.waiting.size() >= opts_.max_queued ||
-                                  e.waiting_bytes + ip_packet.length() > opts_.max_queued_bytes)) {
+                                  e.waiting_bytes + ip_packet.length() > opts_.max_queued_bytes ||
+                                  waiting_total_ >= opts_.max_queued_total)) {
         e.waiting_bytes -= e.waiting.front().length();
         e.waiting.pop_front();
+        --waiting_total_;
         ++stats_.unres_discards;
+    }
+    if (waiting_total_ >= opts_.max_queued_total) {
+        ++stats_.unres_discards; // nothing of its own to drop: this one goes
+        return;
     }
     e.waiting_bytes += ip_packet.length();
     e.waiting.push_back(std::move(ip_packet));
+    ++waiting_total_;
 }
 
 void cache::input(const repr& r) {
@@ -116,6 +126,7 @@ void cache::confirm(entry& e, mac_address mac) {
     sched_.timers().add(e, sched_.now() + opts_.reachable_time);
     // Flush in arrival order. Taken out first: sending may come back into the cache.
     std::deque<packet> ready = std::move(e.waiting);
+    waiting_total_ -= ready.size();
     e.waiting.clear();
     e.waiting_bytes = 0;
     for (auto& p : ready)
@@ -130,6 +141,7 @@ void cache::send_request(entry& e) {
 
 void cache::drop_waiting(entry& e, bool report) {
     std::deque<packet> dropped = std::move(e.waiting);
+    waiting_total_ -= dropped.size();
     e.waiting.clear();
     e.waiting_bytes = 0;
     for (auto& p : dropped) {

@@ -8,6 +8,11 @@
 // - at most `max_queued` packets and `max_queued_bytes` bytes wait per unresolved address
 //   (Linux's unres_qlen and unres_qlen_bytes, 101 and 212992 by default: enough for the 45
 //   fragments of a 64 KiB datagram); one more drops the oldest waiting one, as Linux does;
+// - at most `max_queued_total` packets wait across all unresolved addresses: Linux bounds
+//   only each queue (its memory is elastic), but coronet's packets come from a fixed pool,
+//   and 512 entries x 101 packets is more than a pool holds; a flood of packets to
+//   addresses that never answer (SYN-ACKs to spoofed sources) would drain it. Beyond the
+//   limit a packet makes room by dropping its own address's oldest, or is dropped itself;
 // - entries are created only for addresses we ask about (resolve) and for senders of
 //   requests addressed to us (RFC 826 adds those, and we are about to answer them). A reply
 //   or a request between others only updates an entry that exists: RFC 826's merge rule
@@ -39,6 +44,7 @@ struct options {
     std::size_t max_entries = 512;
     std::size_t max_queued = 101;
     std::size_t max_queued_bytes = 212992;
+    std::size_t max_queued_total = 1024;
 };
 
 // What the cache needs around it: the interface sends, the stack hears of failures.
@@ -121,6 +127,8 @@ private:
     void confirm(entry& e, mac_address mac);
     void send_request(entry& e);
     void drop_waiting(entry& e, bool report);
+    // Queues `ip_packet` on `e` within the per-address and total bounds.
+    void enqueue(entry& e, packet&& ip_packet);
 
     scheduler& sched_;
     link& link_;
@@ -128,6 +136,7 @@ private:
     options opts_;
     ipv4_address ip_{};
     mac_address mac_{};
+    std::size_t waiting_total_ = 0; // packets waiting in all entries
     std::unordered_map<ipv4_address, std::unique_ptr<entry>> entries_;
     age_list age_; // oldest first
 };

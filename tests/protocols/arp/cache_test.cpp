@@ -211,3 +211,35 @@ TEST_CASE("arp: a flood stays within the cache and queue bounds", "[arp]") {
         CHECK(std::to_integer<char>(f.back()) == c);
     }
 }
+
+TEST_CASE("arp: packets waiting across all unresolved addresses stay within the total bound",
+          "[arp]") {
+    native::options o;
+    o.arp.max_queued_total = 10;
+    lone_host t(o);
+    auto& cache = t.a.stack.at(t.a.eth0).arp();
+    ref<socket_object> keep;
+    auto& s = t.open(keep);
+    REQUIRE(s.bind({ip_a, 5000}));
+    // One datagram to each of 30 silent addresses: the first 10 wait, the rest are dropped
+    // (an address with a packet of its own waiting would drop its oldest instead).
+    for (std::uint8_t i = 0; i < 30; ++i)
+        REQUIRE(s.send(text("x"), {ipv4_address{10, 0, 0, static_cast<std::uint8_t>(100 + i)}, 7}));
+    t.w.settle();
+    std::size_t waiting = 0;
+    for (std::uint8_t i = 0; i < 30; ++i)
+        if (auto e = cache.find(ipv4_address{10, 0, 0, static_cast<std::uint8_t>(100 + i)})) waiting += e->queued;
+    CHECK(waiting == 10);
+    CHECK(t.a.counter("arp.unres_discards") == 20);
+    // A second datagram to a waiting address replaces its own oldest: still 10.
+    REQUIRE(s.send(text("y"), {ipv4_address{10, 0, 0, 100}, 7}));
+    t.w.settle();
+    CHECK(cache.find(ipv4_address{10, 0, 0, 100})->queued == 1);
+    CHECK(t.a.counter("arp.unres_discards") == 21);
+    // When resolution fails the waiting packets go, and the room comes back.
+    t.w.advance(5s);
+    CHECK(s.send(text("z"), {ipv4_address{10, 0, 0, 200}, 7}).error() == EHOSTUNREACH); // reported once
+    REQUIRE(s.send(text("z"), {ipv4_address{10, 0, 0, 200}, 7}));
+    t.w.settle();
+    CHECK(cache.find(ipv4_address{10, 0, 0, 200})->queued == 1);
+}

@@ -8,27 +8,6 @@
 using namespace coronet;
 using namespace coronet::tcp_test;
 
-namespace {
-
-// A segment made by hand, as an off-path attacker would, handed to `h`'s TCP input.
-void inject(sim::host& h, ipv4_address from, port from_port, ipv4_address to, port to_port,
-            std::uint32_t seq, std::uint32_t ack, tcp::flag flags) {
-    auto p = packet::allocate(h.pool()).value();
-    tcp::repr r;
-    r.source_port = from_port;
-    r.destination_port = to_port;
-    r.sequence = seq;
-    r.acknowledgment = ack;
-    r.flags = flags;
-    r.window = 65535;
-    if (tcp::has(flags, tcp::flag::syn)) r.options.mss = 1460;
-    auto hdr = p.push_header(static_cast<std::uint32_t>(r.header_length())).value();
-    tcp::emit_header(r, hdr, {from, to}, 0);
-    h.stack().tcp().input(std::move(p), from, to, false);
-}
-
-} // namespace
-
 TEST_CASE("tcp adversarial: blind RST, SYN and data at random sequence numbers do not break a "
           "connection", "[tcp][adversarial]") {
     pair_world pw;

@@ -2,6 +2,7 @@
 // Two simulated hosts on one wire for TCP tests, and a bidirectional transfer between them:
 // a server on b:80 and a client on a, each sending its bytes then shutting down its write
 // side while reading everything the other sends until end of stream.
+#include "protocols/checksum/checksum.hpp"
 #include "protocols/sim/world.hpp"
 
 #include <chrono>
@@ -118,6 +119,36 @@ inline task<bool> exchange(process& p, handle h, const std::vector<std::byte>& o
     }
     while (!done_writing) (void)co_await p.sleep(1ms);
     co_return write_ok && read_ok;
+}
+
+// A segment made by hand, as an off-path attacker would, handed to `h`'s TCP input (the
+// payload bytes, if any, follow the header).
+inline void inject(sim::host& h, ipv4_address from, port from_port, ipv4_address to, port to_port,
+                   std::uint32_t seq, std::uint32_t ack, tcp::flag flags,
+                   std::span<const std::byte> payload = {}) {
+    auto p = packet::allocate(h.pool()).value();
+    if (!payload.empty()) {
+        counter copied;
+        p.append(payload, copied).value();
+    }
+    tcp::repr r;
+    r.source_port = from_port;
+    r.destination_port = to_port;
+    r.sequence = seq;
+    r.acknowledgment = ack;
+    r.flags = flags;
+    r.window = 65535;
+    r.payload_length = static_cast<std::uint16_t>(payload.size());
+    if (tcp::has(flags, tcp::flag::syn)) r.options.mss = 1460;
+    std::uint16_t payload_sum = 0;
+    if (!payload.empty()) {
+        checksum::partial sum;
+        sum.add(payload);
+        payload_sum = sum.sum();
+    }
+    auto hdr = p.push_header(static_cast<std::uint32_t>(r.header_length())).value();
+    tcp::emit_header(r, hdr, {from, to}, payload_sum);
+    h.stack().tcp().input(std::move(p), from, to, false);
 }
 
 inline transfer_outcome transfer(pair_world& pw, const std::vector<std::byte>& a_to_b,

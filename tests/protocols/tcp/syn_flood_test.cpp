@@ -1,0 +1,72 @@
+// 100,000 SYNs from spoofed addresses (250 on the link, none of which answers ARP) and ports
+// arrive at a listener, 10,000 a second for 10 s, while a real client connects and sends
+// 4 MiB through the same listener: SYN cookies keep the client served, the SYN queue never
+// grows past its limit, the client's bytes arrive intact, and the half-open children are
+// reclaimed afterwards, leaving no connection behind.
+#include "tests/protocols/tcp/sim_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace coronet;
+using namespace coronet::tcp_test;
+
+TEST_CASE("tcp listen: 100,000 spoofed SYNs during a real client's transfer", "[tcp][listen][adversarial]") {
+    pair_world pw;
+    (void)pw.w.run(pw.a.stack().ping(b_addr));
+    constexpr int backlog = 128;
+    const auto data = pattern(4 << 20, 31);
+    auto server = pw.b.create_process("server");
+    auto client = pw.a.create_process("client");
+    std::vector<std::byte> got;
+    bool read_all = false;
+    bool written = false;
+    bool stop_listening = false;
+    server->spawn([&]() -> task<void> {
+        auto ls = server->listen({ipv4_any, 80}, {.backlog = backlog}).get().value();
+        auto c = (co_await server->accept(ls)).value();
+        std::vector<std::byte> buf(65536);
+        for (;;) {
+            auto n = co_await server->read(c, buf);
+            if (!n || *n == 0) break;
+            got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+        }
+        (void)server->close(c).get();
+        read_all = true;
+        while (!stop_listening) (void)co_await server->sleep(1s);
+        (void)server->close(ls).get();
+    });
+    pw.w.run_for(1ms);
+    client->spawn([&]() -> task<void> {
+        (void)co_await client->sleep(5ms); // the flood is already under way
+        auto c = (co_await client->connect({b_addr, 80})).value();
+        written = static_cast<bool>(co_await client->write_all(c, data));
+        (void)client->close(c).get();
+    });
+    std::size_t most_connections = 0;
+    std::uint32_t sent = 0;
+    for (int tick = 0; tick < 1000; ++tick) {
+        for (int i = 0; i < 100; ++i, ++sent)
+            inject(pw.b, ipv4_address(10, 0, 0, static_cast<std::uint8_t>(3 + sent % 250)),
+                   port(static_cast<std::uint16_t>(1024 + sent / 250)), b_addr, port(80), sent * 2654435761u, 0,
+                   tcp::flag::syn);
+        pw.w.run_for(10ms);
+        most_connections = std::max(most_connections, pw.b.stack().tcp().connection_count());
+    }
+    CHECK(sent == 100000);
+    pw.w.run_until([&] { return read_all; }, 600s);
+    CHECK(written);
+    CHECK(got.size() == data.size());
+    CHECK(first_difference(got, data) == data.size());
+    // The SYN queue held at most `backlog` half-open children (plus the client's connection
+    // and the listener); every other SYN got a cookie.
+    CHECK(most_connections <= backlog + 2);
+    CHECK(pw.tcp_counter(pw.b, "syncookies_sent") >= 100000 - backlog);
+    // The half-open children go after their 5 SYN-ACK retries (63 s).
+    pw.w.run_for(200s);
+    CHECK(pw.tcp_counter(pw.b, "half_open_reclaimed") == backlog);
+    stop_listening = true;
+    pw.w.run(server->join());
+    pw.w.run(client->join());
+    pw.w.run_for(61s);
+    CHECK(pw.b.stack().tcp().connection_count() == 0);
+}
