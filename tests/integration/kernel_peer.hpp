@@ -125,12 +125,15 @@ inline task<command_output> run_async(std::vector<std::string> argv, duration li
 // it with SIGINT, on which it flushes and closes the file. --immediate-mode matters: without
 // it libpcap hands packets over a ring block at a time (when full, or after a timeout), and
 // a short run ends with "78 packets received by filter, 0 packets captured". Delivered one
-// by one, a bulk run overflows the default 2 MiB socket buffer: -B gives it 32 MiB.
+// by one, a bulk run overflows the default 2 MiB socket buffer: -B gives it 32 MiB, and
+// -s 2048 (frames here are at most 1514 bytes: captures run with offloads off or without
+// TCP) keeps each of the ring's slots small: at the default 256 KiB snap length 32 MiB is
+// only 128 slots, and tcpdump dropped packets whenever the machine was busy.
 class kernel_capture {
 public:
     kernel_capture(const std::string& iface, const std::string& pcap)
-        : dump_({"tcpdump", "-Z", "root", "-n", "--immediate-mode", "-B", "32768", "-U", "-i",
-                 iface, "-w", pcap}) {}
+        : dump_({"tcpdump", "-Z", "root", "-n", "--immediate-mode", "-B", "32768", "-s", "2048", "-U",
+                 "-i", iface, "-w", pcap}) {}
     task<bool> started(duration limit = 10s) {
         auto deadline = scheduler::current().now() + limit;
         while (dump_.started() && scheduler::current().now() < deadline) {

@@ -166,23 +166,34 @@ TEST_CASE("a capture on the kernel side of bulk TCP both ways: no malformed pack
     CORONET_ENTER_NETNS();
     constexpr std::uint64_t n = 2 << 20; // small: tcpdump must keep up (no drops, checked)
     const std::string pcap = "/tmp/coronet-tcp-kernel-" + std::to_string(::getpid()) + ".pcap";
-    auto o = bulk_both_ways(test_stack(false), n, pcap);
-    check_bulk(o, n);
-    INFO(o.capture.err);
-    CHECK(o.capture_started);
-    CHECK(o.capture.status == 0);
-    CHECK(std::regex_search(o.capture.err, std::regex("(^|\n)0 packets dropped by kernel")));
-    auto tcp = run({"tshark", "-r", pcap, "-Y", "tcp"});
-    REQUIRE(tcp.status == 0);
-    CHECK(std::count(tcp.out.begin(), tcp.out.end(), '\n') > static_cast<long>(2 * n / 1460));
-    auto bad = run({"tshark", "-r", pcap, "-o", "ip.check_checksum:TRUE", "-o",
-                    "tcp.check_checksum:TRUE", "-Y",
-                    "_ws.malformed || ip.checksum.status == 0 || tcp.checksum.status == 0 || "
-                    "tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
-                    "tcp.analysis.spurious_retransmission"});
-    INFO(bad.out);
-    CHECK(bad.status == 0);
-    CHECK(bad.out.empty());
-    CHECK(o.retransmits == 0);
+    // Packets tcpdump drops on a busy machine say nothing about the stacks, but a capture with
+    // holes cannot be checked: such a run is taken again (at most three times); the
+    // transfer itself is checked every time.
+    const std::regex no_drops("(^|\n)0 packets dropped by kernel");
+    for (int attempt = 1;; ++attempt) {
+        const auto o = bulk_both_ways(test_stack(false), n, pcap);
+        check_bulk(o, n);
+        if (!std::regex_search(o.capture.err, no_drops) && attempt < 3) {
+            WARN("tcpdump dropped packets: taking the capture again\n" << o.capture.err);
+            continue;
+        }
+        INFO(o.capture.err);
+        CHECK(o.capture_started);
+        CHECK(o.capture.status == 0);
+        CHECK(std::regex_search(o.capture.err, no_drops));
+        auto tcp = run({"tshark", "-r", pcap, "-Y", "tcp"});
+        REQUIRE(tcp.status == 0);
+        CHECK(std::count(tcp.out.begin(), tcp.out.end(), '\n') > static_cast<long>(2 * n / 1460));
+        auto bad = run({"tshark", "-r", pcap, "-o", "ip.check_checksum:TRUE", "-o",
+                        "tcp.check_checksum:TRUE", "-Y",
+                        "_ws.malformed || ip.checksum.status == 0 || tcp.checksum.status == 0 || "
+                        "tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "
+                        "tcp.analysis.spurious_retransmission"});
+        INFO(bad.out);
+        CHECK(bad.status == 0);
+        CHECK(bad.out.empty());
+        CHECK(o.retransmits == 0);
+        break;
+    }
     ::unlink(pcap.c_str());
 }
