@@ -39,6 +39,7 @@ ref<socket> layer::make_child(const socket& l, const four_tuple& t) {
     c.rcv_locked_ = l.rcv_locked_;
     c.snd_.set_capacity(l.snd_.capacity());
     c.rcv_.set_capacity(l.rcv_.capacity());
+    c.ooo_.set_max_bytes(l.ooo_.max_bytes());
     return child;
 }
 

@@ -42,7 +42,7 @@ reassembly_queue::offer_result reassembly_queue::offer(seq32 seq, packet payload
         remember(seq); // its block goes first in the SACK option all the same
         return offer_result::duplicate;
     }
-    if (bytes_ + fresh > max_bytes_) {
+    if (bytes_ + fresh > max_bytes_ || blocks_.size() >= max_blocks()) {
         ++stats_.segments_refused;
         stats_.bytes_refused += fresh;
         return offer_result::refused;

@@ -17,6 +17,7 @@
 //
 // SACK (RFC 2018 §4): the first block reported is the one holding the segment that arrived
 // last, then the blocks of the previous first blocks, most recent first, then the others.
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +49,12 @@ public:
         std::uint64_t no_buffers = 0;
     };
 
+    // Each block holds at least one pool buffer whatever its length, so the budget counts
+    // blocks too: at most max_bytes / block_charge of them. Without that a peer sending one
+    // byte in every other position of the window would pin a buffer per byte (and make each
+    // insertion a long vector move).
+    static constexpr std::size_t block_charge = 512;
+
     explicit reassembly_queue(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
     // A segment of `payload` starting at `seq`, which the engine found acceptable but not at
@@ -73,6 +80,7 @@ public:
     // The runs held, in sequence order.
     std::vector<seq_range> ranges() const;
     std::size_t max_bytes() const noexcept { return max_bytes_; }
+    std::size_t max_blocks() const noexcept { return std::max<std::size_t>(8, max_bytes_ / block_charge); }
     void set_max_bytes(std::size_t n) noexcept { max_bytes_ = n; }
     const statistics& stats() const noexcept { return stats_; }
 

@@ -1,8 +1,20 @@
 #include "protocols/tcp/receive_buffer.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace coronet::tcp {
+
+void receive_buffer::append(packet data) noexcept {
+    if (data.empty()) return;
+    if (data.length() < coalesce_below && !data_.empty()) {
+        std::array<std::byte, coalesce_below> bytes;
+        const auto small = std::span(bytes).first(data.length());
+        counter copied;
+        if (data.copy_out(0, small) && data_.append(small, copied)) return; // `data` frees its buffer
+    }
+    data_.append(std::move(data));
+}
 
 std::size_t receive_buffer::read(std::span<std::byte> out, counter& copied) noexcept {
     const std::size_t n = std::min(out.size(), data_.length());

@@ -22,10 +22,13 @@ class receive_buffer {
 public:
     explicit receive_buffer(std::size_t capacity) noexcept : capacity_(capacity) {}
 
+    // Payloads up to this size are copied into the room after the buffered data instead of
+    // being linked (Linux coalesces small segments too): linked, each would hold a whole
+    // pool buffer, and a peer sending 1-byte segments could drain the pool.
+    static constexpr std::size_t coalesce_below = 256;
+
     // In-order payload from TCP input; the engine accepts no more than window() bytes.
-    void append(packet data) noexcept {
-        if (!data.empty()) data_.append(std::move(data));
-    }
+    void append(packet data) noexcept;
     // Copies up to out.size() bytes out and frees them; adds them to `copied`. 0 when empty.
     std::size_t read(std::span<std::byte> out, counter& copied) noexcept;
     // Lends up to `max` bytes as a packet, without copying; ENOBUFS when cutting a slice in

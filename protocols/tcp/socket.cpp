@@ -19,7 +19,7 @@ std::uint8_t scale_for(std::size_t max_bytes) noexcept {
 
 socket::socket(layer& l)
     : layer_(&l), algorithm_(l.cfg().congestion), snd_(l.net().pool(), l.cfg().send_buffer, seq32{}),
-      rcv_(l.cfg().receive_buffer), ooo_(l.cfg().max_receive_buffer), rtt_(l.cfg().rtt),
+      rcv_(l.cfg().receive_buffer), ooo_(l.cfg().receive_buffer), rtt_(l.cfg().rtt),
       keep_idle_(l.cfg().keep_idle), keep_interval_(l.cfg().keep_interval),
       keep_count_(l.cfg().keep_count), rtx_timer_(this, &on_rtx), delack_timer_(this, &on_delack),
       persist_timer_(this, &on_persist), keepalive_timer_(this, &on_keepalive),
@@ -449,6 +449,7 @@ result<> socket::set_option(socket_option opt, std::int64_t v) {
     case socket_option::receive_buffer:
         if (v <= 0) return error{EINVAL};
         rcv_.set_capacity(static_cast<std::size_t>(v));
+        ooo_.set_max_bytes(static_cast<std::size_t>(v));
         rcv_locked_ = true;
         return {};
     case socket_option::linger:

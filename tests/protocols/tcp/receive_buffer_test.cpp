@@ -106,3 +106,19 @@ TEST_CASE_METHOD(fixture, "set_capacity tunes the window; shrinking below size d
     rb.append(packet{}); // an empty payload changes nothing
     CHECK(rb.size() == 800);
 }
+
+TEST_CASE_METHOD(fixture, "small payloads are copied into the room after the data, not a buffer each") {
+    receive_buffer rb(10000);
+    rb.append(received(1000, 0));
+    for (std::size_t i = 0; i < 12; ++i) rb.append(received(10, 1000 + 10 * i));
+    CHECK(rb.size() == 1120);
+    CHECK(pool.in_use() == 1); // 12 frames came and went; their bytes sit after the first's
+    std::string out(1120, '\0');
+    CHECK(rb.read(std::as_writable_bytes(std::span(out)), copied) == 1120);
+    CHECK(out == text(1120));
+    // The first segment of all is linked (nothing to copy it after), and so are payloads of
+    // coalesce_below bytes or more.
+    rb.append(received(10, 0));
+    rb.append(received(receive_buffer::coalesce_below, 10));
+    CHECK(pool.in_use() == 2);
+}
