@@ -32,6 +32,10 @@ struct nic_features {
     bool rx_checksum_validated = false; // received frames may carry packet_offload::data_valid
     bool tx_checksum_offload = false;   // frames may be sent with packet_offload::needs_csum
     bool tso = false;                   // TCP frames larger than the MTU (gso_tcpv4) may be sent
+    // Received frames may be GSO frames larger than the MTU, or carry a partial checksum
+    // (needs_csum) the receiver need not check: virtio's GUEST_TSO4 + GUEST_CSUM, which a TAP
+    // with TUN_F_TSO4 also gives. The in-memory wire then passes a sender's TSO frames whole.
+    bool rx_gso = false;
     std::uint32_t max_gso_bytes = 65535;
 };
 

@@ -36,6 +36,12 @@ struct fault_config {
     duration jitter{0};
     // Should exceed the gap between frames, or nothing overtakes the held-back one.
     duration reorder_delay = std::chrono::milliseconds(1);
+
+    // Whether any fault is set: a frame may be lost, duplicated, reordered, corrupted or held.
+    bool any() const noexcept {
+        return loss > 0 || duplicate > 0 || reorder > 0 || corrupt > 0 || delay.count() != 0 ||
+               jitter.count() != 0;
+    }
 };
 
 // One flipped byte: frame[offset] ^= mask (mask is never 0).

@@ -50,6 +50,8 @@ nic_config config_for(const tap_device& d, const tap_options& o) {
     // The kernel takes a large segment from a TAP device whatever TUNSETOFFLOAD says; the
     // option alone decides (it rides on checksum offload, as in virtio).
     c.features.tso = csum && o.tso;
+    // TUN_F_CSUM: the kernel may hand over partial checksums; TUN_F_TSO4: large segments.
+    c.features.rx_gso = csum && (d.offloads() & TUN_F_TSO4) != 0;
     return c;
 }
 

@@ -2,6 +2,7 @@
 
 #include "drivers/faults/frame_copy.hpp"
 #include "drivers/wire/checksum_offload.hpp"
+#include "drivers/wire/tcp_segmentation.hpp"
 
 #include <algorithm>
 #include <array>
@@ -35,13 +36,54 @@ duration wire::serialisation(std::size_t bytes) const noexcept {
         static_cast<duration::rep>((bits_ns + config_.bandwidth_bps - 1) / config_.bandwidth_bps));
 }
 
+bool wire::passes_whole(const wire_nic& from) const noexcept {
+    if (faults_.config().any()) return false; // faults strike MTU-sized frames
+    return std::all_of(nics_.begin(), nics_.end(), [&](const ref<wire_nic>& n) {
+        return n.get() == &from || n->features().rx_gso;
+    });
+}
+
 result<> wire::transmit(wire_nic& from, packet&& frame) {
-    const std::size_t length = frame.length();
-    if (length > std::size_t{config_.mtu} + nic::ethernet_header_bytes) {
+    if (frame.meta().offload.gso_type == packet_offload::gso_none) {
+        if (frame.length() > std::size_t{config_.mtu} + nic::ethernet_header_bytes) {
+            ++stats_.dropped_mtu; // a giant: a switch drops it silently
+            return {};
+        }
+        return transmit_frame(from, std::move(frame), frame.length());
+    }
+    auto layout = parse_tso(frame);
+    if (!layout) {
+        ++stats_.bad_offload;
+        return error{EINVAL};
+    }
+    const std::size_t frame_limit = std::size_t{config_.mtu} + nic::ethernet_header_bytes;
+    if (layout->header_bytes + layout->mss > frame_limit) { // its segments are giants
         ++stats_.dropped_mtu;
         return {};
     }
+    if (passes_whole(from)) {
+        ++stats_.gso_passed_whole;
+        return transmit_frame(from, std::move(frame), layout->wire_bytes());
+    }
+    // The sending NIC's hardware cuts it: every segment queues, travels and meets the faults
+    // on its own. The queue takes all of them or none (a partial burst would be a loss).
     if (from.tx_queued_ >= config_.queue_limit) {
+        ++stats_.dropped_queue_full;
+        return error{ENOBUFS};
+    }
+    ++stats_.gso_segmented;
+    auto n = segment_tso(std::move(frame), [&](packet&& segment) -> result<> {
+        ++stats_.gso_segments;
+        return transmit_frame(from, std::move(segment), segment.length(), true);
+    });
+    if (!n) return error{n.error()};
+    return {};
+}
+
+result<> wire::transmit_frame(wire_nic& from, packet&& frame, std::size_t wire_bytes,
+                              bool admitted) {
+    const std::size_t length = frame.length();
+    if (!admitted && from.tx_queued_ >= config_.queue_limit) {
         ++stats_.dropped_queue_full;
         return error{ENOBUFS};
     }
@@ -49,7 +91,7 @@ result<> wire::transmit(wire_nic& from, packet&& frame) {
     stats_.bytes_carried += length;
 
     const time_point now = sched_.now();
-    const time_point done = std::max(now, from.busy_until_) + serialisation(length);
+    const time_point done = std::max(now, from.busy_until_) + serialisation(wire_bytes);
     from.busy_until_ = done;
     if (done > now) {
         ++from.tx_queued_;
@@ -91,9 +133,19 @@ void wire::on_event(event&& e) {
 }
 
 void wire::deliver_to(wire_nic& to, const event& e) {
+    const packet_offload& offload = e.frame.meta().offload;
+    const bool gso = offload.gso_type != packet_offload::gso_none;
+    // A receiver that takes partial checksums gets the frame as sent (virtio's NEEDS_CSUM on
+    // receive); unless the wire corrupted it, which the filled checksum must then reveal.
+    const bool partial = (offload.flags & packet_offload::needs_csum) != 0 && to.features().rx_gso &&
+                         !e.corrupt;
+    if (gso && !to.features().rx_gso) { // plugged in after the frame left whole
+        ++stats_.dropped_mtu;
+        return;
+    }
     std::array<byte_patch, 3> patches{};
     std::size_t count = 0;
-    if (e.frame.meta().offload.flags & packet_offload::needs_csum) {
+    if ((offload.flags & packet_offload::needs_csum) != 0 && !partial) {
         if (auto sum = offload_checksum(e.frame)) {
             patches[count++] = (*sum)[0];
             patches[count++] = (*sum)[1];
@@ -124,6 +176,10 @@ void wire::deliver_to(wire_nic& to, const event& e) {
     if (!copy) {
         ++to.stats().rx_dropped_no_buffer;
         return;
+    }
+    if (partial) {
+        copy->meta().offload = offload; // offsets count from the frame's start, as before
+        ++stats_.partial_checksums_passed;
     }
     copy->meta().timestamp_ns = sched_.now().since_epoch.count();
     ++stats_.deliveries;

@@ -23,8 +23,18 @@
 // sending NIC configured with a larger MTU than its wire black-holes them, as in life.
 // A frame sent with checksum offload (needs_csum) gets its checksum filled in on the way,
 // as the sending NIC's hardware would; the receiver sees a plain frame.
-// The wire does not segment: a NIC on it should not advertise TSO (a GSO frame larger than
-// the MTU is dropped like any giant).
+//
+// Segmentation offload (a NIC with features.tso sends gso_tcpv4 frames of up to 64 KiB). Two
+// ways, as between virtual machines:
+//  - passed whole, when every other NIC on the wire has features.rx_gso and no fault is set:
+//    the frame travels as one (its serialisation time that of all its segments) and arrives
+//    with its partial checksum unfilled, which the receiver trusts (virtio-net between two
+//    guests with GUEST_TSO4/GUEST_CSUM does this, and so does Linux's loopback, where a
+//    64 KiB GSO packet crosses without being cut or summed);
+//  - cut by the sending NIC (tcp_segmentation.hpp) otherwise: each MTU-sized segment queues,
+//    travels, meets the faults and gets its checksum on its own, so loss still strikes
+//    single frames. The queue takes the whole burst or refuses it (ENOBUFS).
+// A receiver with rx_gso also gets ordinary needs_csum frames unfilled (unless corrupted).
 #include "drivers/faults/delay_line.hpp"
 #include "drivers/faults/fault_model.hpp"
 #include "drivers/wire/wire_nic.hpp"
@@ -85,7 +95,11 @@ public:
         counter& dropped_queue_full = group.declare("dropped_queue_full");
         counter& bytes_copied = group.declare("bytes_copied"); // into receivers' buffers
         counter& checksums_filled = group.declare("checksums_filled");
-        counter& bad_offload = group.declare("bad_offload"); // needs_csum offsets outside the frame
+        counter& bad_offload = group.declare("bad_offload"); // offload metadata that does not fit the frame
+        counter& gso_passed_whole = group.declare("gso_passed_whole"); // TSO frames carried uncut
+        counter& gso_segmented = group.declare("gso_segmented");       // TSO frames cut by the sender's NIC
+        counter& gso_segments = group.declare("gso_segments");         // the frames they were cut into
+        counter& partial_checksums_passed = group.declare("partial_checksums_passed");
     };
     // The wire belongs to no host, so its counters sit in a registry of its own.
     const counters& stats() const noexcept { return stats_; }
@@ -100,6 +114,12 @@ private:
         std::optional<corruption> corrupt;
     };
     result<> transmit(wire_nic& from, packet&& frame);
+    // One frame onto the wire; `wire_bytes` sets its serialisation time; `admitted`: the
+    // sender's queue was checked already (a segmented burst).
+    result<> transmit_frame(wire_nic& from, packet&& frame, std::size_t wire_bytes,
+                            bool admitted = false);
+    // Whether a TSO frame from `from` can travel whole: see the top of the file.
+    bool passes_whole(const wire_nic& from) const noexcept;
     void carry(wire_nic& from, packet&& frame, const fault_plan::delivery& d, time_point sent);
     void on_event(event&& e);
     void deliver_to(wire_nic& to, const event& e);

@@ -48,12 +48,14 @@ wire& world::add_wire(wire_config config) {
     return *wires_.back();
 }
 
-nic& world::connect(host& h, wire& w, ipv4_prefix address, std::uint32_t mtu) {
+nic& world::connect(host& h, wire& w, ipv4_prefix address, std::uint32_t mtu,
+                    nic_features features) {
     auto n = h.nics_.size();
     nic_config nc;
     nc.name = "eth" + std::to_string(n);
     nc.mac = mac_address{0x02, 0x00, 0x00, static_cast<std::uint8_t>(h.index_ + 1), static_cast<std::uint8_t>(n), 0x01};
     nc.mtu = mtu;
+    nc.features = features;
     wire_nic& card = w.attach(h.counters_, nc, h.pool_);
     h.nics_.push_back(&card);
     h.stack_->add_interface(card, address);

@@ -91,8 +91,12 @@ public:
     // A wire; its fault seed is drawn from the world's unless the config sets one.
     wire& add_wire(wire_config config = {});
     // Puts `h` on `w` with `address`: a new NIC ethN (MAC 02:00:00:HH:NN:01 from the host
-    // and NIC numbers) and an interface of the host's stack. Returns the NIC.
-    nic& connect(host& h, wire& w, ipv4_prefix address, std::uint32_t mtu = 1500);
+    // and NIC numbers) and an interface of the host's stack. Returns the NIC. `features`:
+    // the offloads the NIC offers (none by default: the stack sums and segments itself);
+    // {.tx_checksum_offload, .tso, .rx_gso} on both ends makes the wire pass 64 KiB TSO
+    // frames whole, like Linux's loopback (wire.hpp).
+    nic& connect(host& h, wire& w, ipv4_prefix address, std::uint32_t mtu = 1500,
+                 nic_features features = {});
     // Writes both directions of a NIC to a pcap file, from now until the world ends.
     void capture(nic& n, const std::filesystem::path& path);
 
