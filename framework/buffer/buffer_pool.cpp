@@ -1,5 +1,7 @@
 #include "framework/buffer/buffer_pool.hpp"
 
+#include "framework/wait_queue.hpp"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -46,6 +48,15 @@ buffer_pool::buffer_pool(const buffer_pool_options& o, validated)
     // Pushed last to first, so buffer 0 is handed out first.
     for (std::uint32_t i = buffer_count_; i > 0; --i)
         push_free(i - 1);
+}
+
+wait_queue& buffer_pool::buffers_freed() {
+    if (!freed_) freed_ = std::make_unique<wait_queue>();
+    return *freed_;
+}
+
+void buffer_pool::wake_freed() noexcept {
+    if (!freed_->empty()) freed_->wake_all();
 }
 
 buffer_pool::~buffer_pool() {

@@ -19,6 +19,12 @@
 // is set: then it becomes lent again and the hook receives its index (a TAP driver re-posts it
 // to its buffer ring; a hook that has no room calls recycle()).
 // The pool also owns the slice descriptors that packets chain (see slice.hpp).
+//
+// Running dry. buffers_freed() wakes its waiters when a buffer goes back on the free stack
+// (a writer that found the pool empty, TCP output that could not build a segment). The
+// queue is made on first use, so a pool nobody ever waited on pays one test of a null
+// pointer per release. (Declared only here: its header would bring the scheduler, and with
+// it <unistd.h>, into every user of packets.)
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +40,7 @@ namespace coronet {
 
 class buffer_pool;
 class packet;
+class wait_queue;
 
 class buffer_ref {
 public:
@@ -124,6 +131,9 @@ public:
     std::uint32_t high_water() const noexcept { return high_water_; }
     std::uint64_t allocation_failures() const noexcept { return allocation_failures_; }
 
+    // Woken when a buffer is free again (released or recycled); the waiter re-checks.
+    wait_queue& buffers_freed();
+
     slice_pool& slices() noexcept { return slices_; }
     const slice_pool& slices() const noexcept { return slices_; }
 
@@ -164,6 +174,8 @@ private:
     void push_free(std::uint32_t index) noexcept {
         refs_[index] = free_mark;
         free_[free_top_++] = index;
+        if (freed_ != nullptr) [[unlikely]]
+            wake_freed();
     }
 
     std::byte* base_ = nullptr;
@@ -179,6 +191,8 @@ private:
     std::uint64_t allocation_failures_ = 0;
     std::function<void(std::uint32_t)> on_release_;
     slice_pool slices_;
+    std::unique_ptr<wait_queue> freed_; // made by buffers_freed()
+    void wake_freed() noexcept;
 };
 
 inline buffer_ref::buffer_ref(const buffer_ref& other) noexcept
