@@ -4,6 +4,7 @@
 // cache's link; everything else it hands to the stack.
 #include "drivers/frame_sink.hpp"
 #include "drivers/nic.hpp"
+#include "framework/wake_relay.hpp"
 #include "protocols/arp/cache.hpp"
 #include "protocols/ethernet/link.hpp"
 #include "protocols/ipv4/route.hpp"
@@ -27,6 +28,8 @@ public:
     ipv4_prefix address() const noexcept { return address_; }
     ethernet::address_filter& filter() noexcept { return filter_; }
     arp::cache& arp() noexcept { return arp_; }
+    // The NIC refused a frame for a full queue: TCP is told when its tx_ready() wakes.
+    void wait_for_tx_room() { tx_room_.arm(); }
     // The directed broadcast of the subnet, when it has one (not on /31 and /32).
     bool is_broadcast(ipv4_address a) const noexcept {
         return a.is_broadcast() || (address_.length() < 31 && a == address_.broadcast());
@@ -43,6 +46,8 @@ private:
     ipv4_prefix address_;
     ethernet::address_filter filter_;
     arp::cache arp_;
+    wake_relay tx_room_;
+    static void on_tx_room(void* self);
 };
 
 } // namespace coronet::native

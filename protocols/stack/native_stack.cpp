@@ -11,7 +11,8 @@ namespace coronet::native {
 
 interface::interface(native_stack& stack, ipv4::interface_id id, nic& card, ipv4_prefix address)
     : stack_(stack), id_(id), card_(card), address_(address), filter_(card.mac()),
-      arp_(stack.sched(), *this, stack.stats().arp, stack.opts().arp) {
+      arp_(stack.sched(), *this, stack.stats().arp, stack.opts().arp),
+      tx_room_(card.tx_ready(), &on_tx_room, this) {
     arp_.set_address(address.address(), card.mac());
 }
 
@@ -46,6 +47,8 @@ void interface::send_resolved(packet&& ip_packet, mac_address mac) {
 }
 
 void interface::unreachable(const packet& ip_packet) { stack_.report_unreachable(ip_packet); }
+
+void interface::on_tx_room(void* self) { static_cast<interface*>(self)->stack_.tcp().transmit_room(); }
 
 // --- native_stack ---
 

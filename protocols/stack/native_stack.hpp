@@ -190,6 +190,11 @@ private:
     };
     std::deque<std::pair<interface*, packet>> loopback_;
     loopback_dpc loopback_dpc_{this};
+    // Back-pressure for TCP (tcp/network.hpp): whether the datagram being sent met a full
+    // queue (a NIC's or the loopback's), and whether the loopback refused one since it last
+    // had room (its DPC then tells TCP).
+    bool queue_refused_ = false;
+    bool loopback_refused_ = false;
 };
 
 } // namespace coronet::native

@@ -41,7 +41,12 @@ result<tcp::path> native_stack::route(ipv4_address destination) {
 }
 
 result<> native_stack::send_segment(packet&& segment, ipv4_address source, ipv4_address destination) {
-    return output(std::move(segment), ip_send{source, destination, ipv4::protocol::tcp});
+    // tcp::network's contract: ENOBUFS for a full queue only (TCP is told when it has room
+    // again); a header that found the pool empty is ENOMEM (the pool tells TCP).
+    queue_refused_ = false;
+    auto r = output(std::move(segment), ip_send{source, destination, ipv4::protocol::tcp});
+    if (!r && r.error() == ENOBUFS && !queue_refused_) return error{ENOMEM};
+    return r;
 }
 
 result<> native_stack::output(packet&& payload, const ip_send& send) {
@@ -66,6 +71,7 @@ result<> native_stack::output(packet&& payload, const ip_send& send) {
     if (interface* local = local_interface(send.destination)) {
         if (loopback_.size() >= loopback_limit) {
             ++s.out_discards;
+            queue_refused_ = loopback_refused_ = true;
             if (tracing()) trace("ipv4", "tx", describe(h) + ": loopback queue full");
             return error{ENOBUFS};
         }
@@ -156,6 +162,10 @@ result<> native_stack::transmit(interface& out, packet&& payload, mac_address de
                                     std::to_string(payload.length()));
     if (auto r = out.card().transmit(std::move(payload)); !r) {
         ++stats_.ethernet.out_errors;
+        if (r.error() == ENOBUFS) {
+            queue_refused_ = true;
+            out.wait_for_tx_room();
+        }
         return r;
     }
     ++stats_.ethernet.out_frames;
@@ -168,6 +178,10 @@ bool native_stack::loopback_dpc::deliver(dpc* d, unsigned budget) {
         auto [in, p] = std::move(st.loopback_.front());
         st.loopback_.pop_front();
         st.ipv4_input(*in, std::move(p));
+    }
+    if (st.loopback_refused_ && st.loopback_.size() < loopback_limit) {
+        st.loopback_refused_ = false;
+        st.tcp_.transmit_room();
     }
     return !st.loopback_.empty();
 }

@@ -91,7 +91,7 @@ void socket::on_new_ack(const segment& seg, std::uint32_t acked) {
             // deflate the window, and reset the retransmission timer.
             const std::uint32_t len =
                 std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_.size()));
-            if (len > 0) send_segment(snd_una_, len, flag::ack);
+            if (len > 0 && !send_segment(snd_una_, len, flag::ack)) rtx_refused_ = true;
             cc_->on_partial_ack(acked);
             arm_rtx();
         }
@@ -153,14 +153,16 @@ void socket::enter_recovery() {
         if (len > 0 && !sb_->is_sacked(snd_una_)) {
             const sack_scoreboard::next_segment first{{snd_una_, snd_una_ + len},
                                                       sack_scoreboard::next_segment::rule::lost};
-            send_segment(snd_una_, len, flag::ack);
-            sb_->on_sent(first);
+            if (send_segment(snd_una_, len, flag::ack))
+                sb_->on_sent(first);
+            else
+                rtx_refused_ = true;
         }
         sack_recovery_send();
     } else {
         // RFC 5681 §3.2 steps 2-4 (RFC 6582): ssthresh, retransmit, cwnd = ssthresh + 3*SMSS.
         cc_->enter_fast_recovery(flight_size(), now);
-        if (len > 0) send_segment(snd_una_, len, flag::ack);
+        if (len > 0 && !send_segment(snd_una_, len, flag::ack)) rtx_refused_ = true;
     }
     if (!rtx_timer_.armed()) arm_rtx();
 }

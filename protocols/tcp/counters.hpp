@@ -1,7 +1,13 @@
 #pragma once
 // TCP counters of one stack, named as in /proc/net/snmp's Tcp line and /proc/net/netstat's
 // TcpExt, read as "tcp.<name>", plus the payload bytes the socket calls copy (the POSIX
-// copies of read and write, counted where they happen).
+// copies of read and write, counted where they happen), and the transmit back-pressure:
+//   tx_blocked            segments a full transmit queue refused (the NIC's, a shaper's, the
+//                         loopback's); not a loss: the connection waits for room, no cwnd cut
+//   tx_blocked_no_buffer  times output stopped for want of a packet buffer; it waits for one
+//   tx_resumed            connections whose output ran again when room or buffers came back
+//   write_buffer_waits    writes that slept because the pool was empty (Linux's
+//                         sk_stream_wait_memory) instead of failing with ENOBUFS
 #include "framework/counters.hpp"
 
 namespace coronet::tcp {
@@ -40,6 +46,10 @@ struct counters {
     counter& timewait_reused = group.declare("timewait_reused");
     counter& half_open_reclaimed = group.declare("half_open_reclaimed");
     counter& no_buffers = group.declare("no_buffers");
+    counter& tx_blocked = group.declare("tx_blocked");
+    counter& tx_blocked_no_buffer = group.declare("tx_blocked_no_buffer");
+    counter& tx_resumed = group.declare("tx_resumed");
+    counter& write_buffer_waits = group.declare("write_buffer_waits");
     counter& bytes_copied_in = group.declare("bytes_copied_in");   // write
     counter& bytes_copied_out = group.declare("bytes_copied_out"); // read
 };

@@ -53,7 +53,8 @@ std::size_t layer::tuple_hash::hash(const endpoint& l, const endpoint& r) noexce
 layer::layer(network& net, scheduler& sched, counters& stats, config cfg)
     : net_(net), sched_(sched), stats_(stats), cfg_(cfg), isn_(cfg.seed), cookies_(cfg.seed ^ 0x5eed),
       buckets_(initial_buckets), table_(table::bucket_traits(buckets_.data(), buckets_.size())),
-      rng_(cfg.seed), port_key_(siphash_key::derive(cfg.seed, 0x706f7274 /* "port" */)) {}
+      rng_(cfg.seed), port_key_(siphash_key::derive(cfg.seed, 0x706f7274 /* "port" */)),
+      buffers_relay_(net.pool().buffers_freed(), &on_buffers_freed, this) {}
 
 layer::~layer() {
     while (!table_.empty())
@@ -61,6 +62,23 @@ layer::~layer() {
     for (auto& [port, list] : ports_)
         for (socket* s : list) s->layer_ = nullptr;
     ports_.clear();
+}
+
+void layer::transmit_room() {
+    // Taken out first: a socket refused again queues itself anew instead of looping here.
+    socket::tx_list waiting;
+    waiting.splice(waiting.end(), tx_waiting_);
+    while (!waiting.empty()) {
+        ref<socket> s(&waiting.front());
+        waiting.pop_front();
+        ++stats_.tx_resumed;
+        s->resume_output();
+    }
+}
+
+void layer::tx_wait(socket& s, bool no_buffer) {
+    if (!s.tx_hook_.is_linked()) tx_waiting_.push_back(s);
+    if (no_buffer) buffers_relay_.arm();
 }
 
 result<ref<socket_object>> layer::open() {

@@ -10,6 +10,7 @@
 #include "framework/object/ref.hpp"
 #include "framework/process/socket.hpp"
 #include "framework/scheduler.hpp"
+#include "framework/wake_relay.hpp"
 #include "protocols/tcp/config.hpp"
 #include "protocols/tcp/counters.hpp"
 #include "protocols/tcp/isn.hpp"
@@ -79,6 +80,14 @@ public:
     // A RST answering `seg` (RFC 9293 §3.10.7.1), sent from `local` to `remote`.
     void send_reset(const segment& seg, const endpoint& local, const endpoint& remote);
 
+    // --- Transmit back-pressure (network.hpp: send_segment's ENOBUFS and ENOMEM) ---
+    // The network's transmit queues have room again: every socket that was refused sends.
+    void transmit_room();
+    // `s` waits for transmit room, or with `no_buffer` for a packet buffer to be freed.
+    void tx_wait(socket& s, bool no_buffer);
+    // Sockets waiting for room or buffers.
+    std::size_t tx_waiting() const noexcept { return tx_waiting_.size(); }
+
 private:
     struct tuple_hash {
         std::size_t operator()(const socket& s) const noexcept { return hash(s.local_, s.remote_); }
@@ -129,6 +138,10 @@ private:
     siphash_key port_key_;
     std::array<std::uint32_t, 4096> port_counters_{};
     std::function<void(std::string_view)> trace_;
+    socket::tx_list tx_waiting_;
+    // Armed while a socket waits for a packet buffer: the pool's buffers_freed() resumes them.
+    wake_relay buffers_relay_;
+    static void on_buffers_freed(void* self) { static_cast<layer*>(self)->transmit_room(); }
 };
 
 } // namespace coronet::tcp

@@ -25,6 +25,11 @@ public:
     // True if `a` is an address of this host (bind accepts it).
     virtual bool is_local(ipv4_address a) const noexcept = 0;
     // Sends `segment` (TCP header and data) in IPv4 from `source` to `destination`.
+    // Two refusals are back-pressure, not loss; the segment was not sent and TCP sends it
+    // again when told:
+    //   ENOBUFS  a transmit queue on the way (the NIC's, the loopback's) is full: the
+    //            network calls layer::transmit_room() once it has room again;
+    //   ENOMEM   no packet buffer for a header on the way: pool().buffers_freed() wakes.
     virtual result<> send_segment(packet&& segment, ipv4_address source,
                                   ipv4_address destination) = 0;
     // Where segments without data (ACKs, SYNs, RSTs) and written bytes are built.

@@ -3,6 +3,10 @@
 // cuts segments itself); Nagle (RFC 9293 §3.7.4) and sender-side silly-window avoidance
 // (§3.8.6.2.1) hold small segments back; the window we advertise follows receiver-side SWS
 // avoidance (§3.8.6.2.2) and never moves its right edge back.
+//
+// A segment that cannot leave (a full transmit queue, no packet buffer) is back-pressure,
+// not loss: nothing advances, the socket waits in the layer's list and resume_output()
+// sends it when there is room (socket.hpp).
 #include "protocols/checksum/checksum.hpp"
 #include "protocols/tcp/layer.hpp"
 #include "protocols/tcp/socket.hpp"
@@ -42,6 +46,7 @@ void socket::output() {
         if (ack_pending_ && state_ == state::time_wait) send_ack();
         return;
     }
+    bool refused = false;
     for (;;) {
         const std::uint32_t unsent = snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
         const std::uint32_t flight = distance(snd_una_, snd_nxt_);
@@ -66,7 +71,10 @@ void socket::output() {
         flag f = flag::ack;
         if (len > 0 && len == unsent) f |= flag::psh;
         if (fin) f |= flag::fin;
-        if (!send_segment(snd_nxt_, len, f)) break;
+        if (!send_segment(snd_nxt_, len, f)) {
+            refused = true;
+            break;
+        }
         snd_nxt_ += len + (fin ? 1 : 0);
         snd_max_ = seq_max(snd_max_, snd_nxt_);
         if (fin) break;
@@ -77,7 +85,27 @@ void socket::output() {
         rtx_timer_.cancel();
         arm(persist_timer_, rtt_.rto());
     }
-    if (ack_pending_) send_ack();
+    if (ack_pending_ && !refused) send_ack(); // refused, it goes with the resumed output
+}
+
+void socket::resume_output() {
+    if (write_wants_buffer_) writable_.wake_all();
+    if (layer_ == nullptr || !synchronized(state_)) return; // a SYN is left to its timer
+    if (rtx_refused_ && snd_una_ < snd_max_) {
+        rtx_refused_ = false;
+        const std::uint32_t len =
+            std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_.size()));
+        if (len > 0 && send_segment(snd_una_, len, flag::ack) && sack_ok_ && in_recovery_)
+            scoreboard().on_sent(
+                {{snd_una_, snd_una_ + len}, sack_scoreboard::next_segment::rule::lost});
+    }
+    if (in_recovery_ && sack_ok_ && sb_) sack_recovery_send();
+    output();
+}
+
+void socket::tx_refused(bool no_buffer) {
+    ++(no_buffer ? layer_->stats().tx_blocked_no_buffer : layer_->stats().tx_blocked);
+    layer_->tx_wait(*this, no_buffer);
 }
 
 bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
@@ -86,6 +114,7 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
         auto s = snd_.segment(seq, len);
         if (!s) {
             ++layer_->stats().no_buffers;
+            tx_refused(true);
             return false;
         }
         p = std::move(*s);
@@ -93,6 +122,7 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
         auto s = packet::allocate(layer_->net().pool());
         if (!s) {
             ++layer_->stats().no_buffers;
+            tx_refused(true);
             return false;
         }
         p = std::move(*s);
@@ -109,6 +139,8 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
             r.options.sack_blocks[i] = sack_block{blocks[i].begin.raw(), blocks[i].end.raw()};
         r.options.sack_count = static_cast<std::uint8_t>(n);
     }
+    if (!transmit(r, std::move(p))) return false;
+    // Counted once it left: a refused segment is sent again later, not retransmitted.
     const time_point now = layer_->now();
     if (len > 0 || has(flags, flag::fin)) {
         const seq32 end = seq + len + (has(flags, flag::fin) ? 1 : 0);
@@ -120,7 +152,7 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
             if (!ts_ok_) sampler_.on_send(seq, end, now);
         }
     }
-    return transmit(r, std::move(p));
+    return true;
 }
 
 bool socket::transmit(repr& r, packet&& p) {
@@ -142,6 +174,7 @@ bool socket::transmit(repr& r, packet&& p) {
     auto h = p.push_header(header_length);
     if (!h) {
         ++layer_->stats().no_buffers;
+        tx_refused(true);
         return false;
     }
     emit_header(r, *h, ip, payload_sum);
@@ -161,6 +194,16 @@ bool socket::transmit(repr& r, packet&& p) {
             o.hdr_len = static_cast<std::uint16_t>(header_length);
         }
     }
+    if (layer_->tracing()) layer_->trace("tx", r, local_.address, remote_.address, name(state_));
+    auto sent = layer_->net().send_segment(std::move(p), local_.address, remote_.address);
+    if (!sent) {
+        if (sent.error() == ENOBUFS || sent.error() == ENOMEM) {
+            tx_refused(sent.error() == ENOMEM);
+            // A refused pure ACK still has to go: with the resumed output.
+            if (r.flags == flag::ack && r.payload_length == 0) ack_pending_ = true;
+        }
+        return false;
+    }
     if (has(r.flags, flag::ack)) {
         last_ack_sent_ = rcv_nxt_;
         ack_pending_ = false;
@@ -168,8 +211,7 @@ bool socket::transmit(repr& r, packet&& p) {
         delack_timer_.cancel();
     }
     ++layer_->stats().out_segs;
-    if (layer_->tracing()) layer_->trace("tx", r, local_.address, remote_.address, name(state_));
-    return static_cast<bool>(layer_->net().send_segment(std::move(p), local_.address, remote_.address));
+    return true;
 }
 
 std::uint16_t socket::window_field(bool syn) {

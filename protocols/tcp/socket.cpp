@@ -107,6 +107,7 @@ void socket::to_closed(int err) {
         --listener_->syn_queue_;
     }
     listener_ = nullptr;
+    tx_hook_.unlink();
     readable_.wake_all();
     writable_.wake_all();
     if (layer_ != nullptr) {
@@ -136,6 +137,7 @@ void socket::detach() noexcept {
     keepalive_timer_.cancel();
     wait_timer_.cancel();
     if (child_hook_.is_linked()) child_hook_.unlink();
+    tx_hook_.unlink();
     listener_ = nullptr;
     accept_queue_.clear();
     if (children_) {
@@ -348,6 +350,19 @@ task<result<std::size_t>> socket::write(std::span<const std::byte> bytes) {
         if (bytes.empty()) co_return std::size_t{0};
         if (can_send(state_)) {
             auto n = snd_.write(bytes.subspan(total), layer_->stats().bytes_copied_in);
+            if (!n && n.error() == ENOBUFS && total == 0) {
+                // The pool is empty: sleep until a buffer is freed (Linux's
+                // sk_stream_wait_memory), or EAGAIN when non-blocking. Bytes already taken
+                // are returned instead, as Linux does.
+                if (non_blocking_) co_return error{EAGAIN};
+                ++layer_->stats().write_buffer_waits;
+                write_wants_buffer_ = true;
+                layer_->tx_wait(*this, true);
+                auto w = co_await writable_.wait();
+                write_wants_buffer_ = false;
+                if (!w) co_return error{w.error()};
+                continue;
+            }
             if (!n) co_return taken_or(total, n.error());
             if (*n > 0) {
                 total += *n;

@@ -12,6 +12,11 @@
 // §3.10.7). ack.cpp: ACK processing and loss recovery (RFC 5681, 6582, 6675, 3042).
 // output.cpp: what to send and the segment builder. timers.cpp: retransmission, delayed
 // ACK, persist, keepalive, TIME_WAIT. listen.cpp (layer): SYNs to a listener and cookies.
+//
+// Back-pressure. A segment refused by a full transmit queue, or not built for want of a
+// packet buffer, is not lost: SND.NXT stays, the socket joins the layer's list of those
+// waiting for room (tx_hook_), and resume_output() sends it when the layer is told there is
+// room. Neither cwnd nor the RTO backoff moves.
 #include "framework/buffer/packet.hpp"
 #include "framework/clock.hpp"
 #include "framework/process/socket.hpp"
@@ -156,6 +161,11 @@ private:
 
     // --- output.cpp ---
     void output();
+    // A transmit queue has room again, or buffers are free: what was held back goes out,
+    // and a writer waiting for a buffer looks again.
+    void resume_output();
+    // A segment could not leave: a full queue, or (`no_buffer`) no packet buffer.
+    void tx_refused(bool no_buffer);
     // Sends [seq, seq + len) of the send buffer with `flags`; false when no buffer was free.
     bool send_segment(seq32 seq, std::uint32_t len, flag flags);
     void send_ack();
@@ -203,6 +213,8 @@ private:
     bool fin_queued_ = false;   // shutdown(write) or close: a FIN follows the data
     bool fin_received_ = false;
     bool in_recovery_ = false;
+    bool rtx_refused_ = false;        // a fast retransmission was refused: resend SND.UNA first
+    bool write_wants_buffer_ = false; // a write sleeps on writable_ until the pool has one
     bool ack_pending_ = false;
     bool ts_ok_ = false;
     bool sack_ok_ = false;
@@ -271,6 +283,13 @@ private:
         boost::intrusive::member_hook<socket, decltype(child_hook_), &socket::child_hook_>,
         boost::intrusive::constant_time_size<false>>;
     std::unique_ptr<child_list> children_;
+
+    // The layer's list of sockets waiting for transmit room or packet buffers.
+    boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>
+        tx_hook_;
+    using tx_list = boost::intrusive::list<
+        socket, boost::intrusive::member_hook<socket, decltype(tx_hook_), &socket::tx_hook_>,
+        boost::intrusive::constant_time_size<false>>;
 
     // The 4-tuple table's hook and the reference it holds.
     boost::intrusive::unordered_set_member_hook<> table_hook_;

@@ -70,6 +70,13 @@ struct pair_world {
         w.connect(a, link, prefix("10.0.0.1/24"), mtu);
         w.connect(b, link, prefix("10.0.0.2/24"), mtu);
     }
+    // Over a wire of the caller's (a short NIC queue, a slow link...).
+    pair_world(tcp::config cfg, const wire_config& wc)
+        : w({.seed = 1}), a(w.add_host("a", with(cfg, 60s))), b(w.add_host("b", with(cfg, 60s))),
+          link(w.add_wire(wc)) {
+        w.connect(a, link, prefix("10.0.0.1/24"), wc.mtu);
+        w.connect(b, link, prefix("10.0.0.2/24"), wc.mtu);
+    }
     std::uint64_t tcp_counter(sim::host& h, const char* name) {
         return h.counters().find("tcp")->find(name)->value;
     }

@@ -15,6 +15,9 @@
 //   t.run_for(40ms);
 //   CHECK(t.out() == "40ms [.] seq 1 ack 101 win 65535 len 0"); // the delayed ACK
 //   CHECK(t.quiet());
+//
+// Back-pressure: `tx_room` segments are accepted, then send_segment refuses with ENOBUFS (a
+// full transmit queue) until room() says there is room again, as a NIC's tx_ready() would.
 #include "framework/process/process.hpp"
 #include "framework/process/socket.hpp"
 #include "protocols/tcp/layer.hpp"
@@ -91,6 +94,15 @@ public:
     handle conn{};                     // the connection's handle (active open or accepted)
     handle listener{};
     int connect_error = -1;            // -1 while connect() runs
+    // Segments send_segment still accepts before refusing with ENOBUFS; those it refused.
+    std::size_t tx_room = SIZE_MAX;
+    std::size_t tx_refused = 0;
+    // The queue has room again: every segment is accepted and the layer is told.
+    void room() {
+        tx_room = SIZE_MAX;
+        layer.transmit_room();
+        settle();
+    }
     // The options of the peer's SYN or SYN-ACK in the state builders.
     tcp::options peer_options = mss(1460);
 
@@ -366,6 +378,11 @@ private:
     result<tcp::path> route(ipv4_address) override { return tcp::path{.source = us}; }
     bool is_local(ipv4_address a) const noexcept override { return a == us; }
     result<> send_segment(packet&& segment, ipv4_address source, ipv4_address destination) override {
+        if (tx_room == 0) {
+            ++tx_refused;
+            return error{ENOBUFS};
+        }
+        if (tx_room != SIZE_MAX) --tx_room;
         std::vector<std::byte> bytes(segment.length());
         (void)segment.copy_out(0, bytes);
         auto r = tcp::parse(bytes, {source, destination}); // the checksum too
