@@ -71,11 +71,13 @@ struct pair_world {
         w.connect(b, link, prefix("10.0.0.2/24"), mtu);
     }
     // Over a wire of the caller's (a short NIC queue, a slow link...).
-    pair_world(tcp::config cfg, const wire_config& wc)
+    // `a_nic`, `b_nic`: the offloads each host's NIC offers (wire.hpp).
+    pair_world(tcp::config cfg, const wire_config& wc, nic_features a_nic = {},
+               nic_features b_nic = {})
         : w({.seed = 1}), a(w.add_host("a", with(cfg, 60s))), b(w.add_host("b", with(cfg, 60s))),
           link(w.add_wire(wc)) {
-        w.connect(a, link, prefix("10.0.0.1/24"), wc.mtu);
-        w.connect(b, link, prefix("10.0.0.2/24"), wc.mtu);
+        w.connect(a, link, prefix("10.0.0.1/24"), wc.mtu, a_nic);
+        w.connect(b, link, prefix("10.0.0.2/24"), wc.mtu, b_nic);
     }
     std::uint64_t tcp_counter(sim::host& h, const char* name) {
         return h.counters().find("tcp")->find(name)->value;
