@@ -26,7 +26,10 @@ void wire_nic::receive(packet&& frame) {
 }
 
 void wire_nic::serialised() {
-    if (wire_ != nullptr && tx_queued_-- == wire_->config_.queue_limit) tx_space_available();
+    // Woken at half empty, not at the first free slot: a sender blocked on a full queue then
+    // resumes with room for a burst, not for one frame at a time (drivers stop and wake
+    // their queues with such a gap too).
+    if (wire_ != nullptr && --tx_queued_ == wire_->config_.queue_limit / 2) tx_space_available();
 }
 
 } // namespace coronet

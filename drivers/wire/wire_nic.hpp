@@ -1,7 +1,7 @@
 #pragma once
 // wire_nic: a NIC on an in-memory wire (wire.hpp). Transmit hands the frame to the wire,
 // which queues it behind the frames this NIC is still serialising (ENOBUFS past the wire's
-// queue limit; tx_ready() wakes once the queue drains below it). Receive is a real NIC's:
+// queue limit; tx_ready() wakes once the queue drains to half of it). Receive is a real NIC's:
 // at its arrival time the wire copies the frame into a buffer of THIS NIC's pool (its DMA),
 // puts it in the bounded receive ring and raises the interrupt; the DPC's driver_poll then
 // delivers up to its budget. No free buffer or a full ring: dropped, rx_dropped_no_buffer.
