@@ -45,6 +45,7 @@ struct demo_options {
     std::string pcap;
     bool trace = false;
     bool udp = false; // ping and UDP echo even when TCP is there
+    bool offload = false; // NICs with checksum offload and TSO (passed whole by the wire)
 };
 
 double ms(duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -210,14 +211,17 @@ int simulated(const demo_options& o) {
     auto& link =
         w.add_wire({.latency = 100us, .bandwidth_bps = 1'000'000'000, .faults = {.loss = o.loss}});
     auto server_ip = ipv4_address(10, 0, 0, 1);
-    auto& server_nic = w.connect(server, link, ipv4_prefix(server_ip, 24));
-    w.connect(client, link, ipv4_prefix(ipv4_address(10, 0, 0, 2), 24));
+    const nic_features features =
+        o.offload ? nic_features{.tx_checksum_offload = true, .tso = true, .rx_gso = true}
+                  : nic_features{};
+    auto& server_nic = w.connect(server, link, ipv4_prefix(server_ip, 24), 1500, features);
+    w.connect(client, link, ipv4_prefix(ipv4_address(10, 0, 0, 2), 24), 1500, features);
     if (!o.pcap.empty()) w.capture(server_nic, o.pcap);
     if (o.trace)
         client.stack().set_trace([](std::string_view l) { fmt::print("  trace client: {}\n", l); });
     fmt::print("two simulated hosts: client 10.0.0.2 -- wire (1 Gbit/s, 100 us, loss {}) -- server "
-               "10.0.0.1, seed {}\n",
-               o.loss, o.seed);
+               "10.0.0.1, seed {}{}\n",
+               o.loss, o.seed, o.offload ? ", NIC offloads (checksum, TSO)" : "");
     if (has_tcp(server.stack()) && !o.udp)
         http_demo(w, server, client, server_ip, o);
     else
@@ -320,6 +324,9 @@ int main(int argc, char** argv) {
     app.add_option("--pcap", o.pcap, "capture the server's frames to this pcap file");
     app.add_flag("--trace", o.trace, "one line per packet per layer");
     app.add_flag("--udp", o.udp, "ping and UDP echo instead of HTTP");
+    app.add_flag("--offload", o.offload,
+                 "NICs that offload checksums and TCP segmentation: 64 KiB segments cross the "
+                 "wire whole unless --loss cuts them");
     app.add_option("--items", tour.items, "--tour: items the producer makes")
         ->check(CLI::Range(1, 100000));
     app.add_option("--minutes", tour.simulated_minutes,
