@@ -23,18 +23,21 @@ bool socket::process_ack(const segment& seg) {
         return false;
     }
     if (snd_una_ == iss_ && ack > iss_) snd_una_ = iss_ + 1; // the SYN is acknowledged
-    if (sack_ok_ && ack >= snd_una_ && (sb_ || seg.header.options.sack_count != 0)) {
-        std::array<seq_range, max_sack_blocks> blocks;
-        std::size_t n = 0;
+    std::array<seq_range, max_sack_blocks> blocks;
+    std::size_t n = 0;
+    if (sack_ok_)
         for (const auto& b : seg.header.options.sacks())
             blocks[n++] = seq_range{seq32(b.left), seq32(b.right)};
-        scoreboard().on_ack(ack, snd_max_, std::span(blocks).first(n));
-    }
+    const auto sacks = std::span(blocks).first(n);
+    if (sack_ok_ && ack >= snd_una_ && (sb_ || n != 0)) scoreboard().on_ack(ack, snd_max_, sacks);
+    // RFC 8985 §7.4: judged before this ACK moves anything, answered after it did.
+    const bool probe_repaired = tlp_high_ && ack >= snd_una_ && probe_acked(seg, snd_una_, sacks);
     if (ack > snd_una_) {
         on_new_ack(seg, distance(snd_una_, ack));
     } else if (ack == snd_una_) {
         on_duplicate_ack(seg);
     }
+    if (probe_repaired) probe_repaired_loss();
     update_window(seg);
     return true;
 }
@@ -98,11 +101,12 @@ void socket::on_new_ack(const segment& seg, std::uint32_t acked) {
     } else {
         cc_->on_ack(acked, rtt_.srtt().value_or(duration::zero()), now);
     }
-    // RFC 6298 §5.2/5.3: stop the timer when everything is acknowledged, else restart it.
+    // RFC 6298 §5.2/5.3: stop the timer when everything is acknowledged, else restart it
+    // (or arm the tail loss probe, RFC 8985 §7.2, which the RTO then backs up).
     if (snd_una_ == snd_max_)
         rtx_timer_.cancel();
     else
-        arm_rtx();
+        arm_rtx_or_probe(true);
     if (snd_.free_space() > 0) writable_.wake_all();
 }
 
@@ -143,6 +147,7 @@ void socket::enter_recovery() {
     ++layer_->stats().fast_retransmits;
     in_recovery_ = true;
     recover_ = snd_max_;
+    end_probe_episode(); // this recovery is the loss response: the probe's would be a second
     const std::uint32_t len = std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_.size()));
     if (sack_ok_) {
         // RFC 6675 §5 step 4: ssthresh and cwnd from FlightSize, RecoveryPoint = HighData,
@@ -164,7 +169,7 @@ void socket::enter_recovery() {
         cc_->enter_fast_recovery(flight_size(), now);
         if (len > 0 && !send_segment(snd_una_, len, flag::ack)) rtx_refused_ = true;
     }
-    if (!rtx_timer_.armed()) arm_rtx();
+    if (!rtx_timer_.armed() || probe_armed_) arm_rtx();
 }
 
 void socket::sack_recovery_send() {

@@ -26,6 +26,10 @@ struct config {
     bool window_scaling = true; // RFC 7323 §2
     bool timestamps = true;     // RFC 7323 §3
     bool sack = true;           // RFC 2018
+    // RFC 8985 §7: a tail loss probe one PTO (2*SRTT) after the last ACK or new data, so
+    // that a lost tail is repaired without waiting for the RTO. As Linux, only on
+    // connections that negotiated SACK (the probe's ACK is read through its SACK blocks).
+    bool tail_loss_probe = true;
     congestion_algorithm congestion = congestion_algorithm::cubic;
     unsigned syn_retries = 6;    // SYN retransmissions before ETIMEDOUT
     unsigned synack_retries = 5; // SYN-ACK retransmissions before a half-open is reclaimed

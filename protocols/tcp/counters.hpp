@@ -8,6 +8,11 @@
 //   tx_resumed            connections whose output ran again when room or buffers came back
 //   write_buffer_waits    writes that slept because the pool was empty (Linux's
 //                         sk_stream_wait_memory) instead of failing with ENOBUFS
+// Tail loss probes (RFC 8985 §7):
+//   tlp_probes                 probes sent when a PTO expired (new data or the last segment
+//                              again; Linux's TCPLossProbes)
+//   tlp_recoveries             probes that repaired a loss: cwnd was reduced once, as a
+//                              fast recovery would (Linux's TCPLossProbeRecovery)
 #include "framework/counters.hpp"
 
 namespace coronet::tcp {
@@ -38,6 +43,8 @@ struct counters {
     counter& ofo_dropped = group.declare("ofo_dropped");
     counter& fast_retransmits = group.declare("fast_retransmits");
     counter& recoveries = group.declare("recoveries");
+    counter& tlp_probes = group.declare("tlp_probes");
+    counter& tlp_recoveries = group.declare("tlp_recoveries");
     counter& sack_recoveries = group.declare("sack_recoveries");
     counter& timeouts = group.declare("timeouts");
     counter& delayed_acks = group.declare("delayed_acks");

@@ -47,6 +47,7 @@ void socket::output() {
         return;
     }
     bool refused = false;
+    const seq32 max_before = snd_max_;
     for (;;) {
         const std::uint32_t unsent = snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
         const std::uint32_t flight = distance(snd_una_, snd_nxt_);
@@ -79,7 +80,12 @@ void socket::output() {
         snd_max_ = seq_max(snd_max_, snd_nxt_);
         if (fin) break;
     }
-    if (snd_una_ != snd_max_ && !rtx_timer_.armed() && !persist_timer_.armed()) arm_rtx();
+    if (snd_una_ != snd_max_ && !persist_timer_.armed()) {
+        if (snd_max_ > max_before)
+            arm_rtx_or_probe(false); // RFC 8985 §7.2: new data (re)starts the PTO
+        else if (!rtx_timer_.armed())
+            arm_rtx();
+    }
     // RFC 9293 §3.8.6.1: data waits behind a zero window with nothing in flight: probe.
     if (snd_wnd_ == 0 && snd_una_ == snd_max_ && snd_nxt_ < snd_.end() && !persist_timer_.armed()) {
         rtx_timer_.cancel();
@@ -150,6 +156,7 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
         } else {
             if (snd_una_ == snd_max_) una_since_ = now;
             if (!ts_ok_) sampler_.on_send(seq, end, now);
+            if (r.options.timestamps) high_tx_ts_ = r.options.timestamps->value;
         }
     }
     return true;

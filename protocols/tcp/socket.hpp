@@ -11,7 +11,8 @@
 // Where things are. socket.cpp: the system calls. input.cpp: segment arrival (RFC 9293
 // §3.10.7). ack.cpp: ACK processing and loss recovery (RFC 5681, 6582, 6675, 3042).
 // output.cpp: what to send and the segment builder. timers.cpp: retransmission, delayed
-// ACK, persist, keepalive, TIME_WAIT. listen.cpp (layer): SYNs to a listener and cookies.
+// ACK, persist, keepalive, TIME_WAIT. tail_loss_probe.cpp: the probe (RFC 8985 §7).
+// listen.cpp (layer): SYNs to a listener and cookies.
 //
 // Back-pressure. A segment refused by a full transmit queue, or not built for want of a
 // packet buffer, is not lost: SND.NXT stays, the socket joins the layer's list of those
@@ -182,6 +183,19 @@ private:
     bool transmit(repr& r, packet&& p);
     void enter_time_wait();
 
+    // --- tail_loss_probe.cpp (RFC 8985 §7) ---
+    // After an ACK of new data or new data sent: the PTO when a probe may be sent, else
+    // the RTO (restarted when `restart_rto`, else left running if armed).
+    void arm_rtx_or_probe(bool restart_rto);
+    bool probe_allowed() const noexcept;
+    duration probe_timeout() const noexcept;
+    void probe_timer_expired();
+    // What the outstanding probe's ACK says (`prior_una`: SND.UNA before it); true when the
+    // probe repaired a loss, whose congestion response the caller then takes.
+    bool probe_acked(const segment& seg, seq32 prior_una, std::span<const seq_range> blocks);
+    void probe_repaired_loss();
+    void end_probe_episode() noexcept { tlp_high_.reset(); }
+
     // --- timers.cpp ---
     void arm_rtx();
     void arm(timer& t, duration d);
@@ -213,6 +227,9 @@ private:
     bool fin_queued_ = false;   // shutdown(write) or close: a FIN follows the data
     bool fin_received_ = false;
     bool in_recovery_ = false;
+    bool probe_armed_ = false;   // rtx_timer_ runs as the probe timer (PTO), not the RTO
+    bool tlp_rxt_out_ = false;   // RFC 8985 TLPRxtOut: the outstanding probe retransmitted
+    bool tlp_ts_usable_ = false; // its TSval differs from the original's: echoes tell them apart
     bool rtx_refused_ = false;        // a fast retransmission was refused: resend SND.UNA first
     bool write_wants_buffer_ = false; // a write sleeps on writable_ until the pool has one
     bool ack_pending_ = false;
@@ -243,6 +260,14 @@ private:
     std::uint32_t ts_recent_ = 0;
     std::uint32_t unacked_bytes_ = 0; // received in order since the last ACK sent
     std::uint32_t ts_offset_ = 0;
+    std::uint32_t high_tx_ts_ = 0; // TSval of the last new data sent
+
+    // Tail loss probe (RFC 8985 §7): TLPHighRxt, SND.NXT when the probe left, while one is
+    // outstanding; where the probe began, its TSval, and FlightSize when it left.
+    std::optional<seq32> tlp_high_;
+    seq32 tlp_seq_;
+    std::uint32_t tlp_ts_ = 0;
+    std::uint32_t tlp_flight_ = 0;
 
     send_buffer snd_;
     receive_buffer rcv_;

@@ -18,6 +18,7 @@ ts32 socket::ts_now() const noexcept {
 void socket::arm(timer& t, duration d) { layer_->sched().timers().add(t, layer_->now() + d); }
 
 void socket::arm_rtx() {
+    probe_armed_ = false;
     duration d = rtt_.rto();
     // TCP_USER_TIMEOUT fails the connection at its time, not at the first expiry after it
     // (Linux's tcp_clamp_rto_to_user_timeout).
@@ -33,7 +34,11 @@ void socket::arm_keepalive() { arm(keepalive_timer_, keep_idle_); }
 
 void socket::on_rtx(timer_entry* t) {
     ref<socket> keep(static_cast<timer*>(t)->owner);
-    keep->rtx_timeout();
+    // One timer, two uses, as Linux's ICSK_TIME_LOSS_PROBE: the probe's PTO or the RTO.
+    if (keep->probe_armed_)
+        keep->probe_timer_expired();
+    else
+        keep->rtx_timeout();
 }
 void socket::on_delack(timer_entry* t) {
     ref<socket> keep(static_cast<timer*>(t)->owner);
@@ -91,6 +96,7 @@ void socket::rtx_timeout() {
     in_recovery_ = false;
     dupacks_ = 0;
     recover_ = snd_max_;
+    end_probe_episode(); // the timeout's loss response covers the probe's too
     if (sb_) sb_->clear(); // RFC 2018 §8: the receiver may have reneged
     snd_nxt_ = snd_una_;
     output();

@@ -3,8 +3,9 @@
 // recovery is entered exactly once per loss event with ssthresh from FlightSize (RFC 5681
 // §3.2 eq. 4 / RFC 9438 §4.6), no retransmission timeout fires for losses that duplicate ACKs
 // reveal, cwnd = ssthresh when recovery ends (RFC 6582 §3.2 step 3, RFC 6675 §5) and never
-// shrinks after it; a tail loss, which no duplicate ACK reveals, is repaired by one
-// retransmission timeout (coronet has no tail loss probe).
+// shrinks after it; a tail loss, which no duplicate ACK reveals, is repaired by the tail loss
+// probe (RFC 8985 §7) with one cwnd cut and no timeout, or with the probe off by one
+// retransmission timeout.
 #include "tests/protocols/tcp/sim_fixture.hpp"
 
 #include "drivers/frame_sink.hpp"
@@ -74,25 +75,29 @@ struct drop_stage final : frame_stage {
 constexpr std::size_t transfer_bytes = 1 << 20;
 
 struct outcome {
-    std::uint64_t recoveries, timeouts, retransmissions;
+    std::uint64_t recoveries, timeouts, retransmissions, tlp_probes, tlp_recoveries;
     std::vector<drop_stage::sample> samples;
     std::uint32_t mss;
     bool intact;
 };
 
-outcome run(tcp::congestion_algorithm cc, bool sack, std::set<std::uint32_t> drop) {
+outcome run(tcp::congestion_algorithm cc, bool sack, std::set<std::uint32_t> drop,
+            bool tail_loss_probe = true) {
     drop_stage stage; // outlives the world, whose NIC holds it
     tcp::config c;
     c.congestion = cc;
     c.sack = sack;
+    c.tail_loss_probe = tail_loss_probe;
     pair_world pw({}, c, 3);
     stage.pw = &pw;
     stage.drop = std::move(drop);
     pw.a.nic_at(0).add_tx_stage(stage);
     const auto data = pattern(transfer_bytes, 21);
     auto r = transfer(pw, data, {}, 120s);
+    pw.w.run_for(1s); // the transfer ends when the last bytes arrive: their ACK is on its way
     return {pw.tcp_counter(pw.a, "recoveries"), pw.tcp_counter(pw.a, "timeouts"),
-            pw.tcp_counter(pw.a, "retrans_segs"), std::move(stage.samples), stage.mss,
+            pw.tcp_counter(pw.a, "retrans_segs"), pw.tcp_counter(pw.a, "tlp_probes"),
+            pw.tcp_counter(pw.a, "tlp_recoveries"), std::move(stage.samples), stage.mss,
             r.client_ok && r.server_ok && first_difference(r.at_server, data) == data.size() &&
                 r.at_server.size() == data.size()};
 }
@@ -161,11 +166,26 @@ TEST_CASE("tcp recovery: a burst of four losses in one window is one fast recove
         }
 }
 
-TEST_CASE("tcp recovery: a tail loss is repaired by one retransmission timeout (no tail loss "
-          "probe), without a fast recovery", "[tcp][recovery]") {
+TEST_CASE("tcp recovery: the lost last segment is repaired by the tail loss probe, cwnd cut "
+          "once, without a timeout or a fast recovery", "[tcp][recovery][tlp]") {
     for (auto cc : {tcp::congestion_algorithm::newreno, tcp::congestion_algorithm::cubic}) {
         INFO((cc == tcp::congestion_algorithm::cubic ? "CUBIC" : "NewReno"));
-        auto o = run(cc, true, {transfer_bytes - 1, transfer_bytes - 1 - 1448});
+        auto o = run(cc, true, {transfer_bytes - 1});
+        CHECK(o.intact);
+        CHECK(o.timeouts == 0);
+        CHECK(o.recoveries == 0);
+        CHECK(o.tlp_probes == 1);
+        CHECK(o.tlp_recoveries == 1);
+        CHECK(o.retransmissions == 1);
+    }
+}
+
+TEST_CASE("tcp recovery: with the tail loss probe off, a tail loss is repaired by one "
+          "retransmission timeout, without a fast recovery", "[tcp][recovery][tlp]") {
+    for (auto cc : {tcp::congestion_algorithm::newreno, tcp::congestion_algorithm::cubic}) {
+        INFO((cc == tcp::congestion_algorithm::cubic ? "CUBIC" : "NewReno"));
+        auto o = run(cc, true, {transfer_bytes - 1, transfer_bytes - 1 - 1448}, false);
+        CHECK(o.tlp_probes == 0);
         CHECK(o.intact);
         CHECK(o.timeouts == 1);
         CHECK(o.recoveries == 0);
