@@ -30,6 +30,12 @@ struct config {
     // that a lost tail is repaired without waiting for the RTO. As Linux, only on
     // connections that negotiated SACK (the probe's ACK is read through its SACK blocks).
     bool tail_loss_probe = true;
+    // RFC 5961 §7: challenge ACKs a connection sends per second at most (0: no limit).
+    // Linux limits per socket too (tcp_invalid_ratelimit); see socket::send_challenge_ack.
+    unsigned challenge_ack_limit = 1000;
+    // The same across the whole layer (Linux's tcp_challenge_ack_limit), randomised each
+    // second as Linux does since CVE-2016-5696; 0 (the default, as Linux since 6.0): none.
+    unsigned host_challenge_ack_limit = 0;
     congestion_algorithm congestion = congestion_algorithm::cubic;
     unsigned syn_retries = 6;    // SYN retransmissions before ETIMEDOUT
     unsigned synack_retries = 5; // SYN-ACK retransmissions before a half-open is reclaimed

@@ -8,11 +8,13 @@
 //   tx_resumed            connections whose output ran again when room or buffers came back
 //   write_buffer_waits    writes that slept because the pool was empty (Linux's
 //                         sk_stream_wait_memory) instead of failing with ENOBUFS
-// Tail loss probes (RFC 8985 §7):
+// Tail loss probes (RFC 8985 §7) and challenge-ACK rate limiting (RFC 5961 §7):
 //   tlp_probes                 probes sent when a PTO expired (new data or the last segment
 //                              again; Linux's TCPLossProbes)
 //   tlp_recoveries             probes that repaired a loss: cwnd was reduced once, as a
 //                              fast recovery would (Linux's TCPLossProbeRecovery)
+//   challenge_acks_suppressed  challenge ACKs not sent, over the per-connection or the
+//                              host-wide limit (Linux's TCPChallengeACK is the sent ones)
 #include "framework/counters.hpp"
 
 namespace coronet::tcp {
@@ -35,6 +37,7 @@ struct counters {
     counter& syncookies_recv = group.declare("syncookies_recv");
     counter& syncookies_failed = group.declare("syncookies_failed");
     counter& challenge_acks = group.declare("challenge_acks");
+    counter& challenge_acks_suppressed = group.declare("challenge_acks_suppressed");
     counter& listen_overflows = group.declare("listen_overflows");
     counter& listen_drops = group.declare("listen_drops");
     counter& paws_rejected = group.declare("paws_rejected");

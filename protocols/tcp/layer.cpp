@@ -56,6 +56,22 @@ layer::layer(network& net, scheduler& sched, counters& stats, config cfg)
       rng_(cfg.seed), port_key_(siphash_key::derive(cfg.seed, 0x706f7274 /* "port" */)),
       buffers_relay_(net.pool().buffers_freed(), &on_buffers_freed, this) {}
 
+bool layer::host_challenge_ack_allowed() {
+    const unsigned limit = cfg_.host_challenge_ack_limit;
+    if (limit == 0) return true;
+    const time_point t = now();
+    if (challenges_ == 0 || t - challenge_since_ >= std::chrono::seconds(1)) {
+        // Each second's budget is limit/2 plus a random part below the limit, as Linux's
+        // tcp_send_challenge_ack since CVE-2016-5696: a fixed count is an oracle.
+        challenge_since_ = t;
+        challenges_ = 0;
+        challenge_budget_ = limit / 2 + std::uniform_int_distribution<unsigned>(0, limit - 1)(rng_);
+    }
+    if (challenges_ >= challenge_budget_) return false;
+    ++challenges_;
+    return true;
+}
+
 layer::~layer() {
     while (!table_.empty())
         table_.begin()->detach(); // erases itself

@@ -80,6 +80,10 @@ public:
     // A RST answering `seg` (RFC 9293 §3.10.7.1), sent from `local` to `remote`.
     void send_reset(const segment& seg, const endpoint& local, const endpoint& remote);
 
+    // RFC 5961 §7: whether one more challenge ACK may leave this second under the host-wide
+    // limit (config::host_challenge_ack_limit); socket::send_challenge_ack says why both.
+    bool host_challenge_ack_allowed();
+
     // --- Transmit back-pressure (network.hpp: send_segment's ENOBUFS and ENOMEM) ---
     // The network's transmit queues have room again: every socket that was refused sends.
     void transmit_room();
@@ -138,6 +142,10 @@ private:
     siphash_key port_key_;
     std::array<std::uint32_t, 4096> port_counters_{};
     std::function<void(std::string_view)> trace_;
+    // The host-wide challenge ACKs: the second's start, those sent in it, its random budget.
+    time_point challenge_since_{};
+    std::uint32_t challenges_ = 0;
+    std::uint32_t challenge_budget_ = 0;
     socket::tx_list tx_waiting_;
     // Armed while a socket waits for a packet buffer: the pool's buffers_freed() resumes them.
     wake_relay buffers_relay_;

@@ -272,6 +272,32 @@ void socket::send_ack() {
 }
 
 void socket::send_challenge_ack() {
+    // RFC 5961 §7: challenge ACKs are rate-limited, or a blind attacker's stream of guesses
+    // becomes a stream of ACKs. Per connection first (config::challenge_ack_limit a second),
+    // then host-wide. A host-wide counter alone is a side channel (CVE-2016-5696, Linux's
+    // fixed 100 a second): it is shared by every connection, so an off-path attacker who
+    // spoofs a guess at someone else's connection, then provokes the limit's worth of
+    // challenge ACKs on its own, sees one fewer exactly when the guess drew a challenge ACK,
+    // i.e. was in that window, and learns the 4-tuple, then the sequence numbers, then
+    // injects. A per-connection budget is visible to that connection's peer only; the host-
+    // wide one, when configured, draws a random budget each second (layer.cpp).
+    const unsigned limit = layer_->cfg().challenge_ack_limit;
+    if (limit != 0) {
+        const time_point now = layer_->now();
+        if (challenges_ == 0 || now - challenge_since_ >= std::chrono::seconds(1)) {
+            challenge_since_ = now;
+            challenges_ = 0;
+        }
+        if (challenges_ >= limit) {
+            ++layer_->stats().challenge_acks_suppressed;
+            return;
+        }
+        ++challenges_;
+    }
+    if (!layer_->host_challenge_ack_allowed()) {
+        ++layer_->stats().challenge_acks_suppressed;
+        return;
+    }
     // RFC 5961 §3.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, numbered as send_ack()'s.
     ++layer_->stats().challenge_acks;
     send_segment(snd_max_, 0, flag::ack);

@@ -268,6 +268,9 @@ private:
     seq32 tlp_seq_;
     std::uint32_t tlp_ts_ = 0;
     std::uint32_t tlp_flight_ = 0;
+    // RFC 5961 §7: challenge ACKs sent in the second that began at challenge_since_.
+    time_point challenge_since_{};
+    std::uint32_t challenges_ = 0;
 
     send_buffer snd_;
     receive_buffer rcv_;
