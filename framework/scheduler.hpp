@@ -95,6 +95,10 @@ public:
     io_backend* io() const noexcept { return io_; }
 
     void schedule(ready_node& n) noexcept { ready_.push_back(n); }
+    // Takes `n` back out of the ready queue if it is there (waiter::withdraw).
+    void unschedule(ready_node& n) noexcept {
+        ready_.remove_if([&](const ready_node& x) { return &x == &n; });
+    }
     void queue_dpc(dpc& d) noexcept {
         if (!d.queued()) dpcs_.push_back(d);
     }

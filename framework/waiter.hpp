@@ -55,6 +55,13 @@ public:
         return true;
     }
 
+    // A wait that completed but whose coroutine has not run yet sits in its scheduler's ready
+    // queue; before that coroutine is destroyed unrun, take it out (O(ready queue), for
+    // teardown paths). Does nothing otherwise.
+    void withdraw() noexcept {
+        if (state_ == state::done && sched_ != nullptr) sched_->unschedule(node_);
+    }
+
     // To call from await_resume: drops the stop callback, returns the result.
     int end() noexcept {
         stop_cb_.reset();

@@ -52,9 +52,11 @@ void wake_relay::fire(bool woken) {
 wake_relay::~wake_relay() {
     if (wait_ == nullptr) return;
     wait_->owner = nullptr;
-    // Still in the queue: destroy the frame (its awaiter unlinks). Woken already: it sits in
-    // the ready queue and ends by itself when it runs.
-    if (wait_->wait->waiting()) wait_->frame.destroy();
+    // Still in the queue: destroying the frame unlinks its awaiter. Woken already: it sits in
+    // the ready queue, where it may never run if the scheduler stops first (a leak), so it
+    // is taken out before the frame goes.
+    if (!wait_->wait->waiting()) wait_->wait->withdraw();
+    wait_->frame.destroy();
 }
 
 } // namespace coronet

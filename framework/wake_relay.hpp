@@ -11,7 +11,8 @@
 // How. arm() starts a small coroutine (its frame from the recycled frame allocator) that
 // waits on the queue once. The relay may go away while that frame waits in the queue (the
 // frame is destroyed: its awaiter unhooks itself) or after it was woken and sits in the
-// ready queue (it is told to end without calling anyone: nothing left there may dangle).
+// ready queue (it is taken out of the ready queue and destroyed: a scheduler that stops
+// before running it would otherwise leak it).
 #include "framework/wait_queue.hpp"
 
 #include <coroutine>
