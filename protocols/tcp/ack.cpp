@@ -29,14 +29,22 @@ bool socket::process_ack(const segment& seg) {
         for (const auto& b : seg.header.options.sacks())
             blocks[n++] = seq_range{seq32(b.left), seq32(b.right)};
     const auto sacks = std::span(blocks).first(n);
+    const bool probe_sacked_before = tlp_high_ && sb_ && sb_->is_sacked(tlp_seq_);
     if (sack_ok_ && ack >= snd_una_ && (sb_ || n != 0)) scoreboard().on_ack(ack, snd_max_, sacks);
     // RFC 8985 §7.4: judged before this ACK moves anything, answered after it did.
     const bool probe_repaired = tlp_high_ && ack >= snd_una_ && probe_acked(seg, snd_una_, sacks);
+    const bool rack_lost = ack >= snd_una_ && probe_marks_lost(probe_sacked_before);
     if (ack > snd_una_) {
         on_new_ack(seg, distance(snd_una_, ack));
     } else if (ack == snd_una_) {
         on_duplicate_ack(seg);
     }
+    // RFC 6675 §5: the first unacknowledged segment is lost (by RACK's rule above) and no
+    // duplicate ACK started recovery (an ACK of new data, or a changed window): start it
+    // here, once, as on_duplicate_ack would.
+    if (rack_lost && !in_recovery_ && sb_->is_lost(snd_una_) &&
+        (snd_una_ > recover_ || recover_ == iss_))
+        enter_recovery();
     if (probe_repaired) probe_repaired_loss();
     update_window(seg);
     return true;
@@ -73,7 +81,10 @@ void socket::on_new_ack(const segment& seg, std::uint32_t acked) {
                                std::chrono::milliseconds(1), true);
     else
         sample = sampler_.on_ack(ack, now);
-    if (sample) rtt_.sample(*sample);
+    if (sample) {
+        rtt_.sample(*sample);
+        min_rtt_ = min_rtt_ ? std::min(*min_rtt_, *sample) : *sample;
+    }
 
     snd_.acknowledge(seq_min(ack, snd_.end()));
     snd_una_ = ack;

@@ -30,6 +30,11 @@ struct config {
     // that a lost tail is repaired without waiting for the RTO. As Linux, only on
     // connections that negotiated SACK (the probe's ACK is read through its SACK blocks).
     bool tail_loss_probe = true;
+    // RFC 8985 §6.2 for the probe's SACK alone: the unSACKed data below a delivered probe,
+    // sent a reordering window (min_RTT / 4) before it, is lost and SACK recovery (RFC 6675)
+    // starts at once, so a tail loss of two or more segments needs no RTO. Not full RACK:
+    // no per-segment send times, no reordering timer.
+    bool tail_loss_rack = true;
     // RFC 5961 §7: challenge ACKs a connection sends per second at most (0: no limit).
     // Linux limits per socket too (tcp_invalid_ratelimit); see socket::send_challenge_ack.
     unsigned challenge_ack_limit = 1000;

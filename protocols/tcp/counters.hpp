@@ -13,6 +13,8 @@
 //                              again; Linux's TCPLossProbes)
 //   tlp_recoveries             probes that repaired a loss: cwnd was reduced once, as a
 //                              fast recovery would (Linux's TCPLossProbeRecovery)
+//   tlp_rack_losses            probe SACKs that marked the unSACKed data below the probe
+//                              lost (RFC 8985 §6.2) and so started SACK recovery
 //   challenge_acks_suppressed  challenge ACKs not sent, over the per-connection or the
 //                              host-wide limit (Linux's TCPChallengeACK is the sent ones)
 #include "framework/counters.hpp"
@@ -48,6 +50,7 @@ struct counters {
     counter& recoveries = group.declare("recoveries");
     counter& tlp_probes = group.declare("tlp_probes");
     counter& tlp_recoveries = group.declare("tlp_recoveries");
+    counter& tlp_rack_losses = group.declare("tlp_rack_losses");
     counter& sack_recoveries = group.declare("sack_recoveries");
     counter& timeouts = group.declare("timeouts");
     counter& delayed_acks = group.declare("delayed_acks");

@@ -179,7 +179,10 @@ void socket::input_syn_sent(segment& seg) {
     snd_wl2_ = seg.ack();
     if (seg.has(flag::ack)) {
         snd_una_ = seg.ack();
-        if (auto r = sampler_.on_ack(seg.ack(), layer_->now())) rtt_.sample(*r);
+        if (auto r = sampler_.on_ack(seg.ack(), layer_->now())) {
+            rtt_.sample(*r);
+            min_rtt_ = *r;
+        }
         rtx_timer_.cancel();
         after_handshake(rtt_);
         set_state(state::established);

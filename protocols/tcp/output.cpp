@@ -149,6 +149,7 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
     // Counted once it left: a refused segment is sent again later, not retransmitted.
     const time_point now = layer_->now();
     if (len > 0 || has(flags, flag::fin)) {
+        last_sent_at_ = now;
         const seq32 end = seq + len + (has(flags, flag::fin) ? 1 : 0);
         if (seq < snd_max_) {
             ++layer_->stats().retrans_segs;

@@ -25,6 +25,7 @@ sack_scoreboard::ack_result sack_scoreboard::on_ack(seq32 ack, seq32 snd_nxt,
             pieces_.front().begin = ack;
         }
         high_rxt_ = seq_max(high_rxt_, ack);
+        marked_lost_ = seq_max(marked_lost_, ack);
     }
     for (std::size_t i = 0; i < blocks.size(); ++i) {
         seq_range r = blocks[i];
@@ -86,6 +87,7 @@ void sack_scoreboard::on_sent(const next_segment& s) noexcept {
 }
 
 bool sack_scoreboard::is_lost(seq32 s) const noexcept {
+    if (s < marked_lost_) return true;
     const seq32 above = s + 1; // bytes with sequence numbers greater than s
     std::uint32_t count = 0;
     std::uint32_t bytes = 0;
@@ -103,9 +105,10 @@ seq32 sack_scoreboard::lost_below() const noexcept {
     for (auto it = pieces_.rbegin(); it != pieces_.rend(); ++it) {
         ++count;
         bytes += it->length();
-        if (count >= dup_thresh_ || bytes > (dup_thresh_ - 1) * smss_) return it->begin;
+        if (count >= dup_thresh_ || bytes > (dup_thresh_ - 1) * smss_)
+            return seq_max(it->begin, marked_lost_);
     }
-    return snd_una_;
+    return seq_max(snd_una_, marked_lost_);
 }
 
 bool sack_scoreboard::is_sacked(seq32 s) const noexcept {
@@ -168,6 +171,7 @@ sack_scoreboard::next_seg(seq32 snd_nxt, std::uint32_t new_data) const noexcept 
 void sack_scoreboard::clear() noexcept {
     pieces_.clear();
     sacked_ = 0;
+    marked_lost_ = snd_una_;
 }
 
 } // namespace coronet::tcp

@@ -51,7 +51,8 @@ public:
 
     explicit sack_scoreboard(std::uint32_t smss, seq32 snd_una,
                              std::uint32_t dup_thresh = default_dup_thresh)
-        : smss_(smss), dup_thresh_(dup_thresh), snd_una_(snd_una), high_rxt_(snd_una) {}
+        : smss_(smss), dup_thresh_(dup_thresh), snd_una_(snd_una), high_rxt_(snd_una),
+          marked_lost_(snd_una) {}
 
     // An ACK arrived: cumulative `ack` (ignored when not ahead of snd_una), with its SACK
     // blocks, while `snd_nxt` was the next byte to send.
@@ -67,6 +68,10 @@ public:
     // RFC 6675 §4 IsLost(SeqNum): DupThresh discontiguous SACKed sequences above `s`, or more
     // than (DupThresh - 1) * SMSS bytes SACKed above it.
     bool is_lost(seq32 s) const noexcept;
+    // RFC 8985 §6.2 (RACK): every unSACKed byte below `end` is lost, whatever IsLost() says,
+    // because a segment sent after them was delivered and the reordering window has passed.
+    // Kept until SND.UNA passes it or clear().
+    void mark_lost(seq32 end) noexcept { marked_lost_ = seq_max(marked_lost_, end); }
     // RFC 6675 §4 SetPipe(): over the unSACKed bytes in [snd_una, snd_nxt), one for each byte
     // not IsLost() and one more for each byte below HighRxt.
     std::uint32_t pipe(seq32 snd_nxt) const noexcept;
@@ -103,6 +108,7 @@ private:
     std::uint32_t dup_thresh_;
     seq32 snd_una_;
     seq32 high_rxt_;
+    seq32 marked_lost_; // mark_lost(): below this, every unSACKed byte is lost
     seq32 recovery_point_;
     std::optional<seq32> rescue_rxt_;
     std::vector<seq_range> pieces_;

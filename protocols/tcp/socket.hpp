@@ -194,6 +194,11 @@ private:
     // probe repaired a loss, whose congestion response the caller then takes.
     bool probe_acked(const segment& seg, seq32 prior_una, std::span<const seq_range> blocks);
     void probe_repaired_loss();
+    // RFC 8985 §6.2 for the probe (no full RACK here): when this ACK newly SACKs the probe
+    // (`sacked_before`: its first byte was SACKed before this ACK), what lies unSACKed below
+    // it and left a reordering window before it is lost; marks it in the scoreboard and
+    // returns true.
+    bool probe_marks_lost(bool sacked_before);
     void end_probe_episode() noexcept { tlp_high_.reset(); }
 
     // --- timers.cpp ---
@@ -268,6 +273,13 @@ private:
     seq32 tlp_seq_;
     std::uint32_t tlp_ts_ = 0;
     std::uint32_t tlp_flight_ = 0;
+    // RACK's send order for the probe (RFC 8985 §6.2): when data last left (any segment),
+    // when the probe left and when the data before it last did; the minimum RTT seen
+    // (RFC 8985 keeps a windowed one; the plain minimum here), for reo_wnd = min_RTT / 4.
+    time_point last_sent_at_{};
+    time_point tlp_sent_at_{};
+    time_point tlp_prior_sent_at_{};
+    std::optional<duration> min_rtt_;
     // RFC 5961 §7: challenge ACKs sent in the second that began at challenge_since_.
     time_point challenge_since_{};
     std::uint32_t challenges_ = 0;

@@ -68,6 +68,7 @@ void socket::probe_timer_expired() {
     const seq32 right = snd_una_ + snd_wnd_;
     const std::uint32_t room = right > snd_nxt_ ? distance(snd_nxt_, right) : 0;
     bool sent = false;
+    const time_point prior_sent_at = last_sent_at_;
     if (unsent > 0 && room > 0) {
         const std::uint32_t len = std::min({unsent, room, send_mss()});
         const bool fin = fin_queued_ && len == unsent;
@@ -104,6 +105,8 @@ void socket::probe_timer_expired() {
         // The echo can only tell the copies apart when they carried different TSvals.
         tlp_ts_usable_ = ts_ok_ && tlp_rxt_out_ && tlp_ts_ != high_tx_ts_;
         tlp_flight_ = flight_size();
+        tlp_sent_at_ = layer_->now();
+        tlp_prior_sent_at_ = prior_sent_at;
     }
     arm_rtx(); // RFC 8985 §7.3: after the probe, the RTO
 }
@@ -141,6 +144,34 @@ bool socket::probe_acked(const segment& seg, seq32 prior_una, std::span<const se
     // A duplicate ACK at TLPHighRxt: the second copy arrived (RFC 8985 §7.4.2).
     if (seg.payload.empty() && blocks.empty()) end_probe_episode();
     return false;
+}
+
+bool socket::probe_marks_lost(bool sacked_before) {
+    // RFC 8985 §6.2: a segment is lost when one sent after it was delivered and a reordering
+    // window has passed since: "RACK.xmit_ts >= Segment.xmit_ts AND now >= Segment.xmit_ts +
+    // RACK.rtt + RACK.reo_wnd", with RACK.rtt = now - RACK.xmit_ts, i.e. Segment.xmit_ts +
+    // reo_wnd <= RACK.xmit_ts. Here RACK.xmit_ts is the probe's: a probe leaves only in the
+    // open state with no backoff (probe_allowed), so every unSACKed byte below it last left
+    // at or before tlp_prior_sent_at_, and all of them pass together or none does. Without
+    // this, the probe's SACK alone is one SACKed segment above the hole, short of RFC 6675's
+    // DupThresh, and a tail loss of two or more segments waited for the RTO.
+    if (!tlp_high_ || in_recovery_ || !sb_ || sacked_before) return false;
+    if (!layer_->cfg().tail_loss_rack || !sb_->is_sacked(tlp_seq_) || !(snd_una_ < tlp_seq_))
+        return false;
+    // RFC 8985 §6.2 step 2: a retransmitted probe, was it the probe or the original that
+    // arrived? An answer sooner than min_RTT after the probe cannot be the probe's (as
+    // Linux's tcp_rack_advance). The echoed TSval does not tell: the receiver echoes
+    // TS.Recent, which an out-of-order segment does not update (RFC 7323 §4.3). A probe of
+    // new data has no original.
+    const duration min_rtt = min_rtt_.value_or(duration::zero());
+    if (tlp_rxt_out_ && layer_->now() - tlp_sent_at_ < min_rtt) return false;
+    // RFC 8985 §6.2 step 4: reo_wnd = min_RTT / 4 (no DSACK-driven growth here). Data sent
+    // less than reo_wnd before the probe would need RACK's reordering timer, not kept: the
+    // RTO repairs it, as before.
+    if (tlp_sent_at_ - tlp_prior_sent_at_ < min_rtt / 4) return false;
+    ++layer_->stats().tlp_rack_losses;
+    sb_->mark_lost(tlp_seq_);
+    return true;
 }
 
 void socket::probe_repaired_loss() {

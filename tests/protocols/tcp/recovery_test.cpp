@@ -180,6 +180,25 @@ TEST_CASE("tcp recovery: the lost last segment is repaired by the tail loss prob
     }
 }
 
+TEST_CASE("tcp recovery: the last two segments lost are repaired by the tail loss probe, "
+          "whose SACK marks the other lost (RFC 8985 §6.2): one SACK recovery, no timeout",
+          "[tcp][recovery][tlp]") {
+    for (auto cc : {tcp::congestion_algorithm::newreno, tcp::congestion_algorithm::cubic}) {
+        INFO((cc == tcp::congestion_algorithm::cubic ? "CUBIC" : "NewReno"));
+        auto o = run(cc, true, {transfer_bytes - 1, transfer_bytes - 1 - 1448});
+        CHECK(o.intact);
+        CHECK(o.tlp_probes == 1);
+        CHECK(o.timeouts == 0);
+        CHECK(o.recoveries == 1);
+        CHECK(o.tlp_recoveries == 0); // the recovery was the one response
+        CHECK(o.retransmissions >= 2); // the probe and the segment below it
+        CHECK(o.retransmissions <= 3); // and perhaps RFC 6675's rescue retransmission
+        std::set<std::uint32_t> thresholds;
+        for (const auto& s : o.samples) thresholds.insert(s.ssthresh);
+        CHECK(thresholds.size() == 2); // one cut
+    }
+}
+
 TEST_CASE("tcp recovery: with the tail loss probe off, a tail loss is repaired by one "
           "retransmission timeout, without a fast recovery", "[tcp][recovery][tlp]") {
     for (auto cc : {tcp::congestion_algorithm::newreno, tcp::congestion_algorithm::cubic}) {

@@ -75,6 +75,24 @@ TEST_CASE_METHOD(fixture, "SetPipe counts unSACKed bytes not lost, plus retransm
     CHECK(sb.pipe(nxt()) == 7000); // the retransmission is in flight again
 }
 
+TEST_CASE_METHOD(fixture, "mark_lost (RFC 8985 §6.2): every unSACKed byte below it is lost, "
+                          "one SACKed segment above notwithstanding") {
+    sack_segment(9); // a tail probe's SACK: one segment, short of DupThresh
+    CHECK_FALSE(sb.is_lost(seq32{7000}));
+    CHECK(sb.pipe(nxt()) == 9000);
+    sb.mark_lost(seq32{9000});
+    CHECK(sb.is_lost(seq32{0}));
+    CHECK(sb.is_lost(seq32{8999}));
+    CHECK(sb.pipe(nxt()) == 0); // lost and not retransmitted: out of the pipe
+    sb.enter_recovery(nxt());
+    CHECK(*sb.next_seg(nxt(), 0) == next_segment{r(0, 1000), rule::lost});
+    sb.on_ack(seq32{4000}, nxt(), {});
+    CHECK(sb.is_lost(seq32{4000}));
+    sb.clear(); // after an RTO: forgotten with the SACKs
+    CHECK_FALSE(sb.is_lost(seq32{4000}));
+    CHECK(sb.pipe(nxt()) == 6000);
+}
+
 TEST_CASE_METHOD(fixture, "NextSeg rule 1: the first lost hole above HighRxt, at most SMSS") {
     sack({r(3000, 4000)});
     sack({r(4000, 5000)});

@@ -222,3 +222,80 @@ TEST_CASE("tcp tail loss probe: off, or without SACK, the tail waits for the RTO
         CHECK(t.counter("timeouts") == 1);
     }
 }
+
+TEST_CASE("tcp tail loss probe: two segments lost at the tail, the probe's SACK marks the one "
+          "below it lost (RFC 8985 §6.2) and SACK recovery resends it at once, no RTO",
+          "[tcp][trace][tlp]") {
+    tcp::config c = probe_config();
+    SECTION("tail_loss_rack (default)") {
+        trace t(c);
+        established_sack(t, false); // SRTT = min_RTT = 100 ms: reo_wnd 25 ms
+        t.write(4 * 1460);
+        for (int i = 0; i < 4; ++i) (void)t.take(); // the 3rd and 4th are lost
+        t.run_for(100ms);
+        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460});
+        const std::uint32_t cwnd = t.sock()->cwnd();
+        CHECK(t.run_to_next() == 300ms); // two segments in flight: PTO = 2 * SRTT
+        CHECK(t.out() == "300ms [P.] seq 4381 ack 1 win 65535 len 1460");
+        CHECK(t.quiet());
+        t.run_for(100ms);
+        // Only the probe arrived: the 3rd segment, sent 300 ms (> reo_wnd) before it, is lost.
+        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460, .opts = sack(t, 4381, 5841)});
+        CHECK(t.out() == "400ms [.] seq 2921 ack 1 win 65535 len 1460");
+        // cwnd - pipe leaves one more SMSS and NextSeg has no hole above HighRxt nor new
+        // data: RFC 6675 §4 rule (4), the rescue retransmission, the same segment once more
+        // (as in any SACK recovery whose window holds back new data).
+        CHECK(t.out() == "400ms [.] seq 2921 ack 1 win 65535 len 1460");
+        CHECK(t.quiet());
+        CHECK(t.counter("tlp_rack_losses") == 1);
+        CHECK(t.counter("recoveries") == 1);
+        CHECK(t.counter("sack_recoveries") == 1);
+        // RFC 6675 §5 step 4 (RFC 5681 §3.2 eq. 4): FlightSize 2 segments, ssthresh 2*SMSS.
+        CHECK(cwnd > 2 * 1460);
+        CHECK(t.sock()->ssthresh() == 2 * 1460);
+        CHECK(t.sock()->cwnd() == 2 * 1460);
+        t.run_for(100ms);
+        t.in({.flags = A, .seq = 1, .ack = 1 + 4 * 1460});
+        t.run_for(10s);
+        CHECK(t.quiet());
+        CHECK(t.sock()->snd_una().raw() - t.iss == 1 + 4 * 1460);
+        CHECK(t.counter("timeouts") == 0);
+        CHECK(t.counter("tlp_probes") == 1);
+        CHECK(t.counter("tlp_recoveries") == 0); // the recovery was the one response
+        CHECK(t.counter("retrans_segs") == 3); // the probe, the 3rd segment and its rescue
+        CHECK(t.sock()->cwnd() == 2 * 1460); // cut once
+    }
+    SECTION("a SACK sooner than min_RTT after the probe is the original's: nothing is marked") {
+        trace t(c);
+        established_sack(t, false);
+        t.write(4 * 1460);
+        for (int i = 0; i < 4; ++i) (void)t.take();
+        t.run_for(100ms);
+        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460});
+        CHECK(t.run_to_next() == 300ms);
+        (void)t.take();
+        t.run_for(50ms);
+        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460, .opts = sack(t, 4381, 5841)});
+        CHECK(t.quiet());
+        CHECK(t.counter("tlp_rack_losses") == 0);
+        CHECK(t.counter("recoveries") == 0);
+    }
+    SECTION("tail_loss_rack = false: the RTO repairs it") {
+        c.tail_loss_rack = false;
+        trace t(c);
+        established_sack(t, false);
+        t.write(4 * 1460);
+        for (int i = 0; i < 4; ++i) (void)t.take();
+        t.run_for(100ms);
+        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460});
+        CHECK(t.run_to_next() == 300ms);
+        (void)t.take();
+        t.run_for(100ms);
+        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460, .opts = sack(t, 4381, 5841)});
+        CHECK(t.quiet());
+        CHECK(t.run_to_next() == 1300ms); // the 1 s RTO armed by the probe
+        CHECK(t.out() == "1300ms [.] seq 2921 ack 1 win 65535 len 1460");
+        CHECK(t.counter("timeouts") == 1);
+        CHECK(t.counter("recoveries") == 0);
+    }
+}
