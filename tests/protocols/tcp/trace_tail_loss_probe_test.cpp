@@ -38,6 +38,16 @@ void established_sack(trace& t, bool ts) {
     t.restart_clock();
 }
 
+// After established_sack (no timestamps), four 1,460-byte segments leave at 0 ms and at
+// 100 ms the peer acknowledges the first `acked`: the others are the tail that was lost.
+void send_four_ack(trace& t, std::uint32_t acked) {
+    established_sack(t, false);
+    t.write(4 * 1460);
+    for (int i = 0; i < 4; ++i) (void)t.take();
+    t.run_for(100ms);
+    t.in({.flags = A, .seq = 1, .ack = 1 + acked * 1460});
+}
+
 tcp::options echo(std::uint32_t tsval) {
     tcp::options o;
     o.timestamps = tcp::timestamps{2000, tsval};
@@ -112,11 +122,7 @@ TEST_CASE("tcp tail loss probe: when the original arrived as well, the probe cut
           "[tcp][trace][tlp]") {
     trace t(probe_config());
     SECTION("the DSACK for the probe tells (no timestamps: the ACK of TLPHighRxt waits for it)") {
-        established_sack(t, false);
-        t.write(4 * 1460);
-        for (int i = 0; i < 4; ++i) (void)t.take();
-        t.run_for(100ms);
-        t.in({.flags = A, .seq = 1, .ack = 1 + 3 * 1460});
+        send_four_ack(t, 3);
         CHECK(t.run_to_next() == 500ms);
         CHECK(t.out() == "500ms [P.] seq 4381 ack 1 win 65535 len 1460");
         const std::uint32_t cwnd = t.sock()->cwnd();
@@ -153,11 +159,7 @@ TEST_CASE("tcp tail loss probe: when the original arrived as well, the probe cut
 TEST_CASE("tcp tail loss probe: without timestamps, an ACK beyond TLPHighRxt with no DSACK "
           "shows that the probe repaired a loss", "[tcp][trace][tlp]") {
     trace t(probe_config());
-    established_sack(t, false);
-    t.write(4 * 1460);
-    for (int i = 0; i < 4; ++i) (void)t.take();
-    t.run_for(100ms);
-    t.in({.flags = A, .seq = 1, .ack = 1 + 3 * 1460});
+    send_four_ack(t, 3);
     CHECK(t.run_to_next() == 500ms);
     (void)t.take();
     t.run_for(100ms);
@@ -200,11 +202,7 @@ TEST_CASE("tcp tail loss probe: off, or without SACK, the tail waits for the RTO
     SECTION("tail_loss_probe = false") {
         c.tail_loss_probe = false;
         trace t(c);
-        established_sack(t, false);
-        t.write(4 * 1460);
-        for (int i = 0; i < 4; ++i) (void)t.take();
-        t.run_for(100ms);
-        t.in({.flags = A, .seq = 1, .ack = 1 + 3 * 1460});
+        send_four_ack(t, 3);
         CHECK(t.run_to_next() == 1100ms); // the 1 s RTO after the ACK
         CHECK(t.out() == "1100ms [P.] seq 4381 ack 1 win 65535 len 1460");
         CHECK(t.counter("tlp_probes") == 0);
@@ -229,11 +227,7 @@ TEST_CASE("tcp tail loss probe: two segments lost at the tail, the probe's SACK 
     tcp::config c = probe_config();
     SECTION("tail_loss_rack (default)") {
         trace t(c);
-        established_sack(t, false); // SRTT = min_RTT = 100 ms: reo_wnd 25 ms
-        t.write(4 * 1460);
-        for (int i = 0; i < 4; ++i) (void)t.take(); // the 3rd and 4th are lost
-        t.run_for(100ms);
-        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460});
+        send_four_ack(t, 2); // SRTT = min_RTT = 100 ms: reo_wnd 25 ms; the 3rd and 4th lost
         const std::uint32_t cwnd = t.sock()->cwnd();
         CHECK(t.run_to_next() == 300ms); // two segments in flight: PTO = 2 * SRTT
         CHECK(t.out() == "300ms [P.] seq 4381 ack 1 win 65535 len 1460");
@@ -267,11 +261,7 @@ TEST_CASE("tcp tail loss probe: two segments lost at the tail, the probe's SACK 
     }
     SECTION("a SACK sooner than min_RTT after the probe is the original's: nothing is marked") {
         trace t(c);
-        established_sack(t, false);
-        t.write(4 * 1460);
-        for (int i = 0; i < 4; ++i) (void)t.take();
-        t.run_for(100ms);
-        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460});
+        send_four_ack(t, 2);
         CHECK(t.run_to_next() == 300ms);
         (void)t.take();
         t.run_for(50ms);
@@ -283,11 +273,7 @@ TEST_CASE("tcp tail loss probe: two segments lost at the tail, the probe's SACK 
     SECTION("tail_loss_rack = false: the RTO repairs it") {
         c.tail_loss_rack = false;
         trace t(c);
-        established_sack(t, false);
-        t.write(4 * 1460);
-        for (int i = 0; i < 4; ++i) (void)t.take();
-        t.run_for(100ms);
-        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460});
+        send_four_ack(t, 2);
         CHECK(t.run_to_next() == 300ms);
         (void)t.take();
         t.run_for(100ms);
