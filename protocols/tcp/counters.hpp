@@ -17,6 +17,10 @@
 //                              lost (RFC 8985 §6.2) and so started SACK recovery
 //   challenge_acks_suppressed  challenge ACKs not sent, over the per-connection or the
 //                              host-wide limit (Linux's TCPChallengeACK is the sent ones)
+// The SACK scoreboard's work (sack_scoreboard.hpp), bounded whatever a receiver reports:
+//   sack_scoreboard_steps          runs visited or moved, binary-search probes
+//   sack_scoreboard_ack_steps_max  a high-water mark: the most steps one ACK cost
+//   sack_runs_forgotten            SACKed runs forgotten over the per-connection cap
 #include "framework/counters.hpp"
 
 namespace coronet::tcp {
@@ -52,6 +56,9 @@ struct counters {
     counter& tlp_recoveries = group.declare("tlp_recoveries");
     counter& tlp_rack_losses = group.declare("tlp_rack_losses");
     counter& sack_recoveries = group.declare("sack_recoveries");
+    counter& sack_scoreboard_steps = group.declare("sack_scoreboard_steps");
+    counter& sack_scoreboard_ack_steps_max = group.declare("sack_scoreboard_ack_steps_max");
+    counter& sack_runs_forgotten = group.declare("sack_runs_forgotten");
     counter& timeouts = group.declare("timeouts");
     counter& delayed_acks = group.declare("delayed_acks");
     counter& window_probes = group.declare("window_probes");

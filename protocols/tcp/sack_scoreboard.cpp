@@ -1,28 +1,45 @@
 #include "protocols/tcp/sack_scoreboard.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <iterator>
 
 namespace coronet::tcp {
 
-namespace {
-// The first piece whose end lies beyond s (pieces are sorted and disjoint, so ends are too).
-auto first_ending_after(const std::vector<seq_range>& v, seq32 s) {
-    return std::partition_point(v.begin(), v.end(), [s](const seq_range& r) { return r.end <= s; });
+void sack_scoreboard::work(std::uint64_t n) const noexcept {
+    steps_ += n;
+    max_ack_steps_ = std::max(max_ack_steps_, steps_ - ack_mark_);
+    if (work_.steps != nullptr) *work_.steps += n;
+    if (work_.max_ack_steps != nullptr)
+        work_.max_ack_steps->value = std::max(work_.max_ack_steps->value, steps_ - ack_mark_);
 }
-} // namespace
+
+std::vector<sack_scoreboard::run>::const_iterator
+sack_scoreboard::first_ending_after(seq32 s) const noexcept {
+    work(std::bit_width(runs_.size()));
+    return std::partition_point(runs_.begin(), runs_.end(),
+                                [s](const run& r) { return r.range.end <= s; });
+}
 
 sack_scoreboard::ack_result sack_scoreboard::on_ack(seq32 ack, seq32 snd_nxt,
                                                     std::span<const seq_range> blocks) {
+    ack_mark_ = steps_;
     ack_result result;
     if (snd_una_ < ack && ack <= snd_nxt) {
         snd_una_ = ack;
-        const auto keep = first_ending_after(pieces_, ack);
-        for (auto it = pieces_.begin(); it != keep; ++it)
-            sacked_ -= it->length();
-        pieces_.erase(pieces_.begin(), keep);
-        if (!pieces_.empty() && pieces_.front().begin < ack) {
-            sacked_ -= distance(pieces_.front().begin, ack);
-            pieces_.front().begin = ack;
+        const auto keep = first_ending_after(ack);
+        for (auto it = runs_.cbegin(); it != keep; ++it)
+            sacked_ -= it->range.length();
+        work(runs_.size()); // the erased runs, and the shift of the rest
+        runs_.erase(runs_.cbegin(), keep);
+        if (!runs_.empty() && runs_.front().range.begin < ack) {
+            run& front = runs_.front();
+            const std::uint32_t before = front.range.length();
+            sacked_ -= distance(front.range.begin, ack);
+            front.range.begin = ack;
+            // Which pieces lay below the ACK is not kept: assume them of equal size.
+            const std::uint64_t left = std::uint64_t{front.segments} * front.range.length();
+            front.segments = static_cast<std::uint32_t>((left + before - 1) / before);
         }
         high_rxt_ = seq_max(high_rxt_, ack);
         marked_lost_ = seq_max(marked_lost_, ack);
@@ -48,22 +65,50 @@ sack_scoreboard::ack_result sack_scoreboard::on_ack(seq32 ack, seq32 snd_nxt,
 }
 
 std::uint32_t sack_scoreboard::record(seq_range r) {
-    // Adds the parts of r not SACKed yet, each a piece of its own.
-    std::uint32_t added = 0;
+    // The runs r overlaps or touches become one, with one more piece per gap r fills.
+    auto first = runs_.begin() + (first_ending_after(r.begin) - runs_.cbegin());
+    if (first != runs_.begin() && std::prev(first)->range.end == r.begin) --first;
+    auto last = first;
+    std::uint32_t covered = 0;
+    std::uint32_t gaps = 0;
     seq32 cursor = r.begin;
-    while (cursor < r.end) {
-        const auto it = first_ending_after(pieces_, cursor);
-        if (it != pieces_.end() && !(cursor < it->begin)) { // cursor is SACKed already
-            cursor = it->end;
-            continue;
-        }
-        const seq32 stop = it == pieces_.end() ? r.end : seq_min(r.end, it->begin);
-        pieces_.insert(it, seq_range{cursor, stop});
-        added += distance(cursor, stop);
-        cursor = stop;
+    for (; last != runs_.end() && !(r.end < last->range.begin); ++last) {
+        if (cursor < last->range.begin) ++gaps;
+        covered += distance(seq_max(last->range.begin, r.begin), seq_min(last->range.end, r.end));
+        cursor = seq_max(cursor, last->range.end);
     }
+    work(static_cast<std::uint64_t>(last - first));
+    if (cursor < r.end) ++gaps;
+    const std::uint32_t added = r.length() - covered;
+    if (added == 0) return 0; // nothing new: a repeated block
     sacked_ += added;
+    if (first == last) {
+        work(static_cast<std::uint64_t>(runs_.end() - first)); // the shift
+        runs_.insert(first, run{r, 1});
+        if (runs_.size() > max_runs_) forget_smallest();
+        return added;
+    }
+    first->range = {seq_min(first->range.begin, r.begin),
+                    seq_max(std::prev(last)->range.end, r.end)};
+    for (auto it = std::next(first); it != last; ++it)
+        first->segments += it->segments;
+    first->segments += gaps;
+    work(static_cast<std::uint64_t>(runs_.end() - last));
+    runs_.erase(std::next(first), last);
     return added;
+}
+
+void sack_scoreboard::forget_smallest() {
+    // The smallest run loses the least: the fewest bytes sent again. Ties: the highest, whose
+    // bytes are the last the recovery reaches.
+    auto smallest = runs_.begin();
+    for (auto it = runs_.begin(); it != runs_.end(); ++it)
+        if (it->range.length() <= smallest->range.length()) smallest = it;
+    work(2 * runs_.size()); // the scan and the shift
+    sacked_ -= smallest->range.length();
+    runs_.erase(smallest);
+    ++stats_.runs_forgotten;
+    if (work_.runs_forgotten != nullptr) ++*work_.runs_forgotten;
 }
 
 void sack_scoreboard::enter_recovery(seq32 snd_nxt) noexcept {
@@ -91,36 +136,44 @@ bool sack_scoreboard::is_lost(seq32 s) const noexcept {
     const seq32 above = s + 1; // bytes with sequence numbers greater than s
     std::uint32_t count = 0;
     std::uint32_t bytes = 0;
-    for (auto it = pieces_.rbegin(); it != pieces_.rend() && above < it->end; ++it) {
-        ++count;
-        bytes += distance(seq_max(it->begin, above), it->end);
+    // Each run adds at least one piece: at most DupThresh runs are visited. A run holding s
+    // counts all its pieces (s SACKed is never a hole, and never asked about by NextSeg).
+    for (auto it = runs_.rbegin(); it != runs_.rend() && above < it->range.end; ++it) {
+        work(1);
+        count += it->segments;
+        bytes += distance(seq_max(it->range.begin, above), it->range.end);
         if (count >= dup_thresh_ || bytes > (dup_thresh_ - 1) * smss_) return true;
     }
     return false;
 }
 
 seq32 sack_scoreboard::lost_below() const noexcept {
+    // The pieces inside a run have no unSACKed byte between them: the boundary may as well be
+    // the run's beginning as the piece's where the count is reached.
     std::uint32_t count = 0;
     std::uint32_t bytes = 0;
-    for (auto it = pieces_.rbegin(); it != pieces_.rend(); ++it) {
-        ++count;
-        bytes += it->length();
+    for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
+        work(1);
+        count += it->segments;
+        bytes += it->range.length();
         if (count >= dup_thresh_ || bytes > (dup_thresh_ - 1) * smss_)
-            return seq_max(it->begin, marked_lost_);
+            return seq_max(it->range.begin, marked_lost_);
     }
     return seq_max(snd_una_, marked_lost_);
 }
 
 bool sack_scoreboard::is_sacked(seq32 s) const noexcept {
-    const auto it = first_ending_after(pieces_, s);
-    return it != pieces_.end() && !(s < it->begin);
+    const auto it = first_ending_after(s);
+    return it != runs_.end() && !(s < it->range.begin);
 }
 
 std::uint32_t sack_scoreboard::unsacked_in(seq32 from, seq32 to) const noexcept {
     if (!(from < to)) return 0;
     std::uint32_t sacked = 0;
-    for (auto it = first_ending_after(pieces_, from); it != pieces_.end() && it->begin < to; ++it)
-        sacked += distance(seq_max(it->begin, from), seq_min(it->end, to));
+    for (auto it = first_ending_after(from); it != runs_.end() && it->range.begin < to; ++it) {
+        work(1);
+        sacked += distance(seq_max(it->range.begin, from), seq_min(it->range.end, to));
+    }
     return distance(from, to) - sacked;
 }
 
@@ -131,11 +184,13 @@ std::uint32_t sack_scoreboard::pipe(seq32 snd_nxt) const noexcept {
 }
 
 std::optional<seq_range> sack_scoreboard::first_hole_from(seq32 from) const noexcept {
-    for (auto it = first_ending_after(pieces_, from); it != pieces_.end(); ++it) {
-        if (from < it->begin) return seq_range{from, it->begin};
-        from = it->end;
-    }
-    return std::nullopt; // no SACKed byte above: not a hole in the RFC's sense
+    // Runs do not touch: the hole starts at `from` or right after the run holding it.
+    const auto it = first_ending_after(from);
+    if (it == runs_.end()) return std::nullopt; // no SACKed byte above: not a hole
+    if (from < it->range.begin) return seq_range{from, it->range.begin};
+    const auto next = std::next(it);
+    if (next == runs_.end()) return std::nullopt;
+    return seq_range{it->range.end, next->range.begin};
 }
 
 std::optional<sack_scoreboard::next_segment>
@@ -156,12 +211,13 @@ sack_scoreboard::next_seg(seq32 snd_nxt, std::uint32_t new_data) const noexcept 
     if (rescue_rxt_ && !(*rescue_rxt_ < snd_una_)) return std::nullopt;
     seq32 top = snd_nxt; // the end of the highest unSACKed run
     seq32 floor = snd_una_;
-    for (auto it = pieces_.rbegin(); it != pieces_.rend(); ++it) {
-        if (it->end != top) {
-            floor = it->end;
+    for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) { // at most two: runs do not touch
+        work(1);
+        if (it->range.end != top) {
+            floor = it->range.end;
             break;
         }
-        top = it->begin;
+        top = it->range.begin;
     }
     if (!(floor < top)) return std::nullopt; // everything outstanding is SACKed
     const seq32 begin = distance(floor, top) > smss_ ? top - smss_ : floor;
@@ -169,7 +225,8 @@ sack_scoreboard::next_seg(seq32 snd_nxt, std::uint32_t new_data) const noexcept 
 }
 
 void sack_scoreboard::clear() noexcept {
-    pieces_.clear();
+    work(1);
+    runs_.clear();
     sacked_ = 0;
     marked_lost_ = snd_una_;
 }

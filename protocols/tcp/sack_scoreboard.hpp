@@ -2,11 +2,22 @@
 // sack_scoreboard: the sender's view of what the receiver holds, for SACK-based loss recovery
 // (RFC 6675).
 //
-// What it keeps. The SACKed bytes above snd.una, as the pieces in which they were first
-// reported: each ACK that SACKs new bytes adds the piece(s) it newly covers. RFC 6675 counts
-// "discontiguous SACKed sequences" (segments) for IsLost; a piece is the scoreboard's
-// stand-in for a segment, since one ACK per arriving segment newly SACKs exactly that
-// segment. Pieces are sorted and disjoint but not merged.
+// What it keeps. The SACKed bytes above snd.una as runs: maximal contiguous ranges, sorted,
+// neither overlapping nor touching. RFC 6675 counts "discontiguous SACKed sequences"
+// (segments) for IsLost; each run keeps how many pieces it was reported in (each ACK that
+// SACKs new bytes adds one piece per gap it newly covers), the scoreboard's stand-in for
+// segments, since one ACK per arriving segment newly SACKs exactly that segment. The count
+// above an unSACKed byte is exact; that is all IsLost is asked about (holes, snd.una).
+//
+// Work per ACK is bounded whatever the receiver reports (CVE-2018-5390, CVE-2019-11478: a
+// receiver SACKing scattered 1-byte islands of a large flight made every ACK cost O(flight)).
+// At most max_runs runs are kept (FreeBSD caps a connection's SACK holes at 128 the same
+// way, net.inet.tcp.sack.maxholes); one beyond that forgets the smallest run, as if it had
+// never been SACKed: its bytes look lost and are sent again, which is safe (RFC 2018 §8 lets
+// a receiver renege anyway). Every operation is then O(max_runs) at worst: a binary search,
+// a shift of the vector, a scan. steps() counts that work: runs visited or moved, plus the
+// probes of each binary search; with counters given, the host's tcp counters get the total
+// and the most any one ACK cost (its on_ack and what ran after it until the next ACK).
 //
 // Conventions. RFC 6675's HighACK is snd_una - 1 and HighData is snd_nxt - 1; here ranges are
 // [begin, end), so HighRxt is kept as high_rxt(), the end of the highest retransmitted byte.
@@ -14,18 +25,36 @@
 // Validation. A block must lie in [snd_una, snd_nxt) (a part below snd_una is trimmed) or it is
 // counted and ignored. A D-SACK (RFC 2883 §4: the first block lies below the cumulative ACK,
 // or inside the second block) reports a duplicate; it is counted, not recorded.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "framework/counters.hpp"
 #include "protocols/tcp/seq.hpp"
 
 namespace coronet::tcp {
 
+// Where a scoreboard's work is counted host-wide (the tcp layer's counters); any may be null.
+struct sack_work_counters {
+    counter* steps = nullptr;         // every step
+    counter* max_ack_steps = nullptr; // a high-water mark: the most steps of one ACK
+    counter* runs_forgotten = nullptr;
+};
+
 class sack_scoreboard {
 public:
     static constexpr std::uint32_t default_dup_thresh = 3; // RFC 6675 §2 DupThresh
+    static constexpr std::uint32_t default_max_runs = 128;
+
+    // SACKed bytes [range), reported in `segments` pieces.
+    struct run {
+        seq_range range;
+        std::uint32_t segments = 1;
+        friend bool operator==(const run&, const run&) = default;
+    };
+    using work_counters = sack_work_counters;
 
     // What NextSeg() returns (RFC 6675 §4): a range and the rule that chose it.
     struct next_segment {
@@ -47,12 +76,14 @@ public:
     struct statistics {
         std::uint64_t dsacks = 0;
         std::uint64_t invalid_blocks = 0;
+        std::uint64_t runs_forgotten = 0; // over max_runs
     };
 
     explicit sack_scoreboard(std::uint32_t smss, seq32 snd_una,
-                             std::uint32_t dup_thresh = default_dup_thresh)
-        : smss_(smss), dup_thresh_(dup_thresh), snd_una_(snd_una), high_rxt_(snd_una),
-          marked_lost_(snd_una) {}
+                             std::uint32_t dup_thresh = default_dup_thresh,
+                             std::uint32_t max_runs = default_max_runs, work_counters wc = {})
+        : smss_(smss), dup_thresh_(dup_thresh), max_runs_(std::max<std::uint32_t>(max_runs, 1)),
+          snd_una_(snd_una), high_rxt_(snd_una), marked_lost_(snd_una), work_(wc) {}
 
     // An ACK arrived: cumulative `ack` (ignored when not ahead of snd_una), with its SACK
     // blocks, while `snd_nxt` was the next byte to send.
@@ -83,14 +114,17 @@ public:
     std::uint32_t sacked_bytes() const noexcept { return sacked_; }
     // The end of the highest SACKed byte, or snd_una when nothing is SACKed.
     seq32 highest_sacked() const noexcept {
-        return pieces_.empty() ? snd_una_ : pieces_.back().end;
+        return runs_.empty() ? snd_una_ : runs_.back().range.end;
     }
     seq32 snd_una() const noexcept { return snd_una_; }
     seq32 high_rxt() const noexcept { return high_rxt_; }
     std::optional<seq32> rescue_rxt() const noexcept { return rescue_rxt_; }
     seq32 recovery_point() const noexcept { return recovery_point_; }
-    const std::vector<seq_range>& pieces() const noexcept { return pieces_; }
+    const std::vector<run>& runs() const noexcept { return runs_; }
     const statistics& stats() const noexcept { return stats_; }
+    // The work done so far (see the top of the file), and the most of it one ACK took.
+    std::uint64_t steps() const noexcept { return steps_; }
+    std::uint64_t max_ack_steps() const noexcept { return max_ack_steps_; }
     // Forgets every SACK (after a retransmission timeout the receiver may have reneged,
     // RFC 2018 §8).
     void clear() noexcept;
@@ -103,17 +137,27 @@ private:
     // Below this, every unSACKed byte IsLost() (snd_una when none is).
     seq32 lost_below() const noexcept;
     std::uint32_t record(seq_range r);
+    void forget_smallest();
+    // The first run whose end lies beyond s (runs are sorted and disjoint, so ends are too).
+    std::vector<run>::const_iterator first_ending_after(seq32 s) const noexcept;
+    void work(std::uint64_t n) const noexcept;
 
     std::uint32_t smss_;
     std::uint32_t dup_thresh_;
+    std::uint32_t max_runs_;
     seq32 snd_una_;
     seq32 high_rxt_;
     seq32 marked_lost_; // mark_lost(): below this, every unSACKed byte is lost
     seq32 recovery_point_;
     std::optional<seq32> rescue_rxt_;
-    std::vector<seq_range> pieces_;
+    std::vector<run> runs_;
     std::uint32_t sacked_ = 0;
     statistics stats_;
+    work_counters work_;
+    // Counting is not a change of the scoreboard's state: the const queries count too.
+    mutable std::uint64_t steps_ = 0;
+    mutable std::uint64_t ack_mark_ = 0; // steps_ when the last ACK arrived
+    mutable std::uint64_t max_ack_steps_ = 0;
 };
 
 } // namespace coronet::tcp

@@ -78,7 +78,13 @@ sack_scoreboard& socket::scoreboard() {
     // Made at the first use, with SND.UNA as it is then: an idle connection never pays for it,
     // and none of its state differs from a scoreboard kept since the handshake (with no block
     // received, it held only SND.UNA and HighRxt <= SND.UNA).
-    if (!sb_) sb_ = std::make_unique<sack_scoreboard>(mss_, snd_una_);
+    if (!sb_) {
+        auto& c = layer_->stats();
+        sb_ = std::make_unique<sack_scoreboard>(
+            mss_, snd_una_, sack_scoreboard::default_dup_thresh, sack_scoreboard::default_max_runs,
+            sack_scoreboard::work_counters{&c.sack_scoreboard_steps, &c.sack_scoreboard_ack_steps_max,
+                                           &c.sack_runs_forgotten});
+    }
     return *sb_;
 }
 

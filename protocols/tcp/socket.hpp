@@ -104,6 +104,7 @@ public:
     std::size_t receive_capacity() const noexcept { return rcv_.capacity(); }
     const rtt_estimator& rtt() const noexcept { return rtt_; }
     const reassembly_queue& reassembly() const noexcept { return ooo_; }
+    const sack_scoreboard* sack_board() const noexcept { return sb_.get(); } // null: none yet
     std::size_t accept_queue_size() const noexcept { return accept_queue_.size(); }
     std::size_t syn_queue_size() const noexcept { return syn_queue_; }
     bool sack_enabled() const noexcept { return sack_ok_; }
