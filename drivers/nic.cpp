@@ -21,6 +21,11 @@ result<> nic::transmit(packet&& frame) {
         ++stats_.tx_dropped_too_big;
         return error{EMSGSIZE};
     }
+    const std::uint32_t max_slices = config_.features.max_tx_slices;
+    if (max_slices != 0 && frame.slice_count() > max_slices) {
+        ++stats_.tx_dropped_too_many_slices;
+        return error{EMSGSIZE};
+    }
     ++stats_.tx_frames;
     stats_.tx_bytes += frame.length();
     if (!taps_.empty()) {

@@ -37,6 +37,11 @@ struct nic_features {
     // with TUN_F_TSO4 also gives. The in-memory wire then passes a sender's TSO frames whole.
     bool rx_gso = false;
     std::uint32_t max_gso_bytes = 65535;
+    // The most slices (buffers) one frame may have: the driver's gather limit (a TAP's iovecs
+    // per writev, a real NIC's descriptors per packet). 0: none. A frame with more is refused
+    // (EMSGSIZE, tx_dropped_too_many_slices): the stack copies it into fewer buffers first
+    // (protocols/stack/gather_limit.cpp), as Linux's skb_linearize.
+    std::uint32_t max_tx_slices = 0;
 };
 
 struct nic_config {
@@ -70,7 +75,8 @@ public:
     // Where received frames go (the stack's Ethernet input). Without one they are dropped.
     void attach(frame_sink* receiver) noexcept { receiver_ = receiver; }
     // Sends one Ethernet frame. ENOBUFS: the driver's queue is full (dropped and counted);
-    // EMSGSIZE: larger than the MTU allows and not a segmentation-offload frame.
+    // EMSGSIZE: larger than the MTU allows and not a segmentation-offload frame, or more
+    // slices than features().max_tx_slices.
     result<> transmit(packet&& frame);
     // Woken when the driver's transmit queue has room again.
     wait_queue& tx_ready() noexcept { return tx_ready_; }
@@ -95,6 +101,7 @@ public:
         counter& tx_bytes = group.declare("tx_bytes");
         counter& tx_dropped_queue_full = group.declare("tx_dropped_queue_full");
         counter& tx_dropped_too_big = group.declare("tx_dropped_too_big");
+        counter& tx_dropped_too_many_slices = group.declare("tx_dropped_too_many_slices");
         counter& tx_errors = group.declare("tx_errors");
     };
     counters& stats() noexcept { return stats_; }

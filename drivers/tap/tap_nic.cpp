@@ -52,6 +52,7 @@ nic_config config_for(const tap_device& d, const tap_options& o) {
     c.features.tso = csum && o.tso;
     // TUN_F_CSUM: the kernel may hand over partial checksums; TUN_F_TSO4: large segments.
     c.features.rx_gso = csum && (d.offloads() & TUN_F_TSO4) != 0;
+    c.features.max_tx_slices = o.tx_max_slices; // the iovecs of a slot, less the vnet header's
     return c;
 }
 
@@ -74,7 +75,7 @@ tap_nic::tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buff
           this),
       tx_(reactor, device_.fd(), options.tx_slots, options.tx_max_slices,
           {stats().tx_errors, tap_stats_.tx_short_writes, tap_stats_.tx_offload_frames,
-           tap_stats_.tx_dropped_too_many_slices},
+           stats().tx_dropped_too_many_slices}, // nic::transmit refuses them first
           &on_tx_space, this) {
     rx_.start();
 }

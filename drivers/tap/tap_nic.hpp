@@ -69,7 +69,6 @@ public:
         counter& rx_restarts = group.declare("rx_restarts"); // reading resumed after running dry
         counter& tx_offload_frames = group.declare("tx_offload_frames");
         counter& tx_short_writes = group.declare("tx_short_writes");
-        counter& tx_dropped_too_many_slices = group.declare("tx_dropped_too_many_slices");
     };
     tap_counters& tap_stats() noexcept { return tap_stats_; }
 

@@ -139,6 +139,9 @@ private:
     result<> link_output(interface& out, ipv4_address next_hop, packet&& ip_packet);
     result<> transmit(interface& out, packet&& payload, mac_address destination,
                       ethernet::ethertype type);
+    // gather_limit.cpp: hands the frame to the NIC, copied into fewer buffers first when it
+    // has more slices than the NIC takes.
+    result<> transmit_within_gather_limit(interface& out, packet&& frame);
     result<> send_datagram(interface& out, ipv4_address next_hop, packet&& payload,
                            const ipv4::repr& h);
     result<ipv4_address> source_for(ipv4_address destination) override;

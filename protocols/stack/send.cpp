@@ -160,7 +160,7 @@ result<> native_stack::transmit(interface& out, packet&& payload, mac_address de
     if (tracing())
         trace("ethernet", "tx", out.card().name() + " > " + to_string(destination) + " len " +
                                     std::to_string(payload.length()));
-    if (auto r = out.card().transmit(std::move(payload)); !r) {
+    if (auto r = transmit_within_gather_limit(out, std::move(payload)); !r) {
         ++stats_.ethernet.out_errors;
         if (r.error() == ENOBUFS) {
             queue_refused_ = true;

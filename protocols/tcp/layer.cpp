@@ -318,7 +318,10 @@ void layer::send_reset(const segment& seg, const endpoint& local, const endpoint
         return;
     }
     auto h = p->push_header(static_cast<std::uint32_t>(r.header_length()));
-    if (!h) return;
+    if (!h) {
+        ++stats_.no_buffers;
+        return;
+    }
     emit_header(r, *h, {local.address, remote.address}, 0);
     ++stats_.out_rsts;
     ++stats_.out_segs;

@@ -100,7 +100,10 @@ void layer::send_syn_cookie(const segment& seg, const four_tuple& t) {
     r.window = static_cast<std::uint16_t>(std::min<std::size_t>(cfg_.receive_buffer, 65535));
     r.options.mss = our_mss;
     auto h = p->push_header(static_cast<std::uint32_t>(r.header_length()));
-    if (!h) return;
+    if (!h) {
+        ++stats_.no_buffers;
+        return;
+    }
     emit_header(r, *h, {t.local.address, t.remote.address}, 0);
     ++stats_.syncookies_sent;
     ++stats_.out_segs;

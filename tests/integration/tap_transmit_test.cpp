@@ -145,10 +145,11 @@ TEST_CASE("a frame with more slices than an iovec array holds is refused with EM
     auto o = test_options();
     o.tx_max_slices = 1;
     tap_world w(o);
+    CHECK(w.nic->features().max_tx_slices == 1); // advertised: the stack copies beyond it
     auto r = w.nic->transmit(packet_of(w.tx_pool, filler_frame(), 20));
     CHECK(r.error() == EMSGSIZE);
     CHECK(w.counter("tx_dropped_too_many_slices") == 1);
-    CHECK(w.counter("tx_errors") == 1);
+    CHECK(w.counter("tx_errors") == 0); // refused by the NIC's advertised limit, before the ring
     CHECK(w.tx_pool.in_use() == 0);
 }
 
