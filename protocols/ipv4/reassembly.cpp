@@ -1,5 +1,7 @@
 #include "protocols/ipv4/reassembly.hpp"
 
+#include "framework/net/byte_order.hpp"
+
 #include <algorithm>
 
 namespace coronet::ipv4 {
@@ -12,9 +14,26 @@ std::size_t truesize(const packet& p) noexcept {
 }
 } // namespace
 
+std::size_t reassembler::key_hash::operator()(const key& k) const noexcept {
+    std::array<std::byte, 11> b{};
+    store_be32(std::span(b).subspan<0, 4>(), k.source);
+    store_be32(std::span(b).subspan<4, 4>(), k.destination);
+    store_be16(std::span(b).subspan<8, 2>(), k.identification);
+    b[10] = std::byte{k.protocol};
+    return static_cast<std::size_t>(tcp::siphash24(secret, b));
+}
+
 reassembler::reassembler(scheduler& sched, counters& stats, reassembly_options opts,
-                         expired_fn on_expired)
-    : sched_(sched), stats_(stats), opts_(opts), on_expired_(std::move(on_expired)) {}
+                         expired_fn on_expired, std::uint64_t seed)
+    : sched_(sched), stats_(stats), opts_(opts), on_expired_(std::move(on_expired)),
+      entries_(16, key_hash{tcp::siphash_key::derive(seed, 0x66726167 /* "frag" */)}) {}
+
+std::size_t reassembler::longest_chain() const noexcept {
+    std::size_t longest = 0;
+    for (std::size_t b = 0; b < entries_.bucket_count(); ++b)
+        longest = std::max(longest, entries_.bucket_size(b));
+    return longest;
+}
 
 reassembler::~reassembler() {
     age_.clear();
@@ -72,6 +91,12 @@ std::optional<reassembled> reassembler::input(const repr& header,
         return std::nullopt;
     }
 
+    if (e.fragments.size() >= opts_.max_fragments) {
+        ++stats_.reasm_fragments_exceeded;
+        discard(e);
+        return std::nullopt;
+    }
+
     // Room under the memory limit, made by discarding the oldest other datagrams.
     const std::size_t cost = truesize(data);
     while (memory_ + cost > opts_.memory_limit) {
@@ -99,6 +124,7 @@ std::optional<reassembled> reassembler::input(const repr& header,
         (void)data.copy_out(0, std::span(e.quote).subspan(n, extra));
         e.quote_length = n + extra;
     }
+    max_input_steps_ = std::max<std::size_t>(max_input_steps_, e.fragments.end() - pos); // the shift
     e.fragments.insert(pos, fragment{begin, end, cost, std::move(data)});
     e.received += end - begin;
     e.cost += cost;
@@ -106,6 +132,7 @@ std::optional<reassembled> reassembler::input(const repr& header,
 
     // Complete when the pieces, which never overlap, add up to the end.
     if (!e.have_last || e.received != e.total || !e.first_header) return std::nullopt;
+    max_input_steps_ = std::max(max_input_steps_, e.fragments.size()); // chained once, at the end
     reassembled out{*e.first_header, std::move(e.fragments.front().data)};
     for (auto f = std::next(e.fragments.begin()); f != e.fragments.end(); ++f)
         out.payload.append(std::move(f->data));

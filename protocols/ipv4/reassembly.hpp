@@ -13,6 +13,13 @@
 //   length is not a multiple of 8, or one that would end beyond 65535 bytes, is malformed.
 // - Time: a datagram not complete `timeout` after its first fragment arrived is discarded
 //   (Linux's ipfrag_time, 30 s; RFC 1122 §3.3.2 suggests 60 to 120 s).
+// - Work: at most `max_fragments` fragments per datagram (one more discards it, counted in
+//   reasm_fragments_exceeded), so placing a fragment, a shift of a sorted vector, costs at
+//   most that; FreeBSD caps at 16 (net.inet.ip.maxfragsperpacket), 128 lets a 64 KiB
+//   datagram cross a 576-byte MTU. Datagrams are found by a keyed hash (SipHash, keyed from
+//   the stack's seed): with the unkeyed mix before, sources and identifications chosen to
+//   cancel out in it (10.1.0.2 with id 1, 10.2.0.2 with id 2...) all hashed alike, and every
+//   fragment walked one chain of every datagram held.
 // - Memory: the buffers the held fragments pin (truesize: whole buffers, not just their
 //   bytes, since a flood of tiny fragments pins a buffer each) across all datagrams stay
 //   under `memory_limit`; room for a new fragment is made by discarding the oldest
@@ -22,6 +29,7 @@
 #include "framework/timer_wheel.hpp"
 #include "protocols/ipv4/counters.hpp"
 #include "protocols/ipv4/wire.hpp"
+#include "protocols/tcp/siphash.hpp"
 
 #include <array>
 #include <boost/intrusive/list.hpp>
@@ -37,6 +45,7 @@ namespace coronet::ipv4 {
 struct reassembly_options {
     duration timeout = std::chrono::seconds(30);
     std::size_t memory_limit = std::size_t{4} << 20;
+    std::size_t max_fragments = 128; // per datagram
 };
 
 struct reassembled {
@@ -51,7 +60,9 @@ public:
     // (RFC 792; RFC 1122 §3.3.2 sends it only then).
     using expired_fn = std::function<void(std::span<const std::byte> quote)>;
 
-    reassembler(scheduler& sched, counters& stats, reassembly_options opts, expired_fn on_expired);
+    // `seed` keys the hash that finds a fragment's datagram (an attacker must not know it).
+    reassembler(scheduler& sched, counters& stats, reassembly_options opts, expired_fn on_expired,
+                std::uint64_t seed);
     ~reassembler();
     reassembler(const reassembler&) = delete;
     reassembler& operator=(const reassembler&) = delete;
@@ -64,6 +75,11 @@ public:
     std::size_t datagrams() const noexcept { return entries_.size(); }
     std::size_t memory() const noexcept { return memory_; }
     const reassembly_options& opts() const noexcept { return opts_; }
+    // The work of one input() is a lookup (its chain) and a placement (the fragments moved).
+    // The longest chain of the table now (O(table), for tests and inspection), and the most
+    // fragments one input() moved or visited.
+    std::size_t longest_chain() const noexcept;
+    std::size_t max_input_steps() const noexcept { return max_input_steps_; }
 
 private:
     struct key {
@@ -73,10 +89,8 @@ private:
         friend bool operator==(const key&, const key&) = default;
     };
     struct key_hash {
-        std::size_t operator()(const key& k) const noexcept {
-            return detail::mix_hash((std::uint64_t{k.source} << 32 | k.destination) ^
-                                    (std::uint64_t{k.identification} << 8 | k.protocol) << 40);
-        }
+        tcp::siphash_key secret;
+        std::size_t operator()(const key& k) const noexcept;
     };
     struct fragment {
         std::uint32_t begin, end; // data bytes [begin, end) of the datagram
@@ -114,6 +128,7 @@ private:
     std::unordered_map<key, std::unique_ptr<entry>, key_hash> entries_;
     age_list age_; // oldest first
     std::size_t memory_ = 0;
+    std::size_t max_input_steps_ = 0;
 };
 
 } // namespace coronet::ipv4

@@ -68,7 +68,8 @@ native_stack::native_stack(scheduler& sched, counter_registry& registry, options
                       if (auto from = source_for(src))
                           send_icmp_error(icmp::message::time_exceeded, icmp::exceeded::reassembly,
                                           quote, *from);
-                  }),
+                  },
+                  opts.seed),
       idents_(opts.seed), icmp_limit_(opts.icmp_errors, sched.now()),
       udp_(*this, stats_.udp,
            [&] {

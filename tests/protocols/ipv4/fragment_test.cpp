@@ -223,3 +223,45 @@ TEST_CASE("ipv4: a fragment flood stays under the reassembly memory cap", "[ipv4
     t.w.settle();
     CHECK(r.take() == pattern(3000));
 }
+
+TEST_CASE("ipv4: datagrams whose keys cancel out in an unkeyed hash do not share a chain",
+          "[ipv4][reassembly][adversarial]") {
+    // Source 10.0.0.2 ^ (d << 16) with identification d: in the unkeyed mix of
+    // (source << 32 | destination) ^ (identification << 48 | protocol << 40) every one of them
+    // gave the same hash, so 1,000 of them made one chain of 1,000 that each fragment walked.
+    fixture t;
+    const auto whole = udp_datagram(ip_b, ip_a, 4000, 9, pattern(3000));
+    for (std::uint32_t d = 1; d <= 1000; ++d) {
+        const ipv4_address source(ip_b.to_uint() ^ (d << 16));
+        auto h = ip_header(source, ip_a, ipv4::protocol::udp, static_cast<std::uint16_t>(d));
+        h.more_fragments = true;
+        t.inject(ethernet_frame(mac_b, mac_a, ethernet::ethertype::ipv4,
+                                ip_datagram(h, bytes(whole.begin(), whole.begin() + 1480))));
+    }
+    t.w.settle();
+    REQUIRE(t.a.stack.reassembly().datagrams() == 1000);
+    INFO("longest chain " << t.a.stack.reassembly().longest_chain());
+    CHECK(t.a.stack.reassembly().longest_chain() <= 8);
+}
+
+TEST_CASE("ipv4: a datagram in more than max_fragments fragments is discarded; placing one "
+          "moves at most that many", "[ipv4][reassembly][adversarial]") {
+    fixture t;
+    receiver r(t.a);
+    const auto whole = udp_datagram(ip_b, ip_a, 4000, 9, pattern(1600 - 8));
+    // 200 fragments of 8 bytes, last first: each one lands in front of all the others.
+    auto frames = fragments_from_b(whole, 8, 77);
+    REQUIRE(frames.size() == 200);
+    for (auto f = frames.rbegin(); f != frames.rend(); ++f) t.inject(*f);
+    t.w.settle();
+    CHECK(t.a.counter("ipv4.reasm_fragments_exceeded") == 1);
+    CHECK(t.a.stack.reassembly().max_input_steps() <= 128);
+    CHECK(r.take().empty());
+    // 128 fragments of 8 bytes, in the same order, still make a datagram.
+    const auto small = udp_datagram(ip_b, ip_a, 4000, 9, pattern(1024 - 8));
+    frames = fragments_from_b(small, 8, 78);
+    REQUIRE(frames.size() == 128);
+    for (auto f = frames.rbegin(); f != frames.rend(); ++f) t.inject(*f);
+    t.w.settle();
+    CHECK(r.take() == pattern(1024 - 8));
+}
