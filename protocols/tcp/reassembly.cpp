@@ -1,17 +1,25 @@
 #include "protocols/tcp/reassembly.hpp"
 
 #include <algorithm>
+#include <bit>
 
 namespace coronet::tcp {
 
+void reassembly_queue::work(std::size_t n) const noexcept {
+    stats_.steps += n;
+    stats_.max_call_steps = std::max(stats_.max_call_steps, stats_.steps - mark_);
+}
+
 std::size_t reassembly_queue::first_ending_after(seq32 s) const noexcept {
     // Blocks are sorted and disjoint, so their ends are sorted too.
+    work(static_cast<std::size_t>(std::bit_width(blocks_.size())));
     const auto it = std::partition_point(blocks_.begin(), blocks_.end(),
                                          [s](const block& b) { return b.end() <= s; });
     return static_cast<std::size_t>(it - blocks_.begin());
 }
 
 reassembly_queue::offer_result reassembly_queue::offer(seq32 seq, packet payload, seq32 rcv_nxt) {
+    begin_call();
     const auto length = static_cast<std::uint32_t>(payload.length());
     seq32 end = seq + length;
     if (end <= rcv_nxt || length == 0) {
@@ -31,6 +39,7 @@ reassembly_queue::offer_result reassembly_queue::offer(seq32 seq, packet payload
     {
         seq32 cursor = seq;
         for (std::size_t i = first; i < blocks_.size() && blocks_[i].begin < end; ++i) {
+            work(1);
             if (cursor < blocks_[i].begin) fresh += distance(cursor, blocks_[i].begin);
             cursor = seq_max(cursor, blocks_[i].end());
         }
@@ -102,6 +111,7 @@ void reassembly_queue::place(seq32 at, packet piece) {
         blocks_[i - 1].data.append(std::move(piece));
         if (joins_next) {
             blocks_[i - 1].data.append(std::move(blocks_[i].data));
+            work(blocks_.size() - i); // the shift
             blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(i));
         }
     } else if (joins_next) {
@@ -109,6 +119,7 @@ void reassembly_queue::place(seq32 at, packet piece) {
         blocks_[i].data = std::move(piece);
         blocks_[i].begin = at;
     } else {
+        work(blocks_.size() - i); // the shift
         blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(i),
                        block{at, std::move(piece)});
     }
@@ -136,7 +147,9 @@ void reassembly_queue::forget_below(seq32 s) noexcept {
 }
 
 std::optional<packet> reassembly_queue::pop(seq32 rcv_nxt) {
+    begin_call();
     while (!blocks_.empty() && blocks_.front().end() <= rcv_nxt) { // passed by in-order data
+        work(blocks_.size());
         bytes_ -= blocks_.front().data.length();
         blocks_.erase(blocks_.begin());
     }
@@ -146,12 +159,14 @@ std::optional<packet> reassembly_queue::pop(seq32 rcv_nxt) {
     (void)b.data.pull_header(old); // old < length: cannot fail
     packet out = std::move(b.data);
     bytes_ -= old + out.length();
+    work(blocks_.size());
     blocks_.erase(blocks_.begin());
     forget_below(rcv_nxt + static_cast<std::uint32_t>(out.length()));
     return out;
 }
 
 std::size_t reassembly_queue::sack_blocks(std::span<seq_range> out, std::size_t max) const {
+    begin_call();
     max = std::min({max, out.size(), max_reported});
     std::size_t n = 0;
     auto add = [&](const block& b) {
@@ -164,8 +179,10 @@ std::size_t reassembly_queue::sack_blocks(std::span<seq_range> out, std::size_t 
         const std::size_t i = first_ending_after(recent_[k]);
         if (i < blocks_.size() && blocks_[i].begin <= recent_[k]) add(blocks_[i]);
     }
-    for (std::size_t i = 0; i < blocks_.size() && n < max; ++i)
+    for (std::size_t i = 0; i < blocks_.size() && n < max; ++i) {
+        work(1);
         add(blocks_[i]);
+    }
     return n;
 }
 

@@ -15,6 +15,14 @@
 // receive window?) is the engine's; the queue only requires every block to lie within 2^31
 // of rcv_nxt, which a window of at most 2^30 guarantees.
 //
+// Work. The blocks are a sorted vector: a segment landing in front of the others shifts them
+// all, and so does pop(). Whatever the budget (auto-tuning raises it to megabytes, 512 bytes a
+// block), at most max_block_count blocks are kept, so one segment costs at most that many
+// moves (FreeBSD bounds its queue at 100 segments, net.inet.tcp.reass.maxqueuelen). A peer
+// legitimately fills far fewer holes at once: the sender's SACK scoreboard keeps 128 runs.
+// stats() counts the work: blocks visited or moved plus binary-search probes, in all and the
+// most of any one call.
+//
 // SACK (RFC 2018 §4): the first block reported is the one holding the segment that arrived
 // last, then the blocks of the previous first blocks, most recent first, then the others.
 #include <algorithm>
@@ -47,6 +55,8 @@ public:
         std::uint64_t segments_refused = 0;
         std::uint64_t bytes_refused = 0;
         std::uint64_t no_buffers = 0;
+        std::uint64_t steps = 0;          // the work, as above
+        std::uint64_t max_call_steps = 0; // the most of one offer(), pop() or sack_blocks()
     };
 
     // Each block holds at least one pool buffer whatever its length, so the budget counts
@@ -54,6 +64,7 @@ public:
     // byte in every other position of the window would pin a buffer per byte (and make each
     // insertion a long vector move).
     static constexpr std::size_t block_charge = 512;
+    static constexpr std::size_t max_block_count = 256;
 
     explicit reassembly_queue(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
@@ -80,7 +91,9 @@ public:
     // The runs held, in sequence order.
     std::vector<seq_range> ranges() const;
     std::size_t max_bytes() const noexcept { return max_bytes_; }
-    std::size_t max_blocks() const noexcept { return std::max<std::size_t>(8, max_bytes_ / block_charge); }
+    std::size_t max_blocks() const noexcept {
+        return std::min(max_block_count, std::max<std::size_t>(8, max_bytes_ / block_charge));
+    }
     void set_max_bytes(std::size_t n) noexcept { max_bytes_ = n; }
     const statistics& stats() const noexcept { return stats_; }
 
@@ -98,6 +111,9 @@ private:
     void remember(seq32 s) noexcept;
     // Drops the recent entries for bytes now delivered.
     void forget_below(seq32 s) noexcept;
+    // Counts n steps of the call that began when mark_ was set.
+    void work(std::size_t n) const noexcept;
+    void begin_call() const noexcept { mark_ = stats_.steps; }
 
     std::vector<block> blocks_;
     std::size_t bytes_ = 0;
@@ -105,7 +121,9 @@ private:
     // A byte of each of the most recently arrived segments, newest first (RFC 2018 §4).
     std::array<seq32, max_reported> recent_{};
     std::size_t recent_count_ = 0;
-    statistics stats_;
+    // Counting is not a change of the queue: sack_blocks(), const, counts too.
+    mutable statistics stats_;
+    mutable std::uint64_t mark_ = 0;
 };
 
 } // namespace coronet::tcp

@@ -300,3 +300,33 @@ TEST_CASE_METHOD(fixture, "random segments reassemble to first-arrival-wins byte
         want += expected[k];
     CHECK(got == want);
 }
+
+TEST_CASE("1-byte segments in every other position, last first: at most max_block_count "
+          "blocks, and each segment costs at most about that many steps") {
+    // The budget of an auto-tuned 6 MiB window allows 12,288 blocks; each segment landing in
+    // front of all the others shifted them all.
+    buffer_pool pool{buffer_pool_options{.buffer_size = 2048, .buffer_count = 4096}};
+    counter copied;
+    reassembly_queue q(6 << 20);
+    const std::byte one[1]{std::byte{'x'}};
+    std::size_t refused = 0;
+    for (std::uint32_t k = 3000; k >= 1; --k) {
+        auto p = packet::allocate(pool, 0);
+        REQUIRE(p);
+        REQUIRE(p->append(one, copied));
+        if (q.offer(seq32{2 * k}, std::move(*p), seq32{0}) == offer::refused) ++refused;
+    }
+    INFO("max steps of one call " << q.stats().max_call_steps);
+    CHECK(q.block_count() == reassembly_queue::max_block_count);
+    CHECK(refused == 3000 - reassembly_queue::max_block_count);
+    // The shift, plus a few binary searches of 9 probes.
+    CHECK(q.stats().max_call_steps <= reassembly_queue::max_block_count + 64);
+    // The hole at the front fills: each pop shifts what remains, still within the bound.
+    const auto before = q.stats().max_call_steps;
+    for (std::uint32_t s = 0; s < 2 * 3000 + 1; ++s) {
+        if (q.empty()) break;
+        (void)q.pop(seq32{s});
+    }
+    CHECK(q.stats().max_call_steps <= reassembly_queue::max_block_count + 64);
+    CHECK(q.stats().max_call_steps >= before);
+}
