@@ -1,5 +1,6 @@
 #include "protocols/tcp/layer.hpp"
 
+#include "framework/net/byte_order.hpp"
 #include "protocols/checksum/checksum.hpp"
 
 #include <array>
@@ -39,20 +40,27 @@ bool parse_common(std::span<const std::byte> head, repr& r) noexcept {
 }
 } // namespace
 
-std::size_t layer::tuple_hash::hash(const endpoint& l, const endpoint& r) noexcept {
-    // Both addresses and both ports in two words, mixed (a multiply-xorshift finaliser).
-    std::uint64_t a = std::uint64_t{l.address.to_uint()} << 32 | r.address.to_uint();
-    std::uint64_t b = std::uint64_t{l.port.value()} << 16 | r.port.value();
-    std::uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ull);
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return static_cast<std::size_t>(x);
+std::size_t layer::tuple_hash::hash(const endpoint& l, const endpoint& r) const noexcept {
+    std::array<std::byte, 12> b{};
+    store_be32(std::span(b).subspan<0, 4>(), l.address.to_uint());
+    store_be32(std::span(b).subspan<4, 4>(), r.address.to_uint());
+    store_be16(std::span(b).subspan<8, 2>(), l.port.value());
+    store_be16(std::span(b).subspan<10, 2>(), r.port.value());
+    return static_cast<std::size_t>(siphash24(secret, b));
+}
+
+std::size_t layer::longest_chain() const noexcept {
+    std::size_t longest = 0;
+    for (std::size_t i = 0; i < table_.bucket_count(); ++i)
+        longest = std::max(longest, table_.bucket_size(i));
+    return longest;
 }
 
 layer::layer(network& net, scheduler& sched, counters& stats, config cfg)
     : net_(net), sched_(sched), stats_(stats), cfg_(cfg), isn_(cfg.seed), cookies_(cfg.seed ^ 0x5eed),
-      buckets_(initial_buckets), table_(table::bucket_traits(buckets_.data(), buckets_.size())),
+      buckets_(initial_buckets),
+      table_(table::bucket_traits(buckets_.data(), buckets_.size()),
+             tuple_hash{siphash_key::derive(cfg.seed, 0x636f6e6e /* "conn" */)}),
       rng_(cfg.seed), port_key_(siphash_key::derive(cfg.seed, 0x706f7274 /* "port" */)),
       buffers_relay_(net.pool().buffers_freed(), &on_buffers_freed, this) {}
 
@@ -102,7 +110,7 @@ result<ref<socket_object>> layer::open() {
 }
 
 socket* layer::find(const endpoint& local, const endpoint& remote) const noexcept {
-    auto it = table_.find(four_tuple{local, remote}, tuple_hash{}, tuple_equal{});
+    auto it = table_.find(four_tuple{local, remote}, table_.hash_function(), tuple_equal{});
     return it == table_.end() ? nullptr : const_cast<socket*>(&*it);
 }
 

@@ -53,6 +53,9 @@ public:
     socket* find(const endpoint& local, const endpoint& remote) const noexcept;
     socket* find_listener(const endpoint& local) const noexcept;
     std::size_t connection_count() const noexcept { return table_.size(); }
+    // The longest chain of the connection table (O(table), for tests and inspection): what
+    // finding a connection costs at worst.
+    std::size_t longest_chain() const noexcept;
     // One line per connection, like ss: "ESTABLISHED 10.0.0.1:80 10.0.0.2:49152".
     std::string connection_table() const;
 
@@ -93,10 +96,14 @@ public:
     std::size_t tx_waiting() const noexcept { return tx_waiting_.size(); }
 
 private:
+    // SipHash of the 4-tuple, keyed from the seed: the remote address and port are the peer's
+    // to choose (spoofed SYNs put half-open children in the table), and with an unkeyed mix
+    // it could pick tuples that all land in one bucket, every segment then walking the chain.
     struct tuple_hash {
+        siphash_key secret;
         std::size_t operator()(const socket& s) const noexcept { return hash(s.local_, s.remote_); }
         std::size_t operator()(const four_tuple& t) const noexcept { return hash(t.local, t.remote); }
-        static std::size_t hash(const endpoint& l, const endpoint& r) noexcept;
+        std::size_t hash(const endpoint& l, const endpoint& r) const noexcept;
     };
     struct tuple_equal {
         bool operator()(const socket& a, const socket& b) const noexcept {

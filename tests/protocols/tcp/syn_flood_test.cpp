@@ -70,3 +70,49 @@ TEST_CASE("tcp listen: 100,000 spoofed SYNs during a real client's transfer", "[
     pw.w.run_for(61s);
     CHECK(pw.b.stack().tcp().connection_count() == 0);
 }
+
+namespace {
+// The connection table's hash before it was keyed: what an attacker could compute offline.
+std::uint64_t unkeyed_tuple_hash(ipv4_address local, std::uint16_t lport, ipv4_address remote,
+                                 std::uint16_t rport) {
+    const std::uint64_t a = std::uint64_t{local.to_uint()} << 32 | remote.to_uint();
+    const std::uint64_t b = std::uint64_t{lport} << 16 | rport;
+    std::uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ull);
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x;
+}
+} // namespace
+
+TEST_CASE("tcp listen: spoofed SYNs chosen to share one bucket of the unkeyed table hash "
+          "spread over the keyed one", "[tcp][listen][adversarial]") {
+    pair_world pw;
+    constexpr int backlog = 1024;
+    bool stop = false;
+    auto server = pw.b.create_process("server");
+    server->spawn([&]() -> task<void> {
+        auto ls = server->listen({ipv4_any, 80}, {.backlog = backlog}).get().value();
+        while (!stop) (void)co_await server->sleep(1s);
+        (void)server->close(ls).get();
+    });
+    pw.w.run_for(1ms);
+    // 1,000 tuples whose unkeyed hashes agree in their low 12 bits: one bucket of any table
+    // up to 4,096 buckets (the table doubles past one connection a bucket).
+    std::size_t found = 0;
+    for (std::uint32_t n = 0; found < 1000; ++n) {
+        const ipv4_address from(10, 0, 0, static_cast<std::uint8_t>(3 + n % 250));
+        const auto from_port = static_cast<std::uint16_t>(1024 + n / 250);
+        if ((unkeyed_tuple_hash(b_addr, 80, from, from_port) & 0xfff) != 0) continue;
+        inject(pw.b, from, port(from_port), b_addr, port(80), n * 2654435761u, 0, tcp::flag::syn);
+        ++found;
+    }
+    pw.w.run_for(10ms);
+    auto& t = pw.b.stack().tcp();
+    CHECK(t.connection_count() == 1000); // each a half-open child in the table
+    INFO("longest chain " << t.longest_chain() << " of " << t.connection_count());
+    CHECK(t.longest_chain() <= 8);
+    stop = true;
+    server->terminate("test over");
+    pw.w.run(server->join());
+}
