@@ -1,9 +1,28 @@
 #include "protocols/arp/cache.hpp"
 
+#include "framework/net/byte_order.hpp"
+
+#include <algorithm>
+#include <array>
+
 namespace coronet::arp {
 
-cache::cache(scheduler& sched, link& l, counters& stats, options opts)
-    : sched_(sched), link_(l), stats_(stats), opts_(opts) {}
+cache::cache(scheduler& sched, link& l, counters& stats, options opts, std::uint64_t seed)
+    : sched_(sched), link_(l), stats_(stats), opts_(opts),
+      entries_(16, address_hash{tcp::siphash_key::derive(seed, 0x61727020 /* "arp " */)}) {}
+
+std::size_t cache::address_hash::operator()(ipv4_address a) const noexcept {
+    std::array<std::byte, 4> b{};
+    store_be32(b, a.to_uint());
+    return static_cast<std::size_t>(tcp::siphash24(secret, b));
+}
+
+std::size_t cache::longest_chain() const noexcept {
+    std::size_t longest = 0;
+    for (std::size_t i = 0; i < entries_.bucket_count(); ++i)
+        longest = std::max(longest, entries_.bucket_size(i));
+    return longest;
+}
 
 cache::~cache() {
     age_.clear();

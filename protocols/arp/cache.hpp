@@ -17,6 +17,10 @@
 //   requests addressed to us (RFC 826 adds those, and we are about to answer them). A reply
 //   or a request between others only updates an entry that exists: RFC 826's merge rule
 //   without its "add", so a flood of unsolicited ARP cannot fill the cache.
+// - entries are found by a keyed hash (SipHash, keyed from the stack's seed): the sender
+//   addresses of requests are a stranger's to choose, and with the unkeyed mix of
+//   std::hash they could all be chosen for one bucket, making every lookup, including the
+//   one of every datagram sent, walk a chain of max_entries.
 // An incomplete entry asks again every `retransmit` up to `max_requests` times, then fails:
 // its packets go to link::unreachable() (the upcall that tells the sender EHOSTUNREACH) and
 // the entry goes. A complete entry lives `reachable_time` after it was last confirmed, then
@@ -27,6 +31,7 @@
 #include "framework/timer_wheel.hpp"
 #include "protocols/arp/counters.hpp"
 #include "protocols/arp/wire.hpp"
+#include "protocols/tcp/siphash.hpp"
 
 #include <boost/intrusive/list.hpp>
 #include <chrono>
@@ -70,7 +75,8 @@ public:
         unsigned requests;
     };
 
-    cache(scheduler& sched, link& l, counters& stats, options opts);
+    // `seed` keys the table's hash (an attacker must not know it).
+    cache(scheduler& sched, link& l, counters& stats, options opts, std::uint64_t seed);
     ~cache();
     cache(const cache&) = delete;
     cache& operator=(const cache&) = delete;
@@ -99,6 +105,8 @@ public:
 
     // Inspection, for tests and `ip neigh`-like listings.
     std::size_t size() const noexcept { return entries_.size(); }
+    // The longest chain of the table (O(table)): what a lookup costs at worst.
+    std::size_t longest_chain() const noexcept;
     std::optional<entry_info> find(ipv4_address ip) const;
     const options& opts() const noexcept { return opts_; }
 
@@ -137,7 +145,11 @@ private:
     ipv4_address ip_{};
     mac_address mac_{};
     std::size_t waiting_total_ = 0; // packets waiting in all entries
-    std::unordered_map<ipv4_address, std::unique_ptr<entry>> entries_;
+    struct address_hash {
+        tcp::siphash_key secret;
+        std::size_t operator()(ipv4_address a) const noexcept;
+    };
+    std::unordered_map<ipv4_address, std::unique_ptr<entry>, address_hash> entries_;
     age_list age_; // oldest first
 };
 

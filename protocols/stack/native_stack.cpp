@@ -11,7 +11,7 @@ namespace coronet::native {
 
 interface::interface(native_stack& stack, ipv4::interface_id id, nic& card, ipv4_prefix address)
     : stack_(stack), id_(id), card_(card), address_(address), filter_(card.mac()),
-      arp_(stack.sched(), *this, stack.stats().arp, stack.opts().arp),
+      arp_(stack.sched(), *this, stack.stats().arp, stack.opts().arp, stack.opts().seed),
       tx_room_(card.tx_ready(), &on_tx_room, this) {
     arp_.set_address(address.address(), card.mac());
 }

@@ -243,3 +243,30 @@ TEST_CASE("arp: packets waiting across all unresolved addresses stay within the 
     t.w.settle();
     CHECK(cache.find(ipv4_address{10, 0, 0, 200})->queued == 1);
 }
+
+TEST_CASE("arp: requests from senders chosen to share one bucket of std::hash spread over the "
+          "cache's keyed hash", "[arp][adversarial]") {
+    lone_host t;
+    // The bucket count an unordered_map keyed by std::hash<ipv4_address> reaches with
+    // max_entries entries, and senders whose std::hash falls in its bucket 0: what an
+    // attacker who knows the library computes offline (the hash is an unkeyed mix).
+    const std::size_t n = t.a.stack.opts().arp.max_entries;
+    std::unordered_map<ipv4_address, int> model;
+    for (std::uint32_t i = 0; i < n; ++i) model.emplace(ipv4_address(0x0b000000 + i), 0);
+    const std::size_t buckets = model.bucket_count();
+    std::uint32_t sent = 0;
+    for (std::uint32_t x = 0xac100001; sent < n; ++x) { // 172.16.0.1 on
+        const ipv4_address sender(x);
+        if (std::hash<ipv4_address>{}(sender) % buckets != 0) continue;
+        const mac_address mac{0x02, 0x10, 0, static_cast<std::uint8_t>(sent >> 8),
+                              static_cast<std::uint8_t>(sent), 0x01};
+        t.inject_arp({arp::operation::request, mac, sender, {}, ip_a}, mac_broadcast);
+        t.a.card.sent.clear(); // our replies
+        ++sent;
+    }
+    const auto& cache = t.a.stack.at(t.a.eth0).arp();
+    CHECK(cache.size() == n);
+    INFO("longest chain " << cache.longest_chain() << " of " << cache.size());
+    CHECK(cache.longest_chain() <= 8);
+    CHECK(t.a.counter("arp.out_replies") == n);
+}
