@@ -3,6 +3,7 @@
 // ACK that returns a valid cookie makes the connection. Children that complete the handshake
 // wait in the accept queue; those that never do are reclaimed after their SYN-ACK retries.
 #include "protocols/tcp/layer.hpp"
+#include "protocols/tcp/mss.hpp"
 
 #include <algorithm>
 
@@ -62,7 +63,7 @@ void layer::syn_to_listener(socket& l, segment&& seg, const four_tuple& t,
     }
     ref<socket> child = make_child(l, t);
     socket& c = *child;
-    c.init_send(isn.value_or(isn_.next(t.local, t.remote, now())), 536);
+    c.init_send(isn.value_or(isn_.next(t.local, t.remote, now())), default_peer_mss);
     c.init_receive(seg.seq());
     c.negotiate(seg.header.options, false);
     c.snd_wnd_ = c.max_snd_wnd_ = seg.header.window; // a SYN's window is not scaled
@@ -82,9 +83,10 @@ void layer::syn_to_listener(socket& l, segment&& seg, const four_tuple& t,
 void layer::send_syn_cookie(const segment& seg, const four_tuple& t) {
     auto path = net_.route(t.remote.address);
     if (!path) return;
-    const std::uint16_t peer_mss = seg.header.options.mss.value_or(536);
-    const std::uint16_t our_mss = static_cast<std::uint16_t>(std::min<std::uint32_t>(path->mtu - 40, 65495));
-    const std::uint16_t mss = std::min(peer_mss, our_mss);
+    const std::uint16_t our_mss = mss_for_mtu(path->mtu);
+    const auto peer = tcp::peer_mss(seg.header.options.mss, our_mss);
+    if (peer.clamped) ++stats_.peer_mss_clamped;
+    const std::uint16_t mss = peer.value;
     const seq32 cookie = cookies_.encode(t.local, t.remote, seg.seq(), mss, now());
     auto p = packet::allocate(net_.pool());
     if (!p) {

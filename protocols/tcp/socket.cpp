@@ -1,6 +1,7 @@
 // The stream socket's system calls and the connection's life from set-up to CLOSED.
 #include "protocols/tcp/cubic.hpp"
 #include "protocols/tcp/layer.hpp"
+#include "protocols/tcp/mss.hpp"
 #include "protocols/tcp/newreno.hpp"
 #include "protocols/tcp/socket.hpp"
 
@@ -41,9 +42,8 @@ void socket::init_send(seq32 iss, std::uint16_t peer_mss) {
         segmentation_offload_ =
             p->checksum_offload && p->segmentation_offload && layer_->cfg().segmentation_offload;
     }
-    // RFC 9293 §3.7.1: the MSS we announce is the MTU less the fixed IP and TCP headers.
-    advertised_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(mtu - 40, 65495));
-    mss_ = std::min(peer_mss, advertised_mss_);
+    advertised_mss_ = mss_for_mtu(mtu);
+    mss_ = tcp::peer_mss(peer_mss, advertised_mss_).value;
     rcv_wscale_ = layer_->cfg().window_scaling ? scale_for(layer_->cfg().max_receive_buffer) : 0;
     ts_offset_ = static_cast<std::uint32_t>(iss.raw() * 2654435761u);
 }
@@ -55,8 +55,9 @@ void socket::init_receive(seq32 irs) {
 
 void socket::negotiate(const tcp::options& peer, bool active) {
     const config& c = layer_->cfg();
-    // RFC 9293 §3.7.1: without the option the peer's MSS is 536.
-    mss_ = std::min<std::uint16_t>(peer.mss.value_or(536), advertised_mss_);
+    const auto m = tcp::peer_mss(peer.mss, advertised_mss_);
+    if (m.clamped) ++layer_->stats().peer_mss_clamped;
+    mss_ = m.value;
     // RFC 7323 §2.2: scaling only when both SYNs carry the option.
     ws_ok_ = c.window_scaling && peer.window_scale.has_value();
     snd_wscale_ = ws_ok_ ? std::min<std::uint8_t>(*peer.window_scale, 14) : 0;
@@ -65,8 +66,9 @@ void socket::negotiate(const tcp::options& peer, bool active) {
     if (ts_ok_) ts_recent_ = peer.timestamps->value;
     sack_ok_ = c.sack && peer.sack_permitted;
     (void)active;
-    // RFC 7323 §3.2: the timestamp option takes 12 bytes of every segment's room.
-    if (ts_ok_ && mss_ > 64) mss_ = static_cast<std::uint16_t>(mss_ - 12);
+    // RFC 7323 §3.2: the timestamp option takes 12 bytes of every segment's room (RFC 6691:
+    // the MSS counts data only, so options come out of it); mss_ stays >= 36.
+    if (ts_ok_) mss_ = static_cast<std::uint16_t>(mss_ - 12);
     if (algorithm_ == congestion_algorithm::cubic)
         cc_ = std::make_unique<cubic>(mss_);
     else
@@ -265,7 +267,7 @@ task<result<>> socket::connect(const endpoint& remote) {
     if (local_.address.is_any()) local_.address = path->source;
     if (layer_->find(local_, remote) != nullptr) co_return error{EADDRNOTAVAIL};
     remote_ = remote;
-    init_send(layer_->isns().next(local_, remote_, layer_->now()), 536);
+    init_send(layer_->isns().next(local_, remote_, layer_->now()), default_peer_mss);
     set_state(state::syn_sent);
     layer_->insert(*this);
     ++layer_->stats().active_opens;

@@ -18,6 +18,10 @@
 //
 // Back-pressure: `tx_room` segments are accepted, then send_segment refuses with ENOBUFS (a
 // full transmit queue) until room() says there is room again, as a NIC's tx_ready() would.
+//
+// Offloads: `path` is what route() answers; with checksum offload the fixture fills the
+// checksum as the NIC would before parsing, and keeps each segment's gso_size.
+#include "drivers/wire/checksum_offload.hpp"
 #include "framework/process/process.hpp"
 #include "framework/process/socket.hpp"
 #include "protocols/tcp/layer.hpp"
@@ -58,6 +62,7 @@ struct seg_out {
     duration at{};
     tcp::repr h;
     std::vector<std::byte> payload;
+    std::uint16_t gso_size = 0; // the NIC cuts the payload into pieces of this (0: none)
 };
 
 inline tcp::config trace_config() {
@@ -103,6 +108,8 @@ public:
         layer.transmit_room();
         settle();
     }
+    // What route() answers: the MTU and the NIC's offloads.
+    tcp::path path{.source = us};
     // The options of the peer's SYN or SYN-ACK in the state builders.
     tcp::options peer_options = mss(1460);
 
@@ -375,7 +382,7 @@ public:
 
 private:
     // --- tcp::network ---
-    result<tcp::path> route(ipv4_address) override { return tcp::path{.source = us}; }
+    result<tcp::path> route(ipv4_address) override { return path; }
     bool is_local(ipv4_address a) const noexcept override { return a == us; }
     result<> send_segment(packet&& segment, ipv4_address source, ipv4_address destination) override {
         if (tx_room == 0) {
@@ -385,10 +392,14 @@ private:
         if (tx_room != SIZE_MAX) --tx_room;
         std::vector<std::byte> bytes(segment.length());
         (void)segment.copy_out(0, bytes);
+        const auto& offload = segment.meta().offload;
+        if (offload.flags & packet_offload::needs_csum)
+            for (const auto& patch : offload_checksum(segment).value()) bytes[patch.offset] = patch.value;
         auto r = tcp::parse(bytes, {source, destination}); // the checksum too
         if (!r) throw std::logic_error("tcp sent a segment that does not parse");
         const auto hl = r->header_length();
-        sent.push_back({clock.now() - zero, *r, {bytes.begin() + static_cast<std::ptrdiff_t>(hl), bytes.end()}});
+        const std::uint16_t gso = offload.gso_type != packet_offload::gso_none ? offload.gso_size : 0;
+        sent.push_back({clock.now() - zero, *r, {bytes.begin() + static_cast<std::ptrdiff_t>(hl), bytes.end()}, gso});
         return {};
     }
     buffer_pool& pool() noexcept override { return buffers; }
