@@ -180,17 +180,18 @@ int run_native(const stack_options& o, const server_main& server) {
     auto nic = open_tap(reactor, counters, rx_pool, tap_options_for(o));
     if (o.kernel_address) set_kernel_address(nic->name(), *o.kernel_address);
 
+    const std::uint64_t seed = o.seed != 0 ? o.seed : tcp::random_seed();
     std::unique_ptr<fault_stage> rx_faults, tx_faults;
     const auto& f = o.faults;
     if (f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 || f.delay.count() > 0) {
         rx_faults = std::make_unique<fault_stage>(
             sched, counters,
             fault_stage_config{
-                .name = nic->name() + "_rx_faults", .faults = f, .seed = o.seed * 2 + 1});
+                .name = nic->name() + "_rx_faults", .faults = f, .seed = seed * 2 + 1});
         tx_faults = std::make_unique<fault_stage>(
             sched, counters,
             fault_stage_config{
-                .name = nic->name() + "_tx_faults", .faults = f, .seed = o.seed * 2 + 2});
+                .name = nic->name() + "_tx_faults", .faults = f, .seed = seed * 2 + 2});
         nic->add_rx_stage(*rx_faults);
         nic->add_tx_stage(*tx_faults);
     }
@@ -205,7 +206,7 @@ int run_native(const stack_options& o, const server_main& server) {
     int code = 0;
     {
         native::options stack_opts;
-        stack_opts.seed = o.seed;
+        stack_opts.seed = seed;
         const std::size_t segment = o.mtu - 40; // payload of a full-sized frame
         stack_opts.tcp.max_receive_buffer =
             std::min(stack_opts.tcp.max_receive_buffer, std::size_t{rx_buffers} / 2 * segment / 2);

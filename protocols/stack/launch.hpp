@@ -54,7 +54,10 @@ struct stack_options {
     bool tso = true;              // TUN_F_TSO4 (needs checksum_offload)
     std::string pcap;             // capture file of the TAP NIC, both directions
     fault_config faults{};        // in front of the TAP, both directions
-    std::uint64_t seed = 1;       // the stack's and the fault stages'
+    // The stack's and the fault stages'. 0: a random one, since the stack derives its secret
+    // keys from it (ISNs, SYN cookies, ephemeral ports, the keyed hashes of its tables): with
+    // a fixed seed a stranger on the network computes them too. Give one to replay a run.
+    std::uint64_t seed = 0;
     bool trace = false;           // one line per packet per layer, on stderr
 
     // --- both ---
