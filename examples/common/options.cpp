@@ -94,7 +94,8 @@ void add_stack_options(CLI::App& app, stack_options& out) {
            "extra delay per frame, milliseconds")
         ->check(CLI::Range(0.0, 10000.0))
         ->group(faults);
-    app.add_option("--seed", out.seed, "seed of the stack's keys and of the faults (default: random; give one to replay a run)")
+    app.add_option("--seed", out.seed,
+                   "seed of the stack's keys and of the faults (default: random)")
         ->group(faults);
     app.add_flag("--trace", out.trace, "print one line per packet per layer on stderr")
         ->group(group);

@@ -27,7 +27,8 @@ struct counters {
     counter& reasm_overlaps = group.declare("reasm_overlaps");
     counter& reasm_duplicates = group.declare("reasm_duplicates");
     counter& reasm_memory_evictions = group.declare("reasm_memory_evictions");
-    counter& reasm_fragments_exceeded = group.declare("reasm_fragments_exceeded"); // > max_fragments
+    counter& reasm_fragments_exceeded =
+        group.declare("reasm_fragments_exceeded"); // > max_fragments
     counter& frag_oks = group.declare("frag_oks");
     counter& frag_fails = group.declare("frag_fails");
     counter& frag_creates = group.declare("frag_creates");

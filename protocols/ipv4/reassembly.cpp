@@ -124,7 +124,8 @@ std::optional<reassembled> reassembler::input(const repr& header,
         (void)data.copy_out(0, std::span(e.quote).subspan(n, extra));
         e.quote_length = n + extra;
     }
-    max_input_steps_ = std::max<std::size_t>(max_input_steps_, e.fragments.end() - pos); // the shift
+    max_input_steps_ =
+        std::max<std::size_t>(max_input_steps_, e.fragments.end() - pos); // the shift
     e.fragments.insert(pos, fragment{begin, end, cost, std::move(data)});
     e.received += end - begin;
     e.cost += cost;

@@ -84,7 +84,8 @@ sack_scoreboard& socket::scoreboard() {
         auto& c = layer_->stats();
         sb_ = std::make_unique<sack_scoreboard>(
             mss_, snd_una_, sack_scoreboard::default_dup_thresh, sack_scoreboard::default_max_runs,
-            sack_scoreboard::work_counters{&c.sack_scoreboard_steps, &c.sack_scoreboard_ack_steps_max,
+            sack_scoreboard::work_counters{&c.sack_scoreboard_steps,
+                                           &c.sack_scoreboard_ack_steps_max,
                                            &c.sack_runs_forgotten});
     }
     return *sb_;
