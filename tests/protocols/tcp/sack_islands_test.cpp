@@ -34,10 +34,12 @@ struct receiver {
     std::vector<std::byte> got = std::vector<std::byte>(total);
     std::vector<bool> have = std::vector<bool>(total);
     std::uint32_t contiguous = 0; // stream offset of the first byte not held
+    std::uint64_t bytes_seen = 0; // payload bytes of every segment, retransmissions too
     void take_all() {
         while (!t.quiet()) {
             const auto s = t.take();
             const std::uint32_t off = s.h.sequence - t.iss - 1;
+            bytes_seen += s.payload.size();
             for (std::size_t i = 0; i < s.payload.size() && off + i < total; ++i) {
                 got[off + i] = s.payload[i];
                 have[off + i] = true;
@@ -101,6 +103,7 @@ TEST_CASE("tcp sack: 1-byte islands SACKed across a 4 MiB flight cost each ACK a
     // the flight (even offsets, so no two touch).
     constexpr int attack_acks = 3000;
     const auto steps_before = t.counter("sack_scoreboard_steps");
+    const auto seen_before = rx.bytes_seen;
     std::uint32_t k = 0;
     for (int i = 0; i < attack_acks; ++i) {
         tcp::options s;
@@ -113,11 +116,16 @@ TEST_CASE("tcp sack: 1-byte islands SACKed across a 4 MiB flight cost each ACK a
         rx.take_all(); // the retransmissions arrive too
     }
     const auto steps = t.counter("sack_scoreboard_steps") - steps_before;
+    const auto rx_retransmitted_bytes = rx.bytes_seen - seen_before;
     const auto max_per_ack = t.counter("sack_scoreboard_ack_steps_max");
     INFO("scoreboard steps: " << steps << " over " << attack_acks << " ACKs, at most "
                               << max_per_ack << " for one; runs forgotten "
-                              << t.counter("sack_runs_forgotten"));
+                              << t.counter("sack_runs_forgotten") << "; retransmitted "
+                              << t.counter("retrans_segs") << " segments, "
+                              << rx_retransmitted_bytes << " bytes");
     CHECK(t.counter("sack_recoveries") == 1);
+    // No amplification: recovery sends what cwnd and pipe allow, fewer segments than ACKs.
+    CHECK(t.counter("retrans_segs") <= attack_acks);
     CHECK(t.counter("sack_runs_forgotten") > 10000);
     CHECK(t.sock()->sack_board()->runs().size() <= tcp::sack_scoreboard::default_max_runs);
     CHECK(max_per_ack <= 20 * tcp::sack_scoreboard::default_max_runs);
