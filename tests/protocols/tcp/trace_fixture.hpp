@@ -393,8 +393,10 @@ private:
         std::vector<std::byte> bytes(segment.length());
         (void)segment.copy_out(0, bytes);
         const auto& offload = segment.meta().offload;
-        if (offload.flags & packet_offload::needs_csum)
-            for (const auto& patch : offload_checksum(segment).value()) bytes[patch.offset] = patch.value;
+        if (offload.flags & packet_offload::needs_csum) {
+            const auto patches = offload_checksum(segment).value();
+            for (const auto& patch : patches) bytes[patch.offset] = patch.value;
+        }
         auto r = tcp::parse(bytes, {source, destination}); // the checksum too
         if (!r) throw std::logic_error("tcp sent a segment that does not parse");
         const auto hl = r->header_length();
