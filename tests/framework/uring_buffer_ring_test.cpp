@@ -6,6 +6,7 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+#include "tests/skip.hpp"
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -167,8 +168,7 @@ TEST_CASE("a buffer ring refuses a region too small for its buffers", "[uring][b
 TEST_CASE("a multishot standing read delivers several completions from one submission", "[uring][buffer_ring]") {
     world w;
     if (!w.reactor.supports_multishot_read()) {
-        WARN("kernel without IORING_OP_READ_MULTISHOT: skipped");
-        return;
+        CORONET_SKIP("kernel without IORING_OP_READ_MULTISHOT");
     }
     pipe_fds p;
     std::array<std::byte, 8 * 64> region{};

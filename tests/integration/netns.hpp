@@ -6,6 +6,8 @@
 // The test process itself moves into a fresh namespace (unshare(CLONE_NEWNET)) at the start
 // of each test case, and brings lo up there; children inherit it. Without the privilege or
 // /dev/net/tun the test fails in CI (CI=true) and is skipped elsewhere, with the reason.
+#include "tests/skip.hpp"
+
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <csignal>
@@ -67,8 +69,7 @@ inline std::string enter_fresh_netns() {
         std::string why_ = coronet::test::enter_fresh_netns();                                     \
         if (!why_.empty()) {                                                                       \
             if (coronet::test::in_ci()) FAIL(why_);                                                \
-            WARN("skipped (run as root, or set CI=true to make this a failure): " << why_);        \
-            return;                                                                                \
+            CORONET_SKIP("run as root, or set CI=true to make this a failure: " << why_);          \
         }                                                                                          \
     } while (0)
 
