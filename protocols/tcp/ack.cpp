@@ -22,6 +22,7 @@ bool socket::process_ack(const segment& seg) {
         send_challenge_ack();
         return false;
     }
+    persist_probes_ = 0; // the peer is alive: window probes may go on (RFC 1122 §4.2.2.17)
     if (snd_una_ == iss_ && ack > iss_) snd_una_ = iss_ + 1; // the SYN is acknowledged
     std::array<seq_range, max_sack_blocks> blocks;
     std::size_t n = 0;

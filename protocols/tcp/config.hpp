@@ -45,6 +45,9 @@ struct config {
     unsigned syn_retries = 6;    // SYN retransmissions before ETIMEDOUT
     unsigned synack_retries = 5; // SYN-ACK retransmissions before a half-open is reclaimed
     unsigned retries = 15;       // data retransmissions before ETIMEDOUT (tcp_retries2)
+    // Unanswered window probes before ETIMEDOUT once the application closed the connection
+    // (Linux's tcp_orphan_retries, whose 0 means 8); `retries` while a handle is open.
+    unsigned orphan_retries = 8;
     duration keep_idle = std::chrono::seconds(7200);
     duration keep_interval = std::chrono::seconds(75);
     unsigned keep_count = 9;

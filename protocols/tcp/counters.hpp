@@ -63,6 +63,7 @@ struct counters {
     counter& timeouts = group.declare("timeouts");
     counter& delayed_acks = group.declare("delayed_acks");
     counter& window_probes = group.declare("window_probes");
+    counter& persist_timeouts = group.declare("persist_timeouts"); // probes unanswered: ended
     counter& keepalive_probes = group.declare("keepalive_probes");
     counter& timewait_reused = group.declare("timewait_reused");
     counter& half_open_reclaimed = group.declare("half_open_reclaimed");

@@ -249,6 +249,7 @@ private:
     std::uint8_t keep_probes_ = 0;
     std::uint8_t dupacks_ = 0;
     std::uint8_t persist_backoff_ = 0;
+    std::uint8_t persist_probes_ = 0; // window probes no ACK answered (Linux's icsk_probes_out)
     congestion_algorithm algorithm_;
     int error_ = 0;      // the error that ended the connection, returned by every call
     int soft_error_ = 0; // an ICMP error, reported if the connection then times out
@@ -293,6 +294,7 @@ private:
     rtt_estimator rtt_;
     rtt_sampler sampler_;
     duration user_timeout_{0};
+    time_point persist_since_{}; // when the first unanswered window probe left
     duration keep_idle_, keep_interval_;
     unsigned keep_count_;
     time_point last_received_{};

@@ -106,6 +106,22 @@ void socket::rtx_timeout() {
 void socket::persist_timeout() {
     if (layer_ == nullptr || !synchronized(state_)) return;
     if (snd_wnd_ != 0 || snd_una_ >= snd_.end()) return output();
+    // RFC 1122 §4.2.2.17: probing goes on for as long as the peer answers. A peer that
+    // closed its window and went silent would otherwise hold this connection and its send
+    // buffer for ever, so, as Linux's tcp_probe_timer: after `retries` probes in a row that no
+    // ACK answered, after `orphan_retries` once no handle refers to the connection, or at the
+    // user timeout, the connection ends with ETIMEDOUT.
+    const config& c = layer_->cfg();
+    const time_point now = layer_->now();
+    if (persist_probes_ == 0) persist_since_ = now;
+    const bool user_expired =
+        user_timeout_ > duration::zero() && persist_probes_ > 0 && now - persist_since_ >= user_timeout_;
+    if (user_expired || persist_probes_ >= (handle_closed_ ? c.orphan_retries : c.retries)) {
+        ++layer_->stats().persist_timeouts;
+        if (state_ == state::established || state_ == state::close_wait) ++layer_->stats().estab_resets;
+        return to_closed(ETIMEDOUT);
+    }
+    ++persist_probes_;
     // RFC 9293 §3.8.6.1: send one byte beyond the zero window; the timer backs off like the
     // retransmission timer (RFC 1122 §4.2.2.17), at most max_rto.
     ++layer_->stats().window_probes;
