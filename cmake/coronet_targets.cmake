@@ -24,6 +24,15 @@ if(CORONET_SANITIZE)
   add_compile_definitions(CORONET_SANITIZE=1)
 endif()
 
+if(CORONET_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "CORONET_FUZZ needs clang (libFuzzer): cmake --preset fuzz")
+  endif()
+  # Coverage feedback from every layer, not only from the fuzz targets' own code.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_compile_definitions(CORONET_FUZZ=1)
+endif()
+
 # A layer of DESIGN.md (framework, drivers, protocols): every .cpp below its folder.
 function(coronet_add_layer layer)
   file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${layer}/*.cpp)
