@@ -24,6 +24,14 @@ int main(int argc, char** argv) {
                    "concurrent connections at most (default 10000)")
         ->check(CLI::PositiveNumber);
     app.add_flag("--log", cfg.log, "print each request");
+    app.add_option_function<double>(
+           "--idle-timeout", [&cfg](double s) { cfg.idle_timeout = std::chrono::duration_cast<duration>(std::chrono::duration<double>(s)); },
+           "close a connection silent this long between requests, in seconds (default 75)")
+        ->check(CLI::PositiveNumber);
+    app.add_option_function<double>(
+           "--header-timeout", [&cfg](double s) { cfg.header_timeout = std::chrono::duration_cast<duration>(std::chrono::duration<double>(s)); },
+           "answer 408 to a request whose head takes longer, in seconds (default 60)")
+        ->check(CLI::PositiveNumber);
     examples::parse_or_exit(app, argc, argv);
     opts.process_name = "httpd";
     server_state st{cfg};

@@ -2,6 +2,7 @@
 
 #include "examples/common/http.hpp"
 #include "framework/coronet.hpp"
+#include "framework/when_any.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -63,11 +64,22 @@ task<bool> respond(process& p, handle conn, const http::request& req, server_sta
     co_return req.keep_alive;
 }
 
+// A read that gives up at `deadline` with ETIMEDOUT (the read is cancelled and awaited).
+task<result<std::size_t>> read_before(process& p, handle conn, std::span<std::byte> buf,
+                                      time_point deadline) {
+    const time_point now = scheduler::current().now();
+    if (now >= deadline) co_return error{ETIMEDOUT};
+    auto r = co_await when_any(p.read(conn, buf), p.sleep(deadline - now));
+    if (r.index() == 1) co_return error{ETIMEDOUT};
+    co_return std::get<0>(std::move(r));
+}
+
 } // namespace
 
 task<void> http_session(process& p, handle conn, server_state& st) {
     std::string in;
     std::vector<std::byte> buf(16384);
+    time_point head_started{}; // when the first byte of the request being read came
     for (bool open = true; open;) {
         auto r = http::parse_request(in);
         if (r.status == http::parse_status::complete) {
@@ -81,8 +93,21 @@ task<void> http_session(process& p, handle conn, server_state& st) {
             (void)co_await write_text(p, conn, http::error_response(r.error_status, false));
             break;
         }
-        auto n = co_await p.read(conn, buf);
+        const bool idle = in.empty();
+        const time_point deadline =
+            idle ? scheduler::current().now() + st.cfg.idle_timeout : head_started + st.cfg.header_timeout;
+        auto n = co_await read_before(p, conn, buf, deadline);
+        if (!n && n.error() == ETIMEDOUT) {
+            if (idle) {
+                ++st.idle_timeouts;
+            } else {
+                ++st.header_timeouts;
+                (void)co_await write_text(p, conn, http::error_response(408, false));
+            }
+            break;
+        }
         if (!n || *n == 0) break;
+        if (idle) head_started = scheduler::current().now();
         in.append(reinterpret_cast<const char*>(buf.data()), *n);
     }
     (void)co_await p.close(conn);
