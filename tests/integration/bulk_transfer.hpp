@@ -23,7 +23,10 @@ struct bulk_outcome {
     int native_send_error = 0;
     int native_receive_error = 0;
     double seconds = 0; // both directions, wall clock
-    std::uint64_t retransmits = 0; // by coronet
+    std::uint64_t retransmits = 0; // by coronet, any cause (timers included)
+    // Repairs of a hole the receiver reported (fast retransmissions, recoveries) by coronet:
+    // on a lossless link there is none, while a timer may still fire on a loaded machine.
+    std::uint64_t loss_repairs = 0;
     bool capture_started = false;
     command_output capture; // tcpdump's status and messages
 };
@@ -96,6 +99,8 @@ inline bulk_outcome bulk_both_ways(const stack_options& opts, std::uint64_t n,
         (void)co_await wait_flag(o.at_kernel.done);
         (void)co_await wait_flag(o.from_kernel.done);
         o.retransmits = ctx.counters.read("tcp.retrans_segs").value_or(0);
+        o.loss_repairs = ctx.counters.read("tcp.fast_retransmits").value_or(0) +
+                         ctx.counters.read("tcp.recoveries").value_or(0);
         if (dump) o.capture = co_await dump->stop();
         ctx.finish();
     });
