@@ -111,6 +111,14 @@ public:
     bool timestamps_enabled() const noexcept { return ts_ok_; }
     std::uint8_t send_scale() const noexcept { return snd_wscale_; }
     int pending_error() const noexcept { return error_; }
+    // Readiness, as poll(2) and FIONREAD/SIOCOUTQ report it: bytes a read would return now,
+    // room a write would take, bytes still held for sending, whether the peer's FIN arrived
+    // and whether ours is queued.
+    std::size_t readable_bytes() const noexcept { return rcv_.size(); }
+    std::size_t send_space() const noexcept { return snd_.free_space(); }
+    std::size_t send_queued() const noexcept { return snd_.size(); }
+    bool peer_closed() const noexcept { return fin_received_; }
+    bool write_closed() const noexcept { return fin_queued_; }
 
 protected:
     void on_last_handle_closed() noexcept override;
@@ -230,13 +238,13 @@ private:
     bool reuse_address_ = false;
     bool rcv_locked_ = false; // SO_RCVBUF set: no auto-tuning (Linux's SOCK_RCVBUF_LOCK)
     bool read_shut_ = false;
-    bool fin_queued_ = false;   // shutdown(write) or close: a FIN follows the data
+    bool fin_queued_ = false; // shutdown(write) or close: a FIN follows the data
     bool fin_received_ = false;
     bool in_recovery_ = false;
     bool probe_armed_ = false;   // rtx_timer_ runs as the probe timer (PTO), not the RTO
     bool tlp_rxt_out_ = false;   // RFC 8985 TLPRxtOut: the outstanding probe retransmitted
     bool tlp_ts_usable_ = false; // its TSval differs from the original's: echoes tell them apart
-    bool rtx_refused_ = false;        // a fast retransmission was refused: resend SND.UNA first
+    bool rtx_refused_ = false;   // a fast retransmission was refused: resend SND.UNA first
     bool write_wants_buffer_ = false; // a write sleeps on writable_ until the pool has one
     bool ack_pending_ = false;
     bool ts_ok_ = false;
@@ -259,7 +267,7 @@ private:
     seq32 iss_, snd_una_, snd_nxt_, snd_max_, snd_wl1_, snd_wl2_, recover_;
     std::uint32_t snd_wnd_ = 0;
     std::uint32_t max_snd_wnd_ = 0;
-    std::uint16_t mss_ = 536;          // the MSS we send (RFC 9293 §3.7.1: 536 if unsaid)
+    std::uint16_t mss_ = 536; // the MSS we send (RFC 9293 §3.7.1: 536 if unsaid)
     std::uint16_t advertised_mss_ = 536;
     // Receive sequence space; rcv_adv_ is the right edge we advertised (never moved back).
     seq32 irs_, rcv_nxt_, rcv_adv_, last_ack_sent_;
@@ -322,8 +330,7 @@ private:
     boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>
         child_hook_;
     using child_list = boost::intrusive::list<
-        socket,
-        boost::intrusive::member_hook<socket, decltype(child_hook_), &socket::child_hook_>,
+        socket, boost::intrusive::member_hook<socket, decltype(child_hook_), &socket::child_hook_>,
         boost::intrusive::constant_time_size<false>>;
     std::unique_ptr<child_list> children_;
 

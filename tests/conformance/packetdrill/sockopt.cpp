@@ -1,0 +1,211 @@
+// getsockopt/setsockopt: Linux's option names mapped to coronet's socket options, TCP_INFO
+// from the TCB, SO_ERROR from its pending error. ENOPROTOOPT for what coronet lacks.
+#include "protocols/tcp/socket.hpp"
+#include "tests/conformance/packetdrill/adapter.hpp"
+
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <optional>
+
+namespace coronet::packetdrill {
+
+namespace {
+
+std::optional<socket_option> integer_option(int level, int name) {
+    if (level == SOL_SOCKET) {
+        switch (name) {
+        case SO_KEEPALIVE:
+            return socket_option::keep_alive;
+        case SO_SNDBUF:
+            return socket_option::send_buffer;
+        case SO_RCVBUF:
+            return socket_option::receive_buffer;
+        case SO_REUSEADDR:
+            return socket_option::reuse_address;
+        default:
+            return std::nullopt;
+        }
+    }
+    if (level == IPPROTO_TCP) {
+        switch (name) {
+        case TCP_NODELAY:
+            return socket_option::no_delay;
+        case TCP_KEEPIDLE:
+            return socket_option::keep_idle;
+        case TCP_KEEPINTVL:
+            return socket_option::keep_interval;
+        case TCP_KEEPCNT:
+            return socket_option::keep_count;
+        case TCP_USER_TIMEOUT:
+            return socket_option::user_timeout;
+        default:
+            return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
+tcp::socket* tcb(simulation::world& w, handle h) {
+    auto s = w.app->handles().lookup_as<socket_object>(h, access_mask{});
+    return s ? dynamic_cast<tcp::socket*>(*s) : nullptr;
+}
+
+std::uint8_t linux_state(tcp::state s) {
+    using enum tcp::state;
+    switch (s) { // include/net/tcp_states.h
+    case established:
+        return 1;
+    case syn_sent:
+        return 2;
+    case syn_received:
+        return 3;
+    case fin_wait_1:
+        return 4;
+    case fin_wait_2:
+        return 5;
+    case time_wait:
+        return 6;
+    case closed:
+        return 7;
+    case close_wait:
+        return 8;
+    case last_ack:
+        return 9;
+    case listen:
+        return 10;
+    case closing:
+        return 11;
+    }
+    return 7;
+}
+
+std::uint32_t micros(duration d) {
+    return static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
+// The fields of Linux's struct tcp_info that coronet's TCB knows; the rest stay 0.
+tcp_info info_of(const tcp::socket& t) {
+    tcp_info i{};
+    i.tcpi_state = linux_state(t.state());
+    if (t.sack_enabled()) i.tcpi_options |= TCPI_OPT_SACK;
+    if (t.timestamps_enabled()) i.tcpi_options |= TCPI_OPT_TIMESTAMPS;
+    if (t.send_scale() != 0) {
+        i.tcpi_options |= TCPI_OPT_WSCALE;
+        i.tcpi_snd_wscale = t.send_scale() & 0xf;
+    }
+    i.tcpi_rto = micros(t.rtt().rto());
+    i.tcpi_snd_mss = t.mss();
+    if (auto s = t.rtt().srtt()) i.tcpi_rtt = micros(*s);
+    i.tcpi_snd_cwnd = t.mss() > 0 ? t.cwnd() / t.mss() : 0; // Linux counts segments
+    i.tcpi_snd_ssthresh = t.mss() > 0 ? t.ssthresh() / t.mss() : 0;
+    i.tcpi_rcv_space = static_cast<std::uint32_t>(t.receive_capacity());
+    return i;
+}
+
+template <class T>
+result<int> put(const T& v, void* value, socklen_t* len) {
+    if (value == nullptr || len == nullptr) return error{EFAULT};
+    const auto n = std::min<socklen_t>(*len, sizeof(T));
+    std::memcpy(value, &v, n);
+    *len = n;
+    return 0;
+}
+
+} // namespace
+
+result<int> adapter::getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
+    auto d = find(fd);
+    if (!d) return error{d.error()};
+    if (d->is_epoll) return error{ENOTSOCK};
+    if (len == nullptr || static_cast<int>(*len) < 0) return error{EINVAL};
+    const handle h = d->h;
+    const bool stream = d->stream;
+    if (level == SOL_SOCKET && name == SO_TYPE)
+        return put<int>(stream ? SOCK_STREAM : SOCK_DGRAM, value, len);
+    if (level == SOL_SOCKET && name == SO_ERROR) {
+        const int e = sim_.run([&](simulation::world& w) {
+            auto* t = tcb(w, h);
+            return t ? t->pending_error() : 0;
+        });
+        return put<int>(e, value, len);
+    }
+    if (level == SOL_SOCKET && name == SO_LINGER) {
+        auto v = sim_.run([&](simulation::world& w) {
+            return w.app->get_socket_option(h, socket_option::linger).get();
+        });
+        if (!v) return error{v.error()};
+        linger l{};
+        l.l_onoff = *v >= 0;
+        l.l_linger = *v >= 0 ? static_cast<int>(*v) : 0;
+        return put(l, value, len);
+    }
+    if (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_INFO)) {
+        if (!stream) return error{EOPNOTSUPP};
+        auto info = sim_.run([&](simulation::world& w) -> std::optional<tcp_info> {
+            auto* t = tcb(w, h);
+            if (t == nullptr) return std::nullopt;
+            return info_of(*t);
+        });
+        if (!info) return error{EBADF};
+        if (name == TCP_INFO) return put(*info, value, len);
+        // Before the handshake Linux answers its default MSS (TCP_MSS_DEFAULT, 536).
+        return put<int>(info->tcpi_snd_mss != 0 ? static_cast<int>(info->tcpi_snd_mss) : 536, value,
+                        len);
+    }
+    if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+        auto v = sim_.run([&](simulation::world& w) {
+            return w.app->get_socket_option(h, socket_option::congestion_control).get();
+        });
+        if (!v) return error{v.error()};
+        const char* cc = *v == 1 ? "cubic" : "reno";
+        if (value == nullptr) return error{EFAULT};
+        const auto n = std::min<socklen_t>(*len, static_cast<socklen_t>(std::strlen(cc) + 1));
+        std::memcpy(value, cc, n);
+        *len = n;
+        return 0;
+    }
+    auto opt = integer_option(level, name);
+    if (!opt) return error{ENOPROTOOPT};
+    auto v =
+        sim_.run([&](simulation::world& w) { return w.app->get_socket_option(h, *opt).get(); });
+    if (!v) return error{v.error()};
+    return put<int>(static_cast<int>(*v), value, len);
+}
+
+result<int> adapter::setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
+    auto d = find(fd);
+    if (!d) return error{d.error()};
+    if (d->is_epoll) return error{ENOTSOCK};
+    if (value == nullptr && len > 0) return error{EFAULT};
+    const handle h = d->h;
+    std::int64_t v = 0;
+    std::optional<socket_option> opt;
+    if (level == SOL_SOCKET && name == SO_LINGER) {
+        if (len < static_cast<socklen_t>(sizeof(linger))) return error{EINVAL};
+        linger l{};
+        std::memcpy(&l, value, sizeof l);
+        opt = socket_option::linger;
+        v = l.l_onoff ? l.l_linger : -1;
+    } else if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+        const std::string cc(static_cast<const char*>(value),
+                             strnlen(static_cast<const char*>(value), len));
+        if (cc != "reno" && cc != "cubic") return error{ENOENT}; // as Linux for an unknown name
+        opt = socket_option::congestion_control;
+        v = cc == "cubic" ? 1 : 0;
+    } else {
+        opt = integer_option(level, name);
+        if (!opt) return error{ENOPROTOOPT};
+        if (len < static_cast<socklen_t>(sizeof(int))) return error{EINVAL};
+        int i = 0;
+        std::memcpy(&i, value, sizeof i);
+        v = i;
+    }
+    auto r =
+        sim_.run([&](simulation::world& w) { return w.app->set_socket_option(h, *opt, v).get(); });
+    if (!r) return error{r.error()};
+    return 0;
+}
+
+} // namespace coronet::packetdrill

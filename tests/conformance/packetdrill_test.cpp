@@ -1,0 +1,302 @@
+// libcoronet-packetdrill.so driven as packetdrill drives it: loaded with dlopen, its table
+// filled by packetdrill_interface_init, socket calls on integers (a blocking accept on a
+// thread of its own, as packetdrill's syscall thread), the script's IP datagrams in through
+// netdev_send and the stack's out through netdev_receive, time only through usleep and
+// gettimeofday. The test plays packetdrill's side: the remote 192.0.2.1 behind the gateway.
+#include "protocols/ipv4/wire.hpp"
+#include "protocols/tcp/wire.hpp"
+#include "tests/conformance/packetdrill/interface.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <thread>
+#include <vector>
+
+using namespace coronet;
+using coronet::packetdrill::interface_table;
+
+namespace {
+
+const ipv4_address local(192, 168, 0, 2), remote(192, 0, 2, 1);
+constexpr std::uint16_t listen_port = 8080, remote_port = 5555;
+constexpr std::uint32_t remote_isn = 0xffffff00; // wraps within the test's data
+
+struct library {
+    library() {
+        handle = dlopen(CORONET_PACKETDRILL_SO, RTLD_NOW | RTLD_LOCAL);
+        if (handle == nullptr) FAIL(dlerror());
+        auto init = reinterpret_cast<packetdrill::interface_init>(
+            dlsym(handle, "packetdrill_interface_init"));
+        REQUIRE(init != nullptr);
+        init(nullptr, &t);
+    }
+    ~library() {
+        t.destroy(t.self);
+        dlclose(handle);
+    }
+    void* handle = nullptr;
+    interface_table t{};
+};
+
+struct segment {
+    tcp::repr h;
+    std::vector<std::byte> payload;
+    long long time_us = 0;
+};
+
+// One datagram from the remote: IPv4 header, TCP header with a checksum, `len` bytes of 'x'.
+void send_segment(interface_table& t, tcp::flag flags, std::uint32_t seq, std::uint32_t ack,
+                  std::size_t len, tcp::options opts = {}) {
+    tcp::repr r;
+    r.source_port = port(remote_port);
+    r.destination_port = port(listen_port);
+    r.sequence = seq;
+    r.acknowledgment = ack;
+    r.flags = flags;
+    r.window = 65535;
+    r.options = opts;
+    r.payload_length = static_cast<std::uint16_t>(len);
+    ipv4::repr ip{.source = remote,
+                  .destination = local,
+                  .protocol = ipv4::protocol::tcp,
+                  .payload_length = static_cast<std::uint16_t>(r.buffer_len())};
+    std::vector<std::byte> bytes(ip.buffer_len());
+    ipv4::emit(ip, bytes);
+    auto tcp_bytes = std::span(bytes).subspan(ipv4::repr::header_length());
+    std::fill(tcp_bytes.begin(), tcp_bytes.end(), std::byte{'x'});
+    tcp::emit(r, tcp_bytes, {remote, local});
+    REQUIRE(t.netdev_send(t.self, bytes.data(), bytes.size()) == 0);
+}
+
+segment receive_segment(interface_table& t) {
+    std::vector<std::byte> buf(65536);
+    std::size_t n = buf.size();
+    segment s;
+    REQUIRE(t.netdev_receive(t.self, buf.data(), &n, &s.time_us) == 0);
+    REQUIRE(n > 0);
+    buf.resize(n);
+    auto ip = ipv4::parse(std::span<const std::byte>(buf));
+    REQUIRE(ip);
+    CHECK(ip->source == local);
+    CHECK(ip->destination == remote);
+    const auto payload = std::span<const std::byte>(buf).subspan(ipv4::repr::header_length());
+    auto r = tcp::parse(payload, {local, remote}); // the checksum too
+    REQUIRE(r);
+    s.h = *r;
+    s.payload.assign(payload.begin() + static_cast<std::ptrdiff_t>(r->header_length()),
+                     payload.end());
+    return s;
+}
+
+long long now_us(interface_table& t) {
+    timeval tv{};
+    REQUIRE(t.gettimeofday(t.self, &tv, nullptr) == 0);
+    return static_cast<long long>(tv.tv_sec) * 1'000'000 + tv.tv_usec;
+}
+
+sockaddr_in address(ipv4_address a, std::uint16_t p) {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(p);
+    in.sin_addr.s_addr = htonl(a.to_uint());
+    return in;
+}
+
+bool has(const tcp::repr& h, tcp::flag f) { return tcp::has(h.flags, f); }
+
+} // namespace
+
+TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and a close") {
+    library lib;
+    auto& t = lib.t;
+    using tcp::flag;
+
+    const int ls = t.socket(t.self, AF_INET, SOCK_STREAM, 0);
+    REQUIRE(ls == 3); // a fresh process's first descriptor
+    const auto any = address(ipv4_any, listen_port);
+    REQUIRE(t.bind(t.self, ls, reinterpret_cast<const sockaddr*>(&any), sizeof any) == 0);
+    REQUIRE(t.listen(t.self, ls, 1) == 0);
+
+    // accept() blocks on a thread of its own while the handshake goes on, as packetdrill's.
+    int accepted = -2;
+    sockaddr_in peer{};
+    std::thread acceptor([&] {
+        socklen_t len = sizeof peer;
+        accepted = t.accept(t.self, ls, reinterpret_cast<sockaddr*>(&peer), &len);
+    });
+
+    const long long start = now_us(t);
+    tcp::options syn_opts;
+    syn_opts.mss = 1000;
+    send_segment(t, flag::syn, remote_isn, 0, 0, syn_opts);
+    auto syn_ack = receive_segment(t);
+    CHECK(has(syn_ack.h, flag::syn));
+    CHECK(has(syn_ack.h, flag::ack));
+    CHECK(syn_ack.h.acknowledgment == remote_isn + 1);
+    CHECK(syn_ack.h.source_port.value() == listen_port);
+    CHECK(syn_ack.time_us - start < 1000); // at once, on the virtual clock
+    const std::uint32_t iss = syn_ack.h.sequence;
+
+    REQUIRE(t.usleep(t.self, 100'000) == 0); // the remote's RTT: 100 ms
+    send_segment(t, flag::ack, remote_isn + 1, iss + 1, 0);
+    acceptor.join();
+    REQUIRE(accepted == 4);
+    CHECK(peer.sin_addr.s_addr == htonl(remote.to_uint()));
+    CHECK(ntohs(peer.sin_port) == remote_port);
+
+    SECTION("data in: read returns it, and it is acknowledged") {
+        send_segment(t, flag::psh | flag::ack, remote_isn + 1, iss + 1, 300);
+        std::vector<char> buf(1000);
+        CHECK(t.read(t.self, accepted, buf.data(), buf.size()) == 300);
+        CHECK(buf[0] == 'x');
+        CHECK(buf[299] == 'x');
+        auto ack = receive_segment(t); // delayed or not, it comes
+        CHECK(has(ack.h, flag::ack));
+        CHECK(ack.h.acknowledgment == remote_isn + 301);
+        CHECK(ack.payload.empty());
+    }
+
+    SECTION("data out: sent, retransmitted on the virtual clock when unacknowledged, then closed") {
+        const std::string msg(500, 'y');
+        CHECK(t.write(t.self, accepted, msg.data(), msg.size()) == 500);
+        auto first = receive_segment(t);
+        CHECK(first.h.sequence == iss + 1);
+        CHECK(first.payload.size() == 500);
+        CHECK(first.payload[0] == std::byte{'y'});
+
+        // No ACK: the sniff lets virtual time run to the retransmission timer.
+        auto again = receive_segment(t);
+        CHECK(again.h.sequence == iss + 1);
+        CHECK(again.payload.size() == 500);
+        const auto rto_us = again.time_us - first.time_us;
+        CHECK(rto_us >= 200'000); // RFC 6298 §2.4's floor as Linux has it (TCP_RTO_MIN)
+        CHECK(rto_us <= 3'000'000);
+        CHECK(now_us(t) >= again.time_us);
+        send_segment(t, flag::ack, remote_isn + 1, iss + 501, 0);
+
+        REQUIRE(t.close(t.self, accepted) == 0);
+        auto fin = receive_segment(t);
+        CHECK(has(fin.h, flag::fin));
+        CHECK(fin.h.sequence == iss + 501);
+        send_segment(t, flag::fin | flag::ack, remote_isn + 1, iss + 502, 0);
+        auto last = receive_segment(t);
+        CHECK(has(last.h, flag::ack));
+        CHECK(!has(last.h, flag::fin));
+        CHECK(last.h.acknowledgment == remote_isn + 2);
+        errno = 0;
+        CHECK(t.close(t.self, accepted) == -1);
+        CHECK(errno == EBADF);
+    }
+
+    SECTION("poll and non-blocking calls on the connection") {
+        pollfd p{.fd = accepted, .events = POLLIN | POLLOUT, .revents = 0};
+        CHECK(t.poll(t.self, &p, 1, 0) == 1);
+        CHECK(p.revents == POLLOUT); // writable, nothing to read
+        REQUIRE(t.fcntl(t.self, accepted, F_SETFL, O_NONBLOCK) == 0);
+        CHECK((t.fcntl(t.self, accepted, F_GETFL) & O_NONBLOCK) != 0);
+        char c;
+        errno = 0;
+        CHECK(t.read(t.self, accepted, &c, 1) == -1);
+        CHECK(errno == EAGAIN);
+
+        // A poll with a timeout waits on the virtual clock: 250 ms pass, nothing came.
+        p = {.fd = accepted, .events = POLLIN, .revents = 0};
+        const long long before = now_us(t);
+        CHECK(t.poll(t.self, &p, 1, 250) == 0);
+        CHECK(now_us(t) - before >= 250'000);
+
+        send_segment(t, flag::psh | flag::ack, remote_isn + 1, iss + 1, 10);
+        CHECK(t.poll(t.self, &p, 1, 0) == 1);
+        CHECK((p.revents & POLLIN) != 0);
+        int inq = 0;
+        CHECK(t.ioctl(t.self, accepted, FIONREAD, &inq) == 0);
+        CHECK(inq == 10);
+    }
+
+    SECTION("socket options: coronet's are served, the rest are ENOPROTOOPT") {
+        int one = 1;
+        CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
+        int v = 0;
+        socklen_t len = sizeof v;
+        CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0);
+        CHECK(v == 1);
+        len = sizeof v;
+        CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_MAXSEG, &v, &len) == 0);
+        CHECK(v == 1000); // the peer's MSS
+        tcp_info info{};
+        len = sizeof info;
+        CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_INFO, &info, &len) == 0);
+        CHECK(info.tcpi_state == TCP_ESTABLISHED);
+        CHECK(info.tcpi_snd_mss == 1000);
+        errno = 0;
+        CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == -1);
+        CHECK(errno == ENOPROTOOPT);
+        errno = 0;
+        CHECK(t.getsockopt(t.self, 99, SOL_SOCKET, SO_ERROR, &v, &len) == -1);
+        CHECK(errno == EBADF);
+    }
+}
+
+TEST_CASE("packetdrill adapter: time moves only through the interface, exactly") {
+    library lib;
+    auto& t = lib.t;
+    const long long a = now_us(t);
+    REQUIRE(t.usleep(t.self, 1'234'567) == 0);
+    const long long b = now_us(t);
+    // The sleep, plus the microsecond each clock reading costs.
+    CHECK(b - a == 1'234'568);
+}
+
+TEST_CASE("packetdrill adapter: connect to a silent peer retransmits its SYN, a RST refuses it") {
+    library lib;
+    auto& t = lib.t;
+    const int fd = t.socket(t.self, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    REQUIRE(fd >= 0);
+    const auto to = address(remote, remote_port);
+    errno = 0;
+    CHECK(t.connect(t.self, fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == -1);
+    CHECK(errno == EINPROGRESS);
+    auto syn = receive_segment(t);
+    CHECK(has(syn.h, tcp::flag::syn));
+    CHECK(syn.h.destination_port.value() == remote_port);
+    auto again = receive_segment(t); // the sniff lets the SYN timer fire
+    CHECK(has(again.h, tcp::flag::syn));
+    CHECK(again.h.sequence == syn.h.sequence);
+    CHECK(again.time_us - syn.time_us >= 1'000'000); // RFC 6298 §2.1: an initial RTO of 1 s
+
+    tcp::repr rst;
+    rst.source_port = port(remote_port);
+    rst.destination_port = syn.h.source_port;
+    rst.sequence = 0;
+    rst.acknowledgment = syn.h.sequence + 1;
+    rst.flags = tcp::flag::rst | tcp::flag::ack;
+    ipv4::repr ip{.source = remote,
+                  .destination = local,
+                  .protocol = ipv4::protocol::tcp,
+                  .payload_length = static_cast<std::uint16_t>(rst.buffer_len())};
+    std::vector<std::byte> bytes(ip.buffer_len());
+    ipv4::emit(ip, bytes);
+    tcp::emit(rst, std::span(bytes).subspan(ipv4::repr::header_length()), {remote, local});
+    REQUIRE(t.netdev_send(t.self, bytes.data(), bytes.size()) == 0);
+
+    int err = 0;
+    socklen_t len = sizeof err;
+    CHECK(t.getsockopt(t.self, fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0);
+    CHECK(err == ECONNREFUSED);
+    pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+    CHECK(t.poll(t.self, &p, 1, 0) == 1);
+    CHECK((p.revents & POLLERR) != 0);
+
+    // A datagram that is not IPv4 is refused, not injected.
+    const std::byte v6[40] = {std::byte{0x60}};
+    errno = 0;
+    CHECK(t.netdev_send(t.self, v6, sizeof v6) == -1);
+    CHECK(errno == EAFNOSUPPORT);
+}
