@@ -30,7 +30,8 @@ constexpr std::uint32_t remote_isn = 0xffffff00; // wraps within the test's data
 
 struct library {
     library() {
-        handle = dlopen(CORONET_PACKETDRILL_SO, RTLD_NOW | RTLD_LOCAL);
+        handle =
+            dlopen(CORONET_PACKETDRILL_SO, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE); // as packetdrill
         if (handle == nullptr) FAIL(dlerror());
         auto init = reinterpret_cast<packetdrill::interface_init>(
             dlsym(handle, "packetdrill_interface_init"));
@@ -119,7 +120,7 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
     using tcp::flag;
 
     const int ls = t.socket(t.self, AF_INET, SOCK_STREAM, 0);
-    REQUIRE(ls == 3); // a fresh process's first descriptor
+    REQUIRE(ls >= 0);
     const auto any = address(ipv4_any, listen_port);
     REQUIRE(t.bind(t.self, ls, reinterpret_cast<const sockaddr*>(&any), sizeof any) == 0);
     REQUIRE(t.listen(t.self, ls, 1) == 0);
@@ -147,7 +148,8 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
     REQUIRE(t.usleep(t.self, 100'000) == 0); // the remote's RTT: 100 ms
     send_segment(t, flag::ack, remote_isn + 1, iss + 1, 0);
     acceptor.join();
-    REQUIRE(accepted == 4);
+    REQUIRE(accepted >= 0);
+    REQUIRE(accepted != ls);
     CHECK(peer.sin_addr.s_addr == htonl(remote.to_uint()));
     CHECK(ntohs(peer.sin_port) == remote_port);
 

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <vector>
 
 namespace coronet::packetdrill {
@@ -81,15 +82,17 @@ result<adapter::descriptor> adapter::find(int fd) {
     return it->second;
 }
 
-int adapter::insert(descriptor d) {
+result<int> adapter::insert(descriptor d) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return error{errno};
     std::lock_guard l(fds_m_);
-    int fd = 3; // after stdin, stdout, stderr, as a fresh process's first socket
-    for (const auto& [n, _] : fds_) {
-        if (n != fd) break;
-        ++fd;
-    }
     fds_.emplace(fd, std::move(d));
     return fd;
+}
+
+adapter::~adapter() {
+    for (const auto& [fd, _] : fds_)
+        ::close(fd);
 }
 
 template <class T, class F>
@@ -152,7 +155,9 @@ result<int> adapter::accept(int fd, sockaddr* addr, socklen_t* len) {
     if (!h) return error{h.error()};
     auto peer = sim_.run([&](simulation::world& w) { return w.app->get_peer_name(*h).get(); });
     if (peer) from_endpoint(*peer, addr, len);
-    return insert(descriptor{.h = *h, .stream = true, .is_epoll = false, .members = {}});
+    auto fd_of = insert(descriptor{.h = *h, .stream = true, .is_epoll = false, .members = {}});
+    if (!fd_of) (void)sim_.run([&](simulation::world& w) { return w.app->close(*h).get(); });
+    return fd_of;
 }
 
 result<int> adapter::connect(int fd, const sockaddr* addr, socklen_t len) {
@@ -383,7 +388,7 @@ result<int> adapter::wait_ready(int timeout_ms,
         if (timeout_ms < 0) return;
         const auto deadline = w.clock.now() + std::chrono::milliseconds(timeout_ms);
         w.app->spawn([expired, deadline]() -> task<void> {
-            co_await sleep_until(deadline);
+            (void)co_await sleep_until(deadline);
             *expired = true;
         });
     });

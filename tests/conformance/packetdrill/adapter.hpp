@@ -21,6 +21,9 @@ namespace coronet::packetdrill {
 class adapter {
 public:
     explicit adapter(settings s) : sim_(s) {}
+    ~adapter();
+    adapter(const adapter&) = delete;
+    adapter& operator=(const adapter&) = delete;
 
     result<int> socket(int domain, int type, int protocol);
     result<int> bind(int fd, const sockaddr* addr, socklen_t len);
@@ -72,8 +75,10 @@ private:
 
     // A copy of fd's entry (packetdrill's two threads share the table); EBADF.
     result<descriptor> find(int fd);
-    // Enters d under the lowest free number from 3 up, as a fresh process would.
-    int insert(descriptor d);
+    // Enters d under a number that is a real descriptor of the process (on /dev/null), so
+    // that it never names one of packetdrill's own files, and packetdrill's final close()
+    // of the descriptors a script left open succeeds. EMFILE.
+    result<int> insert(descriptor d);
     // poll(2)'s revents for `fd` (job context).
     short readiness(simulation::world& w, const descriptor& d) const;
     // scan() counts what is ready (job context); waits until it is not 0 or timeout_ms of
