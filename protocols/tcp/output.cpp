@@ -86,8 +86,12 @@ void socket::output() {
         else if (!rtx_timer_.armed())
             arm_rtx();
     }
-    // RFC 9293 §3.8.6.1: data waits behind a zero window with nothing in flight: probe.
-    if (snd_wnd_ == 0 && snd_una_ == snd_max_ && snd_nxt_ < snd_.end() && !persist_timer_.armed()) {
+    // Data waits with nothing in flight: behind a zero window (RFC 9293 §3.8.6.1: probe) or a
+    // window too small to send into without silly window syndrome (§3.8.6.2.1: the override
+    // timeout). Either way only the persist timer can move it; without it a peer that offers
+    // one byte of window and goes silent holds the connection for ever (Linux arms its probe
+    // timer the same way, tcp_check_probe_timer).
+    if (!refused && snd_una_ == snd_max_ && snd_nxt_ < snd_.end() && !persist_timer_.armed()) {
         rtx_timer_.cancel();
         arm(persist_timer_, rtt_.rto());
     }

@@ -105,7 +105,20 @@ void socket::rtx_timeout() {
 
 void socket::persist_timeout() {
     if (layer_ == nullptr || !synchronized(state_)) return;
-    if (snd_wnd_ != 0 || snd_una_ >= snd_.end()) return output();
+    if (snd_una_ >= snd_.end()) return output();
+    if (snd_wnd_ != 0) {
+        if (snd_una_ != snd_max_) return output(); // data in flight: the RTO watches it
+        // RFC 9293 §3.8.6.2.1: the override timeout of sender SWS avoidance: send what the
+        // window permits now, however small; the retransmission timer watches it from here.
+        const std::uint32_t unsent = distance(snd_nxt_, snd_.end());
+        const std::uint32_t len = std::min({snd_wnd_, send_mss(), unsent});
+        if (send_segment(snd_nxt_, len, len == unsent ? flag::ack | flag::psh : flag::ack)) {
+            snd_nxt_ += len;
+            snd_max_ = seq_max(snd_max_, snd_nxt_);
+        }
+        persist_backoff_ = 0;
+        return arm_rtx();
+    }
     // RFC 1122 §4.2.2.17: probing goes on for as long as the peer answers. A peer that
     // closed its window and went silent would otherwise hold this connection and its send
     // buffer for ever, so, as Linux's tcp_probe_timer: after `retries` probes in a row that no

@@ -294,6 +294,19 @@ struct harness {
             if (h->pool().in_use() != 0)
                 std::fprintf(stderr, "host %s holds %u buffers after teardown; its counters:\n%s\n",
                              h->name().c_str(), h->pool().in_use(), h->counters_text().c_str());
+        for (std::uint16_t pp = 40000; pp < 40004; ++pp)
+            if (auto* c = b.stack().tcp().find({b_ip, port(80)}, {evil_ip, port(pp)}))
+                std::fprintf(stderr, "b: connection from port %u left in %s, snd_wnd %u, una %u nxt %u, ooo %zu\n", pp,
+                             std::string(tcp::name(c->state())).c_str(), c->snd_wnd(), c->snd_una().raw(), c->snd_nxt().raw(), c->reassembly().block_count());
+        std::fprintf(stderr, "tcp connections left: a %zu, b %zu\n", a.stack().tcp().connection_count(), b.stack().tcp().connection_count());
+        for (sim::host* h : {&a, &b})
+            for (std::uint32_t i = 0; i < h->pool().buffer_count(); ++i)
+                if (h->pool().use_count(i) != 0) {
+                    std::fprintf(stderr, "%s buffer %u (%u refs):", h->name().c_str(), i, h->pool().use_count(i));
+                    for (std::size_t k = 0; k < 96; ++k)
+                        std::fprintf(stderr, "%s%02x", k % 16 ? "" : "\n  ", std::to_integer<unsigned>(h->pool().data(i)[k]));
+                    std::fprintf(stderr, "\n");
+                }
         FUZZ_CHECK(a.pool().in_use() == 0);
         FUZZ_CHECK(b.pool().in_use() == 0);
     }

@@ -77,3 +77,41 @@ TEST_CASE("tcp persist: TCP_USER_TIMEOUT bounds the probing too",
     CHECK(t.clock.now() - t.zero >= 10200ms);
     CHECK(t.clock.now() - t.zero < 10200ms + 120s);
 }
+
+TEST_CASE("tcp persist: a FIN behind a zero window is probed for, and given up on like data",
+          "[tcp][trace][timers][persist][adversarial]") {
+    trace t;
+    t.established_passive();
+    t.in({.flags = A, .seq = 1, .ack = 1, .win = 0});
+    t.close();
+    // Found by the stack fuzzer: the FIN waited for a window that never opened, with no timer
+    // armed, and the orphaned connection stayed for ever.
+    t.run_while_open();
+    CHECK(t.sock() == nullptr);
+}
+
+TEST_CASE("tcp persist: data held back from a one-byte window (sender SWS avoidance) is sent "
+          "at the override timeout, and a silent peer then times out",
+          "[tcp][trace][timers][persist][adversarial]") {
+    // Found by the stack fuzzer: a peer that offered one byte of window and went silent left
+    // an orphaned FIN-WAIT-1 connection with 100 bytes queued and no timer armed, for ever.
+    trace t;
+    t.established();
+    t.in({.flags = A, .seq = 1, .ack = 1, .win = 1});
+    t.write(100);
+    CHECK(t.quiet()); // 1 byte is less than half the largest window offered: held (§3.8.6.2.1)
+    CHECK(t.run_to_next() == 200ms); // the override timeout, one RTO
+    CHECK(t.out() == "200ms [.] seq 1 ack 1 win 65535 len 1");
+    SECTION("the peer takes it: the next byte goes the same way") {
+        t.in({.flags = A, .seq = 1, .ack = 2, .win = 1});
+        CHECK(t.run_to_next() == 400ms);
+        CHECK(t.out() == "400ms [.] seq 2 ack 1 win 65535 len 1");
+    }
+    SECTION("the peer is silent: retransmissions, then ETIMEDOUT") {
+        t.read();
+        t.close();
+        t.run_while_open();
+        CHECK(t.sock() == nullptr);
+        CHECK(t.buffers.in_use() == 0);
+    }
+}
