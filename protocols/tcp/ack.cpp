@@ -23,7 +23,16 @@ bool socket::process_ack(const segment& seg) {
         return false;
     }
     persist_probes_ = 0; // the peer is alive: window probes may go on (RFC 1122 §4.2.2.17)
-    if (snd_una_ == iss_ && ack > iss_) snd_una_ = iss_ + 1; // the SYN is acknowledged
+    if (snd_una_ == iss_ && ack > iss_) {
+        // Our SYN (a passive open's SYN-ACK) is acknowledged: its round trip is the first RTT
+        // sample (RFC 6298 §2.2), unless it was retransmitted (Karn, §3), as the active opener
+        // takes its SYN's in input_syn_sent. Without it the first RTO stayed 1 s (§2.1).
+        if (auto r = sampler_.on_ack(iss_ + 1, layer_->now())) {
+            rtt_.sample(*r);
+            min_rtt_ = min_rtt_ ? std::min(*min_rtt_, *r) : *r;
+        }
+        snd_una_ = iss_ + 1;
+    }
     std::array<seq_range, max_sack_blocks> blocks;
     std::size_t n = 0;
     if (sack_ok_)
@@ -143,7 +152,8 @@ void socket::on_duplicate_ack(const segment& seg) {
     // RFC 6582 §3.2 step 2 / RFC 6675 §5: enter recovery on the third duplicate ACK (or when
     // SACK says the first segment is lost), unless this loss belongs to an earlier recovery
     // (SND.UNA not beyond `recover`).
-    const bool lost = dupacks_ >= sack_scoreboard::default_dup_thresh || (sb_ && sb_->is_lost(snd_una_));
+    const bool lost =
+        dupacks_ >= sack_scoreboard::default_dup_thresh || (sb_ && sb_->is_lost(snd_una_));
     if (lost && (snd_una_ > recover_ || recover_ == iss_)) {
         enter_recovery();
         return;
@@ -160,7 +170,8 @@ void socket::enter_recovery() {
     in_recovery_ = true;
     recover_ = snd_max_;
     end_probe_episode(); // this recovery is the loss response: the probe's would be a second
-    const std::uint32_t len = std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_.size()));
+    const std::uint32_t len =
+        std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_.size()));
     if (sack_ok_) {
         // RFC 6675 §5 step 4: ssthresh and cwnd from FlightSize, RecoveryPoint = HighData,
         // retransmit the first segment presumed lost, then run NextSeg while pipe allows.
@@ -189,9 +200,8 @@ void socket::sack_recovery_send() {
     std::uint32_t pipe = sb_->pipe(snd_max_);
     for (int guard = 0; guard < 64 && cc_->cwnd() >= pipe + mss_; ++guard) {
         const std::uint32_t unsent = snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
-        const std::uint32_t room = snd_una_ + snd_wnd_ > snd_nxt_
-                                       ? distance(snd_nxt_, snd_una_ + snd_wnd_)
-                                       : 0;
+        const std::uint32_t room =
+            snd_una_ + snd_wnd_ > snd_nxt_ ? distance(snd_nxt_, snd_una_ + snd_wnd_) : 0;
         auto next = sb_->next_seg(snd_max_, std::min(unsent, room));
         if (!next) break;
         std::uint32_t len = std::min<std::uint32_t>(next->range.length(), send_mss());

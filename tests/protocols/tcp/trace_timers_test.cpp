@@ -23,7 +23,8 @@ void established_after(trace& t, duration rtt) {
 } // namespace
 
 TEST_CASE("tcp timers: RTO = SRTT + 4 RTTVAR, doubling on each expiry up to max_rto, then "
-          "ETIMEDOUT after `retries`", "[tcp][trace][timers][rto]") {
+          "ETIMEDOUT after `retries`",
+          "[tcp][trace][timers][rto]") {
     tcp::config c = trace_config();
     c.rtt.max_rto = 8s;
     c.retries = 6;
@@ -47,7 +48,8 @@ TEST_CASE("tcp timers: RTO = SRTT + 4 RTTVAR, doubling on each expiry up to max_
 }
 
 TEST_CASE("tcp timers: Karn's rule: the ACK of a retransmission gives no RTT sample, the "
-          "backed-off RTO stays until a new segment is timed", "[tcp][trace][timers][rto]") {
+          "backed-off RTO stays until a new segment is timed",
+          "[tcp][trace][timers][rto]") {
     trace t;
     established_after(t, 100ms); // RTO 300 ms
     t.write(100);
@@ -86,7 +88,8 @@ TEST_CASE("tcp timers: the delayed ACK waits config.delayed_ack", "[tcp][trace][
 }
 
 TEST_CASE("tcp timers: keepalive probes after idle, every interval; count unanswered probes "
-          "fail the connection with ETIMEDOUT", "[tcp][trace][timers][keepalive]") {
+          "fail the connection with ETIMEDOUT",
+          "[tcp][trace][timers][keepalive]") {
     trace t;
     t.established();
     t.option(socket_option::keep_idle, 10);
@@ -126,7 +129,8 @@ TEST_CASE("tcp timers: keepalive probes after idle, every interval; count unansw
 }
 
 TEST_CASE("tcp timers: a zero window is probed with one byte, the persist timer backing off; "
-          "the window reopening sends the data", "[tcp][trace][timers][persist]") {
+          "the window reopening sends the data",
+          "[tcp][trace][timers][persist]") {
     trace t;
     t.established();
     t.in({.flags = A, .seq = 1, .ack = 1, .win = 0});
@@ -157,7 +161,8 @@ TEST_CASE("tcp timers: a zero window is probed with one byte, the persist timer 
 }
 
 TEST_CASE("tcp timers: TCP_USER_TIMEOUT fails a connection whose data stays unacknowledged "
-          "at exactly the timeout", "[tcp][trace][timers][user_timeout]") {
+          "at exactly the timeout",
+          "[tcp][trace][timers][user_timeout]") {
     trace t;
     t.established();
     t.option(socket_option::user_timeout, 5000);
@@ -176,7 +181,8 @@ TEST_CASE("tcp timers: TCP_USER_TIMEOUT fails a connection whose data stays unac
 }
 
 TEST_CASE("tcp timers: after a retransmitted SYN (no RTT sample, Karn) data starts with an RTO "
-          "of 3 s (RFC 6298 §5.7)", "[tcp][trace][timers][rto]") {
+          "of 3 s (RFC 6298 §5.7)",
+          "[tcp][trace][timers][rto]") {
     trace t;
     SECTION("active open: our SYN retransmitted") {
         t.syn_sent();
@@ -192,7 +198,8 @@ TEST_CASE("tcp timers: after a retransmitted SYN (no RTT sample, Karn) data star
         CHECK(t.out() == "1000ms [S.] seq 0 ack 1 win 65535 len 0 <mss 1460>");
         t.run_for(500ms);
         t.in({.flags = A, .seq = 1, .ack = 1});
-        t.app->spawn([&t]() -> task<void> { t.conn = (co_await t.app->accept(t.listener)).value(); });
+        t.app->spawn(
+            [&t]() -> task<void> { t.conn = (co_await t.app->accept(t.listener)).value(); });
         t.settle();
     }
     REQUIRE(t.state() == tcp::state::established);
@@ -202,4 +209,41 @@ TEST_CASE("tcp timers: after a retransmitted SYN (no RTT sample, Karn) data star
     CHECK(t.out() == "4500ms [P.] seq 1 ack 1 win 65535 len 100");
     CHECK(t.run_to_next() == 10500ms);
     CHECK(t.out() == "10500ms [P.] seq 1 ack 1 win 65535 len 100");
+}
+
+TEST_CASE("tcp timers: a passive open measures the RTT of its SYN-ACK: the first data's RTO is "
+          "SRTT + 4 RTTVAR, not the initial 1 s",
+          "[tcp][trace][timers][rto]") {
+    trace t;
+    t.syn_received();
+    t.run_for(100ms); // the peer's ACK of our SYN-ACK comes 100 ms later
+    t.in({.flags = A, .seq = 1, .ack = 1});
+    t.app->spawn([&t]() -> task<void> { t.conn = (co_await t.app->accept(t.listener)).value(); });
+    t.settle();
+    t.restart_clock();
+    t.write(100);
+    CHECK(t.out() == "0ms [P.] seq 1 ack 1 win 65535 len 100");
+    (void)t.run_to_next();
+    CHECK(t.out() == "300ms [P.] seq 1 ack 1 win 65535 len 100"); // 100 + 4 * 50 ms
+}
+
+TEST_CASE("tcp timers: a retransmitted SYN-ACK gives no RTT sample (Karn): the first data's RTO "
+          "is the initial one",
+          "[tcp][trace][timers][rto]") {
+    trace t;
+    t.syn_received();
+    (void)t.run_to_next(); // the SYN-ACK again, after the initial RTO
+    CHECK(t.out() == "1000ms [S.] seq 0 ack 1 win 65535 len 0 <mss 1460>");
+    t.run_for(100ms);
+    t.in({.flags = A, .seq = 1, .ack = 1});
+    t.app->spawn([&t]() -> task<void> { t.conn = (co_await t.app->accept(t.listener)).value(); });
+    t.settle();
+    t.restart_clock();
+    t.write(100);
+    CHECK(t.out() == "0ms [P.] seq 1 ack 1 win 65535 len 100");
+    (void)t.run_to_next();
+    // RFC 6298 §5 (7): after a retransmitted SYN-ACK, RTO is 3 s once data is sent.
+    const auto again = t.out();
+    CHECK(again != "300ms [P.] seq 1 ack 1 win 65535 len 100");
+    CHECK(again.ends_with("[P.] seq 1 ack 1 win 65535 len 100"));
 }
