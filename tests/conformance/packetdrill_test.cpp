@@ -222,6 +222,29 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
         CHECK(inq == 10);
     }
 
+    SECTION("epoll, edge-triggered: a report per change, new data reports every ready bit") {
+        const int ep = t.epoll_create(t.self, 1);
+        REQUIRE(ep >= 0);
+        epoll_event e{.events = EPOLLIN | EPOLLOUT | EPOLLET, .data = {.fd = accepted}};
+        REQUIRE(t.epoll_ctl(t.self, ep, EPOLL_CTL_ADD, accepted, &e) == 0);
+        errno = 0;
+        CHECK(t.epoll_ctl(t.self, ep, EPOLL_CTL_ADD, accepted, &e) == -1);
+        CHECK(errno == EEXIST);
+        epoll_event out[2]{};
+        CHECK(t.epoll_wait(t.self, ep, out, 2, 0) == 1);
+        CHECK(out[0].events == EPOLLOUT);
+        CHECK(out[0].data.fd == accepted);
+        CHECK(t.epoll_wait(t.self, ep, out, 2, 0) == 0); // nothing changed
+        send_segment(t, flag::psh | flag::ack, remote_isn + 1, iss + 1, 100);
+        CHECK(t.epoll_wait(t.self, ep, out, 2, 0) == 1);
+        CHECK(out[0].events == (EPOLLIN | EPOLLOUT));
+        CHECK(t.epoll_wait(t.self, ep, out, 2, 0) == 0);
+        send_segment(t, flag::psh | flag::ack, remote_isn + 101, iss + 1, 100); // still readable
+        CHECK(t.epoll_wait(t.self, ep, out, 2, 0) == 1);
+        CHECK(out[0].events == (EPOLLIN | EPOLLOUT));
+        CHECK(t.close(t.self, ep) == 0);
+    }
+
     SECTION("socket options: coronet's are served, the rest are ENOPROTOOPT") {
         int one = 1;
         CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);

@@ -335,6 +335,11 @@ result<int> adapter::shutdown(int fd, int how) {
     return 0;
 }
 
+std::uint32_t adapter::arrivals(simulation::world& w, const descriptor& d) const {
+    auto* t = tcb_of(w, d.h);
+    return t != nullptr ? t->rcv_nxt().raw() : 0;
+}
+
 short adapter::readiness(simulation::world& w, const descriptor& d) const {
     auto* t = tcb_of(w, d.h);
     if (t == nullptr) return d.stream ? POLLNVAL : POLLOUT | POLLWRNORM; // UDP: always writable

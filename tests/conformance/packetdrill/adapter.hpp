@@ -64,7 +64,11 @@ private:
     struct epoll_member {
         std::uint32_t events = 0;
         epoll_data_t data{};
-        std::uint32_t reported = 0; // for EPOLLET: what was ready when last reported
+        // For EPOLLET: what was ready, and the TCB's RCV.NXT, when last scanned. Linux's edge
+        // is a wake-up, so new data reports again (with every ready bit) though the socket
+        // was readable already.
+        std::uint32_t reported = 0;
+        std::uint32_t arrived = 0;
     };
     struct descriptor {
         handle h{};
@@ -81,6 +85,8 @@ private:
     result<int> insert(descriptor d);
     // poll(2)'s revents for `fd` (job context).
     short readiness(simulation::world& w, const descriptor& d) const;
+    // The TCB's RCV.NXT (0 for a datagram socket): moves whenever data or a FIN arrives.
+    std::uint32_t arrivals(simulation::world& w, const descriptor& d) const;
     // scan() counts what is ready (job context); waits until it is not 0 or timeout_ms of
     // virtual time passed (-1: no limit), as poll and epoll_wait do.
     result<int> wait_ready(int timeout_ms, const std::function<int(simulation::world&)>& scan);

@@ -108,9 +108,13 @@ result<int> adapter::epoll_wait(int epfd, epoll_event* events, int max_events, i
             if (target == fds_.end() || n == max_events) continue;
             const auto ready = static_cast<std::uint32_t>(readiness(w, target->second)) &
                                (m.events | EPOLLERR | EPOLLHUP);
-            // Edge-triggered: only what became ready since it was last reported.
-            const auto report = (m.events & EPOLLET) ? ready & ~m.reported : ready;
+            // Edge-triggered: only after something became ready or new data came.
+            const auto arrived = arrivals(w, target->second);
+            const bool edge =
+                (ready & ~m.reported) != 0 || ((ready & EPOLLIN) && arrived != m.arrived);
+            const auto report = !(m.events & EPOLLET) || edge ? ready : 0;
             m.reported = ready;
+            m.arrived = arrived;
             if (report == 0) continue;
             events[n].events = report;
             events[n].data = m.data;

@@ -32,10 +32,12 @@
 namespace coronet::packetdrill {
 
 struct settings {
-    // packetdrill's defaults: it runs with --local_ip=192.168.0.2 (the run's command line),
-    // the gateway 192.168.0.1 of 192.168.0.0/16 reaches the script's remote 192.0.2.1.
+    // packetdrill runs with --local_ip=192.168.0.2 (the run's command line; a script that
+    // names its own local_ip gets it in --so_flags too), in 192.168.0.0/16; the script's
+    // remote 192.0.2.1 is reached through a gateway of that subnet that no script uses as
+    // its local address (the NIC answers ARP for any address but ours).
     ipv4_prefix local{ipv4_address(192, 168, 0, 2), 16};
-    ipv4_address gateway{192, 168, 0, 1};
+    ipv4_address gateway{192, 168, 255, 254};
     std::uint32_t mtu = 1500;
     std::uint64_t seed = 1;
     // "local_ip=A.B.C.D/N,gateway=A.B.C.D,mtu=N,seed=N" (packetdrill's --so_flags); EINVAL
