@@ -78,8 +78,8 @@ const std::string hello = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
 
 TEST_CASE("httpd: a slowloris gets 408 at the header timeout while another client is served",
           "[examples][httpd][adversarial]") {
+    client_result slow, quick; // before the world: its clients write into them until it ends
     http_world hw(timeouts(30s, 10s));
-    client_result slow, quick;
     const time_point start = hw.pw.w.now();
     hw.clients->spawn(client(*hw.clients, hello, 1, 1s, slow));
     hw.pw.w.run_for(3s);
@@ -100,8 +100,8 @@ TEST_CASE("httpd: a slowloris gets 408 at the header timeout while another clien
 
 TEST_CASE("httpd: a keep-alive connection silent for the idle timeout is closed without a "
           "response", "[examples][httpd]") {
-    http_world hw(timeouts(5s, 60s));
     client_result c;
+    http_world hw(timeouts(5s, 60s));
     hw.clients->spawn(client(*hw.clients, hello, SIZE_MAX, 0s, c));
     hw.pw.w.run_for(1s);
     REQUIRE(c.got.find("HTTP/1.1 200 OK") == 0);
@@ -116,8 +116,8 @@ TEST_CASE("httpd: a keep-alive connection silent for the idle timeout is closed 
 
 TEST_CASE("httpd: slowlorises holding every connection slot lose them at the header timeout, "
           "and the next client is served", "[examples][httpd][adversarial]") {
-    http_world hw(timeouts(30s, 10s, 2));
     client_result s1, s2, refused, later;
+    http_world hw(timeouts(30s, 10s, 2));
     hw.clients->spawn(client(*hw.clients, hello, 1, 1s, s1));
     hw.clients->spawn(client(*hw.clients, hello, 1, 1s, s2));
     hw.pw.w.run_for(2s);
