@@ -27,9 +27,15 @@ struct bulk_outcome {
     // Repairs of a hole the receiver reported (fast retransmissions, recoveries) by coronet:
     // on a lossless link there is none, while a timer may still fire on a loaded machine.
     std::uint64_t loss_repairs = 0;
+    std::uint64_t frames_lost = 0;        // by injected faults, both directions
+    std::uint64_t kernel_retransmits = 0; // the kernel's, during the run (Tcp RetransSegs)
     bool capture_started = false;
     command_output capture; // tcpdump's status and messages
 };
+
+inline std::uint64_t kernel_retransmits() {
+    return kernel_net_counters("/proc/net/snmp", "Tcp:", {"RetransSegs"});
+}
 
 // coronet's sending side: connect, write n bytes of the pattern, close.
 inline task<int> native_source(process& p, std::uint64_t n) {
@@ -75,6 +81,7 @@ inline bulk_outcome bulk_both_ways(const stack_options& opts, std::uint64_t n,
     REQUIRE(sink_listener.ok());
     std::thread sink = kernel_sink(sink_listener, o.at_kernel);
     std::thread source;
+    const auto kernel_before = kernel_retransmits();
     auto start = std::chrono::steady_clock::now();
     o.rc = run_server(opts, [&](server_context& ctx) -> task<void> {
         auto& p = ctx.proc;
@@ -101,13 +108,26 @@ inline bulk_outcome bulk_both_ways(const stack_options& opts, std::uint64_t n,
         o.retransmits = ctx.counters.read("tcp.retrans_segs").value_or(0);
         o.loss_repairs = ctx.counters.read("tcp.fast_retransmits").value_or(0) +
                          ctx.counters.read("tcp.recoveries").value_or(0);
+        for (const char* way : {"_rx_faults.lost", "_tx_faults.lost"})
+            o.frames_lost += ctx.counters.read(ctx.tap->name() + way).value_or(0);
         if (dump) o.capture = co_await dump->stop();
         ctx.finish();
     });
     sink.join();
     if (source.joinable()) source.join();
+    o.kernel_retransmits = kernel_retransmits() - kernel_before;
     o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return o;
+}
+
+// Under injected loss: frames were lost, and one side or the other retransmitted (with TSO,
+// coronet sends few enough frames that none of its own may be among the lost; check_bulk
+// says they were all recovered from).
+inline void check_loss_recovered(const bulk_outcome& o) {
+    INFO("frames lost " << o.frames_lost << ", retransmissions by coronet " << o.retransmits
+                        << ", by the kernel " << o.kernel_retransmits);
+    CHECK(o.frames_lost > 0);
+    CHECK(o.retransmits + o.kernel_retransmits > 0);
 }
 
 // The checks every bulk run makes: both ways complete, byte-exact, no error on either side.

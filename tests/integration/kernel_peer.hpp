@@ -243,6 +243,26 @@ private:
 };
 
 // What a kernel peer thread saw of one stream.
+// The sum of `names` in one protocol's section ("Tcp:", "TcpExt:") of a /proc/net table
+// ("/proc/net/snmp", "/proc/net/netstat") of this network namespace: a header line of names
+// followed by a line of values.
+inline std::uint64_t kernel_net_counters(const std::string& table, const std::string& section,
+                                         std::initializer_list<std::string_view> names) {
+    std::ifstream f(table);
+    std::string header, values;
+    while (std::getline(f, header) && std::getline(f, values)) {
+        if (header.rfind(section, 0) != 0) continue;
+        std::istringstream h(header), v(values);
+        std::string name, value;
+        std::uint64_t sum = 0;
+        while (h >> name && v >> value)
+            for (auto wanted : names)
+                if (name == wanted) sum += std::stoull(value);
+        return sum;
+    }
+    return 0;
+}
+
 struct stream_report {
     stream_report() = default;
     stream_report(const stream_report& o) // (a copy once the thread is done)
