@@ -48,6 +48,7 @@ struct counters {
     counter& listen_drops = group.declare("listen_drops");
     counter& paws_rejected = group.declare("paws_rejected");
     counter& peer_mss_clamped = group.declare("peer_mss_clamped"); // a SYN's MSS below 48
+    counter& peer_wscale_clamped = group.declare("peer_wscale_clamped"); // a SYN's shift above 14
     counter& out_of_window = group.declare("out_of_window");
     counter& ofo_queued = group.declare("ofo_queued");
     counter& ofo_dropped = group.declare("ofo_dropped");

@@ -13,7 +13,7 @@ namespace {
 // RFC 7323 §2.3: the shift that lets a window of `max_bytes` fit the 16-bit field, at most 14.
 std::uint8_t scale_for(std::size_t max_bytes) noexcept {
     std::uint8_t s = 0;
-    while (s < 14 && (max_bytes >> s) > 65535) ++s;
+    while (s < max_window_scale && (max_bytes >> s) > 65535) ++s;
     return s;
 }
 } // namespace
@@ -59,8 +59,11 @@ void socket::negotiate(const tcp::options& peer, bool active) {
     if (m.clamped) ++layer_->stats().peer_mss_clamped;
     mss_ = m.value;
     // RFC 7323 §2.2: scaling only when both SYNs carry the option.
+    // A larger shift would make a 16-bit window above 2^30 (RFC 7323 §2.3), and one of 32 or
+    // more is undefined behaviour in the shifts of update_window().
     ws_ok_ = c.window_scaling && peer.window_scale.has_value();
-    snd_wscale_ = ws_ok_ ? std::min<std::uint8_t>(*peer.window_scale, 14) : 0;
+    if (ws_ok_ && *peer.window_scale > max_window_scale) ++layer_->stats().peer_wscale_clamped;
+    snd_wscale_ = ws_ok_ ? std::min(*peer.window_scale, max_window_scale) : 0;
     if (!ws_ok_) rcv_wscale_ = 0;
     ts_ok_ = c.timestamps && peer.timestamps.has_value();
     if (ts_ok_) ts_recent_ = peer.timestamps->value;

@@ -81,6 +81,10 @@ inline constexpr std::uint8_t sack_block = 8;
 inline constexpr std::uint8_t timestamps = 10;
 } // namespace option_length
 
+// RFC 7323 §2.3: "If a Window Scale option is received with a shift.cnt value larger than
+// 14, the TCP SHOULD log the error but MUST use 14 instead of the specified value."
+inline constexpr std::uint8_t max_window_scale = 14;
+
 // 40 bytes of options hold at most four SACK blocks (RFC 2018 §3).
 inline constexpr std::size_t max_sack_blocks = 4;
 
@@ -98,7 +102,7 @@ struct timestamps {
 
 struct options {
     std::optional<std::uint16_t> mss{};
-    // The shift count as received; RFC 7323 §2.3 has the receiver use 14 for anything larger.
+    // The shift count as received; the receiver uses max_window_scale for anything larger.
     std::optional<std::uint8_t> window_scale{};
     bool sack_permitted = false;
     std::optional<tcp::timestamps> timestamps{};
