@@ -35,9 +35,22 @@ bool socket::process_ack(const segment& seg) {
     }
     std::array<seq_range, max_sack_blocks> blocks;
     std::size_t n = 0;
-    if (sack_ok_)
-        for (const auto& b : seg.header.options.sacks())
-            blocks[n++] = seq_range{seq32(b.left), seq32(b.right)};
+    if (sack_ok_) {
+        const seq32 cumulative = seq_max(ack, snd_una_);
+        for (std::size_t i = 0; i < seg.header.options.sack_count; ++i) {
+            const auto& b = seg.header.options.sack_blocks[i];
+            const seq_range r{seq32(b.left), seq32(b.right)};
+            // A block is a range of what we sent (RFC 2018 §3): an inverted one, or one that
+            // ends beyond SND.MAX, is made up; one wholly below the cumulative ACK is a D-SACK
+            // only as the first block (RFC 2883 §4). Dropped here, before the scoreboard and
+            // the tail loss probe read them.
+            if (!(r.begin < r.end) || snd_max_ < r.end || (i != 0 && r.end <= cumulative)) {
+                ++layer_->stats().sack_blocks_invalid;
+                continue;
+            }
+            blocks[n++] = r;
+        }
+    }
     const auto sacks = std::span(blocks).first(n);
     const bool probe_sacked_before = tlp_high_ && sb_ && sb_->is_sacked(tlp_seq_);
     if (sack_ok_ && ack >= snd_una_ && (sb_ || n != 0)) scoreboard().on_ack(ack, snd_max_, sacks);

@@ -58,6 +58,7 @@ struct counters {
     counter& tlp_recoveries = group.declare("tlp_recoveries");
     counter& tlp_rack_losses = group.declare("tlp_rack_losses");
     counter& sack_recoveries = group.declare("sack_recoveries");
+    counter& sack_blocks_invalid = group.declare("sack_blocks_invalid"); // ignored (ack.cpp)
     counter& sack_scoreboard_steps = group.declare("sack_scoreboard_steps");
     counter& sack_scoreboard_ack_steps_max = group.declare("sack_scoreboard_ack_steps_max");
     counter& sack_runs_forgotten = group.declare("sack_runs_forgotten");

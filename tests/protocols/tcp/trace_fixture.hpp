@@ -299,9 +299,12 @@ public:
         local_port = syn.h.source_port.value();
         restart_clock();
     }
-    // ESTABLISHED by active open, nothing negotiated but an MSS of 1460.
-    void established() {
+    // ESTABLISHED by active open, nothing negotiated but an MSS of 1460. `rtt`: how long the
+    // SYN-ACK takes, the first RTT sample (with none, SRTT is 0 and a tail loss probe's PTO,
+    // 2 * SRTT, expires as soon as data leaves).
+    void established(duration rtt = {}) {
         syn_sent();
+        if (rtt > duration::zero()) run_for(rtt);
         in({.flags = S | A, .seq = 0, .ack = 1, .opts = peer_options});
         (void)take(); // our ACK
         restart_clock();
