@@ -12,11 +12,17 @@
 // - Destroying a task that never started is safe: it destroys the suspended frame.
 // - The awaiting coroutine's stop token flows into the child (see promise_base), so
 //   cancelling an outer operation reaches the innermost awaitable.
+// - Misuse is an exception, not undefined behaviour: co_await on an empty task (default-
+//   constructed, moved from or released) throws std::logic_error instead of dereferencing
+//   a null frame, and so does awaiting a task a second time, whether it already gave its
+//   value or is still running for its first awaiter. Both checks are a test of a pointer
+//   or a flag the awaiter reads anyway, so they are on in every build.
 #include "framework/frame_allocator.hpp"
 
 #include <coroutine>
 #include <exception>
 #include <functional>
+#include <stdexcept>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
@@ -78,10 +84,20 @@ public:
 
     void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 
+    // Called before the value is handed out: once only.
+    void claim() {
+        if (taken_)
+            throw std::logic_error(
+                "coronet: a task was awaited twice (its value was already taken)");
+        taken_ = true;
+        if (exception_) std::rethrow_exception(exception_);
+    }
+
     std::coroutine_handle<> continuation_;
     std::exception_ptr exception_;
     bool inline_start_ = false;
     bool completed_inline_ = false;
+    bool taken_ = false;
 };
 
 template <class T>
@@ -93,7 +109,7 @@ public:
         value_.template emplace<1>(std::forward<U>(v));
     }
     T take() {
-        if (exception_) std::rethrow_exception(exception_);
+        claim();
         return std::move(std::get<1>(value_));
     }
 
@@ -106,9 +122,7 @@ class task_promise<void> final : public task_promise_base {
 public:
     task<void> get_return_object() noexcept;
     void return_void() noexcept {}
-    void take() {
-        if (exception_) std::rethrow_exception(exception_);
-    }
+    void take() { claim(); }
 };
 
 template <class T>
@@ -117,7 +131,7 @@ public:
     task<T&> get_return_object() noexcept;
     void return_value(T& v) noexcept { value_ = &v; }
     T& take() {
-        if (exception_) std::rethrow_exception(exception_);
+        claim();
         return *value_;
     }
 
@@ -162,10 +176,18 @@ public:
     struct awaiter {
         std::coroutine_handle<promise_type> child;
 
-        bool await_ready() const noexcept { return !child || child.done(); }
+        bool await_ready() const {
+            if (!child) [[unlikely]]
+                throw std::logic_error("coronet: co_await on an empty task (default-constructed, "
+                                       "moved from or released)");
+            return child.done();
+        }
         template <class P>
         bool await_suspend(std::coroutine_handle<P> parent) {
             auto& p = child.promise();
+            if (p.continuation_) [[unlikely]] // started by an earlier co_await, still running
+                throw std::logic_error("coronet: a task was awaited twice (it is still running for "
+                                       "its first awaiter)");
             if constexpr (std::is_base_of_v<promise_base, P>) {
                 if (!p.stop_token().stop_possible()) p.set_stop_token(parent.promise().stop_token());
             }

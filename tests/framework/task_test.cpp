@@ -105,6 +105,62 @@ TEST_CASE("a moved-from task is empty and a moved-to task runs", "[task]") {
     CHECK(s.run(std::move(b)) == 42);
 }
 
+TEST_CASE("awaiting an empty or moved-from task throws logic_error, not a null dereference",
+          "[task]") {
+    scheduler s;
+    CHECK_THROWS_WITH(s.run(task<int>{}), Catch::Contains("empty task"));
+    auto a = answer();
+    auto b = std::move(a);
+    // Inside a coroutine the error reaches the awaiter like any exception, and the
+    // moved-to task still runs.
+    auto outer = [&]() -> task<int> {
+        bool threw = false;
+        try {
+            co_await std::move(a);
+        } catch (const std::logic_error&) {
+            threw = true;
+        }
+        co_return threw ? co_await std::move(b) : -1;
+    };
+    CHECK(s.run(outer()) == 42);
+    auto released = answer();
+    auto frame = released.release();
+    CHECK_THROWS_AS(s.run(std::move(released)), std::logic_error);
+    frame.destroy();
+}
+
+TEST_CASE("a task awaited a second time throws logic_error", "[task]") {
+    scheduler s;
+    SECTION("after it gave its value") {
+        auto t = answer();
+        auto twice = [&]() -> task<int> {
+            int first = co_await t;
+            int second = co_await t; // the value was moved out already
+            co_return first + second;
+        };
+        CHECK_THROWS_WITH(s.run(twice()), Catch::Contains("awaited twice"));
+    }
+    SECTION("while it still runs for its first awaiter") {
+        event go;
+        auto slow = [&]() -> task<int> {
+            (void)co_await go.wait();
+            co_return 1;
+        }();
+        std::string second_error;
+        auto first = [&]() -> task<void> { (void)co_await slow; };
+        auto second = [&]() -> task<void> {
+            try {
+                (void)co_await slow;
+            } catch (const std::logic_error& e) {
+                second_error = e.what();
+            }
+            go.set();
+        };
+        s.run([&]() -> task<void> { (void)co_await when_all(as_task(first), as_task(second)); }());
+        CHECK_THAT(second_error, Catch::Contains("still running"));
+    }
+}
+
 TEST_CASE("yield lets other ready coroutines run in FIFO order", "[task][scheduler]") {
     scheduler s;
     std::string trace;
