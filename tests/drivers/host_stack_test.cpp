@@ -30,9 +30,9 @@ TEST_CASE("host stack: TCP echo over loopback through the socket system calls", 
     world w;
     auto server = process::create("server", &w.stack);
     auto client = process::create("client", &w.stack);
-    auto ls = server->listen({loopback, 0}).get();
+    auto ls = server->listen({loopback, 0});
     REQUIRE(ls);
-    auto local = server->get_socket_name(*ls).get();
+    auto local = server->get_socket_name(*ls);
     REQUIRE(local);
     CHECK(local->port.value() != 0);
 
@@ -52,7 +52,7 @@ TEST_CASE("host stack: TCP echo over loopback through the socket system calls", 
     client->spawn([&]() -> task<void> {
         auto conn = co_await client->connect(*local);
         REQUIRE(conn);
-        auto peer = client->get_peer_name(*conn).get();
+        auto peer = client->get_peer_name(*conn);
         CHECK(peer.value() == *local);
         std::string msg(100'000, 'x');
         for (std::size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<char>('a' + i % 26);
@@ -73,9 +73,9 @@ TEST_CASE("host stack: connecting to a closed port is ECONNREFUSED", "[host][tcp
     world w;
     auto p = process::create("client", &w.stack);
     // Take a free port and close it again, so nobody listens there.
-    auto probe = p->listen({loopback, 0}).get().value();
-    auto free_port = p->get_socket_name(probe).get().value();
-    REQUIRE(p->close(probe).get());
+    auto probe = p->listen({loopback, 0}).value();
+    auto free_port = p->get_socket_name(probe).value();
+    REQUIRE(p->close(probe));
     auto r = w.sched.run(p->connect(free_port));
     CHECK(r.error() == ECONNREFUSED);
     CHECK(p->handles().count() == 0);
@@ -84,13 +84,13 @@ TEST_CASE("host stack: connecting to a closed port is ECONNREFUSED", "[host][tcp
 TEST_CASE("host stack: an abortive close by the peer is ECONNRESET", "[host][tcp]") {
     world w;
     auto p = process::create("both", &w.stack);
-    auto ls = p->listen({loopback, 0}).get().value();
-    auto where = p->get_socket_name(ls).get().value();
+    auto ls = p->listen({loopback, 0}).value();
+    auto where = p->get_socket_name(ls).value();
     int read_error = 0;
     p->spawn([&]() -> task<void> {
         auto conn = co_await p->accept(ls);
         REQUIRE(conn);
-        REQUIRE(p->set_socket_option(*conn, socket_option::linger, 0).get()); // close sends RST
+        REQUIRE(p->set_socket_option(*conn, socket_option::linger, 0)); // close sends RST
         (void)co_await p->close(*conn);
     });
     p->spawn([&]() -> task<void> {
@@ -107,7 +107,7 @@ TEST_CASE("host stack: an abortive close by the peer is ECONNRESET", "[host][tcp
 TEST_CASE("host stack: closing a handle ends the calls waiting on it", "[host][tcp][cancel]") {
     world w;
     auto p = process::create("closer", &w.stack);
-    auto ls = p->listen({loopback, 0}).get().value();
+    auto ls = p->listen({loopback, 0}).value();
     int accept_error = 0;
     p->spawn([&]() -> task<void> {
         auto conn = co_await p->accept(ls);
@@ -115,7 +115,7 @@ TEST_CASE("host stack: closing a handle ends the calls waiting on it", "[host][t
     });
     w.sched.run_once(false);
     w.sched.run_once(false);
-    REQUIRE(p->close(ls).get());
+    REQUIRE(p->close(ls));
     w.sched.run(p->join());
     CHECK(accept_error != 0); // ECANCELED or EINVAL, as the kernel reports a shut-down listener
     CHECK(w.reactor.in_flight() == 0);
@@ -125,8 +125,8 @@ TEST_CASE("host stack: terminating a process cancels its blocked reads", "[host]
     world w;
     auto reader = process::create("reader", &w.stack);
     auto peer = process::create("peer", &w.stack); // keeps its end open and silent
-    auto ls = peer->listen({loopback, 0}).get().value();
-    auto where = peer->get_socket_name(ls).get().value();
+    auto ls = peer->listen({loopback, 0}).value();
+    auto where = peer->get_socket_name(ls).value();
     int read_error = 0;
     handle accepted{};
     peer->spawn([&]() -> task<void> {
@@ -155,15 +155,15 @@ TEST_CASE("host stack: terminating a process cancels its blocked reads", "[host]
 TEST_CASE("host stack: UDP datagrams with their sender's address, truncation and EAGAIN", "[host][udp]") {
     world w;
     auto p = process::create("udp", &w.stack);
-    auto a = p->socket(socket_type::datagram).get().value();
-    auto b = p->socket(socket_type::datagram).get().value();
-    REQUIRE(p->bind(a, {loopback, 0}).get());
-    REQUIRE(p->bind(b, {loopback, 0}).get());
-    auto a_addr = p->get_socket_name(a).get().value();
-    auto b_addr = p->get_socket_name(b).get().value();
-    CHECK(p->bind(b, a_addr).get().error() == EINVAL); // already bound
-    auto c = p->socket(socket_type::datagram).get().value();
-    CHECK(p->bind(c, a_addr).get().error() == EADDRINUSE);
+    auto a = p->socket(socket_type::datagram).value();
+    auto b = p->socket(socket_type::datagram).value();
+    REQUIRE(p->bind(a, {loopback, 0}));
+    REQUIRE(p->bind(b, {loopback, 0}));
+    auto a_addr = p->get_socket_name(a).value();
+    auto b_addr = p->get_socket_name(b).value();
+    CHECK(p->bind(b, a_addr).error() == EINVAL); // already bound
+    auto c = p->socket(socket_type::datagram).value();
+    CHECK(p->bind(c, a_addr).error() == EADDRINUSE);
 
     w.sched.run([&]() -> task<void> {
         auto sent = co_await p->send_to(a, bytes_of("hello, b"), b_addr);
@@ -181,7 +181,7 @@ TEST_CASE("host stack: UDP datagrams with their sender's address, truncation and
         REQUIRE(cut);
         CHECK(cut->truncated);
         CHECK(text_of(small) == "a lo");
-        REQUIRE(p->set_socket_option(b, socket_option::non_blocking, 1).get());
+        REQUIRE(p->set_socket_option(b, socket_option::non_blocking, 1));
         auto none = co_await p->recv_from(b, buf);
         CHECK(none.error() == EAGAIN);
     }());
@@ -190,14 +190,14 @@ TEST_CASE("host stack: UDP datagrams with their sender's address, truncation and
 TEST_CASE("host stack: socket options reach the kernel", "[host][options]") {
     world w;
     auto p = process::create("opts", &w.stack);
-    auto s = p->socket(socket_type::stream).get().value();
-    REQUIRE(p->set_socket_option(s, socket_option::no_delay, 1).get());
-    CHECK(p->get_socket_option(s, socket_option::no_delay).get().value() == 1);
-    REQUIRE(p->set_socket_option(s, socket_option::keep_idle, 77).get());
-    CHECK(p->get_socket_option(s, socket_option::keep_idle).get().value() == 77);
-    REQUIRE(p->set_socket_option(s, socket_option::linger, 5).get());
-    CHECK(p->get_socket_option(s, socket_option::linger).get().value() == 5);
-    REQUIRE(p->set_socket_option(s, socket_option::congestion_control, 0).get());
-    CHECK(p->get_socket_option(s, socket_option::congestion_control).get().value() == 0);
-    CHECK(p->set_socket_option(s, socket_option::congestion_control, 9).get().error() == EINVAL);
+    auto s = p->socket(socket_type::stream).value();
+    REQUIRE(p->set_socket_option(s, socket_option::no_delay, 1));
+    CHECK(p->get_socket_option(s, socket_option::no_delay).value() == 1);
+    REQUIRE(p->set_socket_option(s, socket_option::keep_idle, 77));
+    CHECK(p->get_socket_option(s, socket_option::keep_idle).value() == 77);
+    REQUIRE(p->set_socket_option(s, socket_option::linger, 5));
+    CHECK(p->get_socket_option(s, socket_option::linger).value() == 5);
+    REQUIRE(p->set_socket_option(s, socket_option::congestion_control, 0));
+    CHECK(p->get_socket_option(s, socket_option::congestion_control).value() == 0);
+    CHECK(p->set_socket_option(s, socket_option::congestion_control, 9).error() == EINVAL);
 }

@@ -24,7 +24,7 @@ struct world {
 TEST_CASE("recv_zc and send_zc: dispatch, rights and EOPNOTSUPP by default", "[process][zero_copy]") {
     world w;
     auto p = process::create("p", &w.stack);
-    auto s = p->socket(socket_type::stream).get().value();
+    auto s = p->socket(socket_type::stream).value();
     auto buf = w.pool.allocate().value();
     packet data;
     REQUIRE(data.append_slice(buf, 0, 100));
@@ -44,13 +44,13 @@ TEST_CASE("recv_zc and send_zc: dispatch, rights and EOPNOTSUPP by default", "[p
         CHECK(w.sched.run(p->send_zc(handle(4000), data)).error() == EBADF);
     }
     SECTION("ENOTSOCK for a handle on another kind of object") {
-        auto e = p->create_event().get().value();
+        auto e = p->create_event().value();
         CHECK(w.sched.run(p->recv_zc(e)).error() == ENOTSOCK);
         CHECK(w.sched.run(p->send_zc(e, data)).error() == ENOTSOCK);
     }
     SECTION("EACCES without the right: read for recv_zc, write for send_zc") {
-        auto read_only = p->duplicate_handle(s, *p, access::read).get().value();
-        auto write_only = p->duplicate_handle(s, *p, access::write).get().value();
+        auto read_only = p->duplicate_handle(s, *p, access::read).value();
+        auto write_only = p->duplicate_handle(s, *p, access::write).value();
         CHECK(w.sched.run(p->send_zc(read_only, data)).error() == EACCES);
         CHECK(w.sched.run(p->recv_zc(write_only)).error() == EACCES);
         CHECK(w.sched.run(p->recv_zc(read_only)).error() == EOPNOTSUPP); // past the checks
