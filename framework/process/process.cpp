@@ -50,6 +50,11 @@ void process::terminate(std::string reason) {
     exited_.set();
 }
 
+result<unique_handle> process::own(result<handle> h) noexcept {
+    if (!h) return error{h.error()};
+    return unique_handle(*this, *h);
+}
+
 immediate<result<>> process::nop() noexcept { return immediate<result<>>{enter(sysno::nop)}; }
 
 immediate<result<>> process::close(handle h) noexcept {

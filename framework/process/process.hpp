@@ -17,6 +17,7 @@
 #include "framework/process/socket.hpp"
 #include "framework/process/sync_objects.hpp"
 #include "framework/process/syscall.hpp"
+#include "framework/process/unique_handle.hpp"
 #include "framework/task_scope.hpp"
 
 #include <array>
@@ -60,6 +61,10 @@ public:
     const std::string& exit_reason() const noexcept { return exit_reason_; }
     // Ends the process: closes every handle, cancels its coroutines. Idempotent.
     void terminate(std::string reason);
+
+    // Adopts a handle of this process that a call returned into a unique_handle, which
+    // closes it when it goes: `auto ls = p.own(co_await p.listen(ep));`. An error passes.
+    result<unique_handle> own(result<handle> h) noexcept;
 
     // --- System calls. ---
     immediate<result<>> nop() noexcept;
