@@ -119,7 +119,16 @@ void socket::tx_refused(bool no_buffer) {
 }
 
 bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
-    packet p;
+    // The headers always go into a buffer of the stack's pool, in front of the data: a
+    // segment that shares send_zc data would otherwise take its header buffer from the
+    // pool the data came from (a user's, whose buffers may be large and few).
+    auto h = packet::allocate(layer_->net().pool());
+    if (!h) {
+        ++layer_->stats().no_buffers;
+        tx_refused(true);
+        return false;
+    }
+    packet p = std::move(*h);
     if (len > 0) {
         auto s = snd_.segment(seq, len);
         if (!s) {
@@ -127,15 +136,7 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
             tx_refused(true);
             return false;
         }
-        p = std::move(*s);
-    } else {
-        auto s = packet::allocate(layer_->net().pool());
-        if (!s) {
-            ++layer_->stats().no_buffers;
-            tx_refused(true);
-            return false;
-        }
-        p = std::move(*s);
+        p.append(std::move(*s));
     }
     repr r;
     r.sequence = seq.raw();

@@ -27,7 +27,8 @@ packet payload(buffer_pool& pool, std::span<const std::byte> bytes) {
 }
 
 void append_bytes(std::vector<std::byte>& out, const packet& p) {
-    for (auto s : p.slices()) out.insert(out.end(), s.begin(), s.end());
+    for (auto s : p.slices())
+        out.insert(out.end(), s.begin(), s.end());
 }
 
 struct zc_pair {
@@ -252,4 +253,51 @@ TEST_CASE("tcp zero copy: non-blocking EAGAIN, end of stream, cancellation, EPIP
         CHECK(s.error() == EPIPE);
         CHECK(p.length() == 100);
     }
+}
+
+TEST_CASE("tcp zero copy: segments of send_zc data take their headers from the stack's pool, "
+          "never from the pool the data came from",
+          "[tcp][zero_copy]") {
+    // Eight 64 KiB buffers, all of them data: a header buffer taken from this pool would
+    // find none (and before, each segment in flight held a 64 KiB buffer for 54 bytes).
+    buffer_pool big{{.buffer_size = 65536, .buffer_count = 8, .slice_count = 4096}};
+    pair_world pw;
+    ref<process> server = pw.b.create_process("server");
+    ref<process> client = pw.a.create_process("client");
+    const auto data = pattern(8 * 65536, 5);
+    std::vector<std::byte> got;
+    bool done = false;
+    int send_error = 0;
+    server->spawn([&, sp = server.get()]() -> task<void> {
+        auto ls = sp->listen({ipv4_any, 80}).get().value();
+        auto c = (co_await sp->accept(ls)).value();
+        std::vector<std::byte> buf(65536);
+        for (;;) {
+            auto n = co_await sp->read(c, buf);
+            if (!n || *n == 0) break;
+            got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+        }
+        done = true;
+        (void)sp->close(c).get();
+        (void)sp->close(ls).get();
+    });
+    client->spawn([&, cp = client.get()]() -> task<void> {
+        auto c = (co_await cp->connect({b_addr, 80})).value();
+        packet p = payload(big, data);
+        if (auto r = co_await cp->send_zc_all(c, p); !r) send_error = r.error();
+        (void)cp->close(c).get();
+    });
+    pw.w.run_until([&] { return done; }, 60s);
+    INFO("send error " << send_error);
+    REQUIRE(done);
+    CHECK(got.size() == data.size());
+    CHECK(first_difference(got, data) == data.size());
+    CHECK(big.high_water() == 8); // the data, nothing else
+    CHECK(pw.tcp_counter(pw.a, "no_buffers") == 0);
+    pw.w.run_for(120s);
+    CHECK(big.in_use() == 0);
+    server->terminate("test over");
+    client->terminate("test over");
+    pw.w.run(server->join());
+    pw.w.run(client->join());
 }
