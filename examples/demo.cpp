@@ -201,6 +201,10 @@ void http_demo(sim::world& w, sim::host& server, sim::host& client, ipv4_address
                ms(std::chrono::steady_clock::now() - wall));
     sp->terminate("demo over");
     w.run(sp->join());
+    // The server's file buffers die with `st`: let TCP have the last bytes acknowledged first.
+    st.cache.clear();
+    w.run_until([&st] { return st.files.in_use() == 0 && st.heads.in_use() == 0; },
+                std::chrono::minutes(5));
     std::filesystem::remove_all(root);
 }
 

@@ -2,13 +2,15 @@
 
 #include "examples/common/http.hpp"
 #include "framework/coronet.hpp"
+#include "framework/file/file.hpp"
+#include "framework/wait_queue.hpp"
 #include "framework/when_any.hpp"
 
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace coronet::examples {
@@ -19,14 +21,130 @@ task<result<>> write_text(process& p, handle conn, std::string_view s) {
     co_return co_await p.write_all(conn, std::as_bytes(std::span(s.data(), s.size())));
 }
 
+// The status a failed file lookup earns: nginx's choices.
+int status_for(int err) {
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+    case EISDIR: // a directory (the root's index.html is "/")
+    case EINVAL: // neither file nor directory: a FIFO, a device
+    case ELOOP:
+    case ENAMETOOLONG:
+        return 404;
+    case EACCES:
+    case EPERM:
+        return 403;
+    case ENOBUFS:
+        return 503; // no file buffer came free in buffer_wait
+    default:
+        return 500;
+    }
+}
+
+task<bool> send_error(process& p, handle conn, int status, bool keep_alive) {
+    keep_alive = keep_alive && status < 500;
+    co_return (co_await write_text(p, conn, http::error_response(status, keep_alive)))
+            .has_value() &&
+        keep_alive;
+}
+
+// Every file buffer is held (by the cache, or by sockets whose receivers have not
+// acknowledged them yet): waits until one comes back, at most cfg.buffer_wait.
+task<bool> wait_for_buffer(process& p, server_state& st) {
+    ++st.buffer_waits;
+    auto freed = [](wait_queue& q) -> task<result<>> { co_return co_await q.wait(); };
+    auto r = co_await when_any(freed(st.files.buffers_freed()), p.sleep(st.cfg.buffer_wait));
+    co_return r.index() == 0 && std::get<0>(r).has_value();
+}
+
+// `head` (copied into a head buffer) then `body` (as it is), in one send_zc: on the native
+// stack TCP segments share the body's buffers until acknowledged, no byte of it copied; the
+// host stack's kernel copies each slice as a write would. A stack without send_zc, or no
+// head buffer free, gets plain writes.
+task<bool> send_response(process& p, handle conn, std::string_view head, packet body,
+                         server_state& st) {
+    packet out;
+    if (!head.empty()) {
+        auto h = packet::allocate(st.heads, 0);
+        if (h &&
+            h->append(std::as_bytes(std::span(head.data(), head.size())), st.head_bytes_copied)) {
+            out = std::move(*h);
+        } else if (!co_await write_text(p, conn, head)) {
+            co_return false;
+        }
+    }
+    out.append(std::move(body));
+    auto sent = co_await p.send_zc_all(conn, out);
+    if (sent || sent.error() != EOPNOTSUPP) co_return sent.has_value();
+    for (auto slice : out.slices())
+        if (!co_await p.write_all(conn, slice)) co_return false;
+    co_return true;
+}
+
+// A file above the cache's entry bound, chunk by chunk: each chunk read into file buffers
+// while the previous one is still on its way, then handed to the socket.
+task<bool> stream_file(process& p, handle conn, const std::string& path, const http::request& req,
+                       std::string_view type, server_state& st) {
+    auto f = co_await fs::open(path);
+    if (!f) co_return co_await send_error(p, conn, status_for(f.error()), req.keep_alive);
+    auto fst = co_await fs::stat(*f);
+    if (!fst) co_return co_await send_error(p, conn, 500, false);
+    if (!fst->regular()) co_return co_await send_error(p, conn, 404, req.keep_alive);
+    std::string head = http::response_head(200, fst->size, type, req.keep_alive);
+    if (req.method == "HEAD")
+        co_return (co_await write_text(p, conn, head)).has_value() && req.keep_alive;
+    for (std::uint64_t off = 0; off < fst->size;) {
+        auto chunk = co_await fs::read(*f, st.files, off,
+                                       std::min<std::uint64_t>(file_chunk, fst->size - off));
+        if (!chunk && chunk.error() == ENOBUFS) {
+            if (co_await wait_for_buffer(p, st)) continue;
+        }
+        if (!chunk || chunk->empty()) { // the file shrank, or a read failed
+            if (off == 0)
+                co_return co_await send_error(p, conn, status_for(chunk ? EIO : chunk.error()),
+                                              false);
+            co_return false; // the head promised more bytes than there are: close
+        }
+        off += chunk->length();
+        st.file_bytes_sent += chunk->length();
+        if (!co_await send_response(p, conn, std::exchange(head, {}), std::move(*chunk), st))
+            co_return false;
+    }
+    if (!head.empty()) { // an empty file: the head alone
+        if (!co_await write_text(p, conn, head)) co_return false;
+    }
+    ++st.files_sent;
+    co_return req.keep_alive;
+}
+
+// A file under the root: from the cache when it is small, else streamed.
+task<bool> serve_file(process& p, handle conn, const std::filesystem::path& file,
+                      const http::request& req, server_state& st) {
+    const std::string path = file.string();
+    const std::string_view type = http::content_type(file);
+    auto got = co_await st.cache.get(path);
+    // (No co_await on the right of && in a while condition: g++ 12 evaluates it regardless.)
+    while (!got && got.error() == ENOBUFS) {
+        if (!co_await wait_for_buffer(p, st)) break;
+        got = co_await st.cache.get(path);
+    }
+    if (!got && got.error() == EFBIG) co_return co_await stream_file(p, conn, path, req, type, st);
+    if (!got) co_return co_await send_error(p, conn, status_for(got.error()), req.keep_alive);
+    std::string head = http::response_head(200, got->status.size, type, req.keep_alive);
+    if (req.method == "HEAD")
+        co_return (co_await write_text(p, conn, head)).has_value() && req.keep_alive;
+    const std::size_t n = got->data.length();
+    if (!co_await send_response(p, conn, head, std::move(got->data), st)) co_return false;
+    ++st.files_sent;
+    st.file_bytes_sent += n;
+    co_return req.keep_alive;
+}
+
 // Answers one parsed request; false when the connection must close.
 task<bool> respond(process& p, handle conn, const http::request& req, server_state& st) {
     bool head_only = req.method == "HEAD";
-    if (req.method != "GET" && !head_only) {
-        co_return (co_await write_text(p, conn, http::error_response(405, req.keep_alive)))
-                .has_value() &&
-            req.keep_alive;
-    }
+    if (req.method != "GET" && !head_only)
+        co_return co_await send_error(p, conn, 405, req.keep_alive);
     auto target = req.target.substr(0, req.target.find('?'));
     if (target == "/hello") {
         std::string out = http::response_head(200, hello_body.size(), "text/plain; charset=utf-8",
@@ -34,34 +152,10 @@ task<bool> respond(process& p, handle conn, const http::request& req, server_sta
         if (!head_only) out += hello_body;
         co_return (co_await write_text(p, conn, out)).has_value() && req.keep_alive;
     }
-    std::optional<std::filesystem::path> file;
-    if (!st.cfg.root.empty()) file = http::resolve(st.cfg.root, req.target);
-    std::error_code ec;
-    if (!file || !std::filesystem::is_regular_file(*file, ec)) {
-        int status = st.cfg.root.empty() || file ? 404 : 400;
-        co_return (co_await write_text(p, conn, http::error_response(status, req.keep_alive)))
-                .has_value() &&
-            req.keep_alive;
-    }
-    std::ifstream in(*file, std::ios::binary);
-    auto size = std::filesystem::file_size(*file, ec);
-    if (!in || ec) {
-        (void)co_await write_text(p, conn, http::error_response(500, false));
-        co_return false;
-    }
-    if (!co_await write_text(
-            p, conn, http::response_head(200, size, http::content_type(*file), req.keep_alive)))
-        co_return false;
-    if (head_only) co_return req.keep_alive;
-    std::vector<char> chunk(256 * 1024);
-    for (std::uintmax_t left = size; left > 0;) {
-        auto n = static_cast<std::size_t>(std::min<std::uintmax_t>(left, chunk.size()));
-        if (!in.read(chunk.data(), static_cast<std::streamsize>(n)))
-            co_return false; // the file shrank
-        if (!co_await write_text(p, conn, std::string_view(chunk.data(), n))) co_return false;
-        left -= n;
-    }
-    co_return req.keep_alive;
+    if (st.cfg.root.empty()) co_return co_await send_error(p, conn, 404, req.keep_alive);
+    auto file = http::resolve(st.cfg.root, req.target);
+    if (!file) co_return co_await send_error(p, conn, 400, req.keep_alive); // "..", NUL, not a path
+    co_return co_await serve_file(p, conn, *file, req, st);
 }
 
 // A read that gives up at `deadline` with ETIMEDOUT (the read is cancelled and awaited).
@@ -94,8 +188,8 @@ task<void> http_session(process& p, handle conn, server_state& st) {
             break;
         }
         const bool idle = in.empty();
-        const time_point deadline =
-            idle ? scheduler::current().now() + st.cfg.idle_timeout : head_started + st.cfg.header_timeout;
+        const time_point deadline = idle ? scheduler::current().now() + st.cfg.idle_timeout
+                                         : head_started + st.cfg.header_timeout;
         auto n = co_await read_before(p, conn, buf, deadline);
         if (!n && n.error() == ETIMEDOUT) {
             if (idle) {

@@ -9,11 +9,23 @@
 // whole header_timeout after its first byte gets 408 and the connection is closed. Without
 // them a slowloris (one header byte now and then) holds a connection slot for ever, and
 // max_connections of them lock everyone out.
+//
+// Files never block the loop: they are read through fs:: (io_uring on either stack) in
+// chunks of file_chunk bytes, one buffer of the server's file pool each, and handed to the
+// socket with send_zc, so on the native stack TCP sends the very buffers the file was read
+// into (the host stack's kernel copies them, as a write would). Files up to
+// cache_entry_bytes stay in those buffers in a file_cache (at most cache_bytes, checked
+// against the disk every cache_revalidate) and go out again without being read. A request
+// that finds the pool empty (every buffer cached or not yet acknowledged by its receiver)
+// waits for one at most buffer_wait, then gets 503.
+#include "framework/buffer/buffer_pool.hpp"
 #include "framework/clock.hpp"
+#include "framework/counters.hpp"
+#include "framework/file/file_cache.hpp"
 #include "framework/process/process.hpp"
 
+#include <algorithm>
 #include <chrono>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,10 +38,18 @@ struct httpd_config {
     std::uint16_t port = 8080;
     std::string root; // empty: only /hello
     std::size_t max_connections = 10000;
-    bool log = false; // one line per request on stdout
+    bool log = false;                                   // one line per request on stdout
     duration idle_timeout = std::chrono::seconds(75);   // nginx's keepalive_timeout
     duration header_timeout = std::chrono::seconds(60); // nginx's client_header_timeout
+    std::uint32_t file_buffers = 1024;               // of file_chunk bytes: 64 MiB, mapped lazily
+    std::size_t cache_bytes = std::size_t{16} << 20; // 0: nothing cached; at most half the pool
+    std::size_t cache_entry_bytes = std::size_t{256} << 10;
+    duration cache_revalidate = std::chrono::seconds(1); // nginx's open_file_cache_valid
+    duration buffer_wait = std::chrono::seconds(5);
 };
+
+inline constexpr std::uint32_t file_chunk = 64 * 1024;
+inline constexpr std::uint32_t head_buffer = 512; // a response head, copied in front of the body
 
 struct server_state {
     const httpd_config& cfg;
@@ -37,6 +57,19 @@ struct server_state {
     std::uint64_t requests = 0;
     std::uint64_t idle_timeouts = 0;   // connections closed for idling between requests
     std::uint64_t header_timeouts = 0; // requests answered 408 for a head too slow to arrive
+    std::uint64_t files_sent = 0;      // 200 responses with a file's bytes (GET)
+    std::uint64_t file_bytes_sent = 0;
+    std::uint64_t buffer_waits = 0; // waits for a free file buffer
+    counter head_bytes_copied{};    // response heads copied into head buffers
+    // Declared after cfg, which sizes them. They must outlive the stack the server runs on:
+    // its sockets hold these buffers until the receiver acknowledges the bytes.
+    buffer_pool files{{.buffer_size = file_chunk, .buffer_count = cfg.file_buffers}};
+    buffer_pool heads{{.buffer_size = head_buffer, .buffer_count = 4096}};
+    fs::file_cache cache{
+        files,
+        {.max_bytes = std::min(cfg.cache_bytes, std::size_t{file_chunk} * cfg.file_buffers / 2),
+         .max_entry_bytes = cfg.cache_entry_bytes,
+         .revalidate_after = cfg.cache_revalidate}};
 };
 
 // Serves one accepted connection until it closes; closes it.

@@ -2,8 +2,7 @@
 // without finishing requests, in simulation on virtual time: a slowloris (one header byte a
 // second) is answered 408 at the header timeout while another client is served; a silent
 // keep-alive connection is closed at the idle timeout; slots held by slowlorises come back.
-#include "examples/common/http_server.hpp"
-#include "tests/protocols/tcp/sim_fixture.hpp"
+#include "tests/examples/http_world.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,58 +10,10 @@
 
 using namespace coronet;
 using namespace coronet::examples;
-using coronet::tcp_test::pair_world;
+using namespace coronet::examples::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-const endpoint server_at{ipv4_address(10, 0, 0, 2), port(8080)};
-
-struct http_world {
-    pair_world pw;
-    httpd_config cfg;
-    server_state st{cfg};
-    ref<process> server = pw.b.create_process("httpd");
-    ref<process> clients = pw.a.create_process("clients");
-    explicit http_world(httpd_config c) : cfg(std::move(c)) { server->spawn(http_serve(*server, st)); }
-    ~http_world() {
-        clients->terminate("test over");
-        server->terminate("test over");
-        pw.w.run(clients->join());
-        pw.w.run(server->join());
-    }
-};
-
-struct client_result {
-    std::string got;
-    bool closed = false;     // the server closed (read returned 0 or an error)
-    time_point closed_at{};
-};
-
-// A client that sends `request` `per_tick` bytes at a time, one chunk every `tick`, then
-// reads until the server closes or `stop_after` bytes came back.
-task<void> client(process& p, std::string request, std::size_t per_tick, duration tick,
-                  client_result& out, std::size_t stop_after = SIZE_MAX) {
-    auto h = co_await p.connect(server_at);
-    if (!h) co_return;
-    p.spawn([&p, h = *h, request, per_tick, tick]() -> task<void> {
-        for (std::size_t off = 0; off < request.size(); off += per_tick) {
-            auto piece = std::string_view(request).substr(off, per_tick);
-            if (!co_await p.write_all(h, std::as_bytes(std::span(piece.data(), piece.size())))) co_return;
-            if (off + per_tick < request.size()) (void)co_await p.sleep(tick);
-        }
-    });
-    std::vector<std::byte> buf(4096);
-    while (out.got.size() < stop_after) {
-        auto r = co_await p.read(*h, buf);
-        if (!r || *r == 0) {
-            out.closed = true;
-            out.closed_at = scheduler::current().now();
-            break;
-        }
-        out.got.append(reinterpret_cast<const char*>(buf.data()), *r);
-    }
-}
 
 httpd_config timeouts(duration idle, duration header, std::size_t max_connections = 100) {
     httpd_config c;
@@ -83,7 +34,8 @@ TEST_CASE("httpd: a slowloris gets 408 at the header timeout while another clien
     const time_point start = hw.pw.w.now();
     hw.clients->spawn(client(*hw.clients, hello, 1, 1s, slow));
     hw.pw.w.run_for(3s);
-    hw.clients->spawn(client(*hw.clients, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    hw.clients->spawn(client(*hw.clients,
+                             "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                              SIZE_MAX, 0s, quick));
     hw.pw.w.run_for(60s);
     CHECK(quick.got.find("HTTP/1.1 200 OK") == 0);
@@ -99,7 +51,8 @@ TEST_CASE("httpd: a slowloris gets 408 at the header timeout while another clien
 }
 
 TEST_CASE("httpd: a keep-alive connection silent for the idle timeout is closed without a "
-          "response", "[examples][httpd]") {
+          "response",
+          "[examples][httpd]") {
     client_result c;
     http_world hw(timeouts(5s, 60s));
     hw.clients->spawn(client(*hw.clients, hello, SIZE_MAX, 0s, c));
@@ -115,7 +68,8 @@ TEST_CASE("httpd: a keep-alive connection silent for the idle timeout is closed 
 }
 
 TEST_CASE("httpd: slowlorises holding every connection slot lose them at the header timeout, "
-          "and the next client is served", "[examples][httpd][adversarial]") {
+          "and the next client is served",
+          "[examples][httpd][adversarial]") {
     client_result s1, s2, refused, later;
     http_world hw(timeouts(30s, 10s, 2));
     hw.clients->spawn(client(*hw.clients, hello, 1, 1s, s1));

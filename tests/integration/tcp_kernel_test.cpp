@@ -1,6 +1,7 @@
 // coronet's native TCP against the Linux kernel's, over a TAP device in the test's own
 // network namespace (kernel 10.0.0.1, coronet 10.0.0.2): the examples' HTTP server on the
-// native stack answering curl (a 10 MiB file byte for byte, keep-alive) and wrk; bulk TCP
+// native stack answering curl (a 10 MiB file byte for byte, a second client served while it
+// goes out, keep-alive) and wrk; bulk TCP
 // both ways with kernel sockets, offloads on and off and under 1 % injected loss; and a
 // capture of a TCP run on the kernel side that tshark finds clean. The 256 MiB transfers
 // are in tcp_kernel_slow_test.cpp; the error cases in tcp_kernel_errors_test.cpp.
@@ -91,6 +92,49 @@ TEST_CASE("curl fetches a 10 MiB file from the native httpd, byte for byte") {
             CHECK(std::memcmp(bytes.data(), big.data(), std::min(bytes.size(), big.size())) == 0);
         }
     }
+}
+
+TEST_CASE("a second curl gets a file from the native httpd while a 10 MiB file is still going "
+          "out to a rate-limited curl") {
+    CORONET_ENTER_NETNS();
+    temp_root root;
+    std::vector<std::byte> big(10 << 20);
+    examples::fill_pattern(big, 3);
+    std::ofstream(root.dir / "big.bin", std::ios::binary)
+        .write(reinterpret_cast<const char*>(big.data()), static_cast<std::streamsize>(big.size()));
+    std::ofstream(root.dir / "small.txt") << "small and quick\n";
+    const std::string got = (root.dir / "got.bin").string();
+    command_output slow, quick;
+    std::vector<std::string> finished; // in the order the two curls ended
+    auto r = serve_http(test_stack(), root.dir.string(), [&]() -> task<void> {
+        // 10 MiB at 2 MB/s: about 5 s, so the big file is still being sent when the second
+        // request comes a second in.
+        auto big_curl = [&]() -> task<void> {
+            std::vector<std::string> argv = {
+                "curl", "-sS", "--max-time", "60",           "--limit-rate",       "2M",
+                "-o",   got,   "-w",         "%{http_code}", base_url + "/big.bin"};
+            slow = co_await run_async(argv, 90s);
+            finished.push_back("big");
+        };
+        auto small_curl = [&]() -> task<void> {
+            (void)co_await sleep_for(1s);
+            std::vector<std::string> argv = {"curl", "-sS", "--max-time", "10",
+                                             base_url + "/small.txt"};
+            quick = co_await run_async(argv, 20s);
+            finished.push_back("small");
+        };
+        (void)co_await when_all(big_curl(), small_curl());
+    });
+    CHECK(r.rc == 0);
+    INFO(slow.err << quick.err);
+    CHECK(quick.status == 0);
+    CHECK(quick.out == "small and quick\n");
+    CHECK(slow.status == 0);
+    CHECK(slow.out == "200");
+    CHECK(finished == std::vector<std::string>{"small", "big"});
+    const std::string bytes = slurp(got);
+    CHECK(bytes.size() == big.size());
+    CHECK(std::memcmp(bytes.data(), big.data(), std::min(bytes.size(), big.size())) == 0);
 }
 
 TEST_CASE("many requests on one keep-alive connection to the native httpd") {
