@@ -3,6 +3,7 @@
 #include "drivers/host/host_stack.hpp"
 #include "framework/uring/ops.hpp"
 
+#include <array>
 #include <cerrno>
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -91,18 +92,55 @@ task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
     co_return co_await uring::send_op(reactor_, fd_, bytes, MSG_NOSIGNAL);
 }
 
+namespace {
+
+// One sendmsg of up to max_gather slices of a packet: the kernel copies them all in one
+// call (a response head and its body go out as one send, not two).
+constexpr std::size_t max_gather = 64;
+
+struct gather {
+    std::array<iovec, max_gather> iov{};
+    msghdr msg{};
+    explicit gather(const packet& data) noexcept {
+        std::size_t n = 0;
+        for (auto s : data.slices()) {
+            if (s.empty()) continue;
+            iov[n].iov_base = const_cast<std::byte*>(s.data()); // sendmsg only reads it
+            iov[n].iov_len = s.size();
+            if (++n == iov.size()) break;
+        }
+        msg.msg_iov = iov.data();
+        msg.msg_iovlen = n;
+    }
+};
+
+class sendmsg_gather_op : public uring::transfer_op {
+public:
+    sendmsg_gather_op(uring::uring_reactor& r, int fd, const packet& data) noexcept
+        : transfer_op(r), g_(data) {
+        io_uring_prep_sendmsg(sqe(), fd, &g_.msg, MSG_NOSIGNAL);
+    }
+
+private:
+    gather g_;
+};
+
+} // namespace
+
 task<result<std::size_t>> host_socket::send_zc(packet& data) {
     if (type_ != socket_type::stream) co_return error{EOPNOTSUPP};
     std::size_t total = 0;
     while (!data.empty()) {
-        std::span<const std::byte> first;
-        for (auto s : data.slices()) {
-            if (!s.empty()) {
-                first = s;
-                break;
-            }
+        result<std::size_t> n = std::size_t{0};
+        if (non_blocking_) {
+            gather g(data);
+            const auto sent = ::sendmsg(fd_, &g.msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+            n = sent < 0 ? result<std::size_t>{error{errno == EWOULDBLOCK ? EAGAIN : errno}}
+                         : result<std::size_t>{static_cast<std::size_t>(sent)};
+        } else {
+            busy b(*this);
+            n = co_await sendmsg_gather_op(reactor_, fd_, data);
         }
-        auto n = co_await write(first);
         if (!n) co_return total > 0 ? result<std::size_t>(total) : error{n.error()};
         if (*n == 0) break;
         (void)data.pull_header(*n); // n <= the bytes in the packet: cannot fail

@@ -21,7 +21,8 @@ public:
     task<result<std::size_t>> write(std::span<const std::byte> bytes) override;
     // recv_zc is not offered (EOPNOTSUPP, the default): the kernel's buffers cannot be lent
     // and the host stack has no buffer pool to copy into. send_zc is served with a copy:
-    // each slice written in turn (the kernel copies it), the bytes written taken off `data`.
+    // one sendmsg of up to 64 slices at a time (the kernel copies them), the bytes sent
+    // taken off `data`.
     task<result<std::size_t>> send_zc(packet& data) override;
     task<result<std::size_t>> send_to(std::span<const std::byte> bytes, const endpoint& to) override;
     task<result<datagram_info>> recv_from(std::span<std::byte> buffer) override;
