@@ -10,6 +10,8 @@
 #include "examples/common/http_server.hpp"
 #include "examples/common/options.hpp"
 
+#include <fmt/format.h>
+
 using namespace coronet;
 using namespace coronet::examples;
 
@@ -52,5 +54,14 @@ int main(int argc, char** argv) {
     examples::parse_or_exit(app, argc, argv);
     opts.process_name = "httpd";
     server_state st{cfg};
-    return run_server(opts, [&st](process& p) { return http_serve(p, st); });
+    const int rc = run_server(opts, [&st](process& p) { return http_serve(p, st); });
+    if (!cfg.root.empty()) {
+        const auto& c = st.cache.stats();
+        fmt::print(
+            "httpd: {} requests, {} files sent ({} bytes); cache: {} hits, {} misses, {} "
+            "invalidations, {} evictions, {} too large, {} entries in {} bytes; {} buffer waits\n",
+            st.requests, st.files_sent, st.file_bytes_sent, c.hits, c.misses, c.invalidations,
+            c.evictions, c.too_large, c.entries, c.bytes, st.buffer_waits);
+    }
+    return rc;
 }
