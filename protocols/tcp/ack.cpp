@@ -99,7 +99,8 @@ void socket::on_new_ack(const segment& seg, std::uint32_t acked) {
     // RTT: with timestamps every ACK of new data measures (RFC 7323 §4.1); otherwise the one
     // timed segment, never a retransmitted one (Karn, RFC 6298 §3).
     std::optional<duration> sample;
-    if (ts_ok_ && seg.header.options.timestamps && seg.header.options.timestamps->echo_reply != 0)
+    if (ts_ok_ && seg.header.options.timestamps && seg.header.options.timestamps->echo_reply != 0 &&
+        echo_valid(seg.header.options.timestamps->echo_reply))
         sample = timestamp_rtt(ts_now(), ts32(seg.header.options.timestamps->echo_reply),
                                std::chrono::milliseconds(1), true);
     else

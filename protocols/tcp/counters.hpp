@@ -47,6 +47,7 @@ struct counters {
     counter& listen_overflows = group.declare("listen_overflows");
     counter& listen_drops = group.declare("listen_drops");
     counter& paws_rejected = group.declare("paws_rejected");
+    counter& ts_echo_invalid = group.declare("ts_echo_invalid");   // TSecr not one we sent
     counter& peer_mss_clamped = group.declare("peer_mss_clamped"); // a SYN's MSS below 48
     counter& peer_wscale_clamped = group.declare("peer_wscale_clamped"); // a SYN's shift above 14
     counter& out_of_window = group.declare("out_of_window");

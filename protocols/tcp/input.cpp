@@ -233,10 +233,22 @@ void socket::update_timestamp(const segment& seg) noexcept {
     if (!ts_ok_ || !seg.header.options.timestamps) return;
     const auto& t = *seg.header.options.timestamps;
     if (ts32(t.value) >= ts32(ts_recent_) && seg.seq() <= last_ack_sent_) ts_recent_ = t.value;
+    if (t.echo_reply != 0 && !echo_valid(t.echo_reply)) {
+        ++layer_->stats().ts_echo_invalid; // on_new_ack takes no RTT sample from it either
+        return;
+    }
     if (t.echo_reply != 0 && !seg.payload.empty()) {
         const auto r = timestamp_rtt(ts_now(), ts32(t.echo_reply), std::chrono::milliseconds(1), true);
         if (r && (rcv_rtt_ == duration::zero() || *r < rcv_rtt_)) rcv_rtt_ = *r;
     }
+}
+
+bool socket::echo_valid(std::uint32_t echo_reply) const noexcept {
+    // RFC 7323 §4.3: TSecr echoes a TSval we sent. One from the future or from before the
+    // connection began is made up: taken as an RTT sample (RFC 7323 §4.1), an old one would
+    // measure up to 2^31 ms and pin the RTO at its maximum.
+    const ts32 e(echo_reply);
+    return !(ts_now() < e) && !(e < ts32(ts_first_));
 }
 
 bool socket::acceptable(const segment& seg) const noexcept {

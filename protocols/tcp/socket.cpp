@@ -46,6 +46,7 @@ void socket::init_send(seq32 iss, std::uint16_t peer_mss) {
     mss_ = tcp::peer_mss(peer_mss, advertised_mss_).value;
     rcv_wscale_ = layer_->cfg().window_scaling ? scale_for(layer_->cfg().max_receive_buffer) : 0;
     ts_offset_ = static_cast<std::uint32_t>(iss.raw() * 2654435761u);
+    ts_first_ = ts_now().raw();
 }
 
 void socket::init_receive(seq32 irs) {

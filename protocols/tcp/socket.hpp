@@ -155,6 +155,8 @@ private:
     void process_fin();
     void deliver_in_order();
     void update_timestamp(const segment& seg) noexcept;
+    // An echoed TSval (TSecr) is one of ours: not later than now, not before ts_first_.
+    bool echo_valid(std::uint32_t echo_reply) const noexcept;
     void established_by_ack(const segment& seg);
 
     // --- ack.cpp ---
@@ -275,6 +277,7 @@ private:
     std::uint32_t ts_recent_ = 0;
     std::uint32_t unacked_bytes_ = 0; // received in order since the last ACK sent
     std::uint32_t ts_offset_ = 0;
+    std::uint32_t ts_first_ = 0;   // our TSval when the connection began: no echo is older
     std::uint32_t high_tx_ts_ = 0; // TSval of the last new data sent
 
     // Tail loss probe (RFC 8985 §7): TLPHighRxt, SND.NXT when the probe left, while one is

@@ -180,6 +180,11 @@ TEST_CASE("tcp trace ESTABLISHED with timestamps: PAWS drops a segment with an o
         CHECK(a.h.options.timestamps->echo_reply == 5000);
         CHECK(t.counter("paws_rejected") == 1);
         CHECK(t.sock()->rcv_nxt().raw() == peer_isn + 1);
+        // The connection goes on: the same bytes with a current TSval are taken.
+        t.in({.flags = A, .seq = 1, .ack = 1, .len = 100, .opts = ts(5000)});
+        CHECK(t.sock()->rcv_nxt().raw() == peer_isn + 101);
+        t.run_for(40ms);
+        CHECK(t.out() == "40ms [.] seq 1 ack 101 win 65535 len 0 <ts>");
     }
     SECTION("newer: taken, and its TSval echoed from then on") {
         t.in({.flags = A, .seq = 1, .ack = 1, .len = 100, .opts = ts(5001)});
