@@ -38,7 +38,7 @@ namespace coronet::tcp_trace {
 using namespace std::chrono_literals;
 
 inline constexpr tcp::flag S = tcp::flag::syn, A = tcp::flag::ack, F = tcp::flag::fin,
-                           R = tcp::flag::rst, P = tcp::flag::psh;
+                           R = tcp::flag::rst, P = tcp::flag::psh, U = tcp::flag::urg;
 inline const ipv4_address us(10, 0, 0, 1), them(10, 0, 0, 2);
 inline constexpr std::uint16_t server_port = 80;   // where the peer listens (active open)
 inline constexpr std::uint16_t listen_port = 8080; // where we listen (passive open)
@@ -55,6 +55,7 @@ struct seg_in {
     std::uint16_t win = 65535;
     std::uint16_t len = 0; // payload bytes (a pattern)
     tcp::options opts{};
+    std::uint16_t urg = 0; // the urgent pointer field
 };
 
 // A segment we sent, at the virtual time it left.
@@ -181,6 +182,7 @@ public:
         r.flags = s.flags;
         r.window = s.win;
         r.options = s.opts;
+        r.urgent_pointer = s.urg;
         r.payload_length = s.len;
         std::vector<std::byte> bytes(r.buffer_len());
         for (std::size_t i = r.header_length(); i < bytes.size(); ++i)
