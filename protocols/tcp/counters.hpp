@@ -38,6 +38,8 @@ struct counters {
     counter& retrans_segs = group.declare("retrans_segs");
     counter& in_errs = group.declare("in_errs");
     counter& in_csum_errors = group.declare("in_csum_errors");
+    counter& bad_data_offset = group.declare("bad_data_offset"); // below 5 words or past the end
+    counter& bad_options = group.declare("bad_options"); // a length 0, 1, wrong or past the header
     counter& out_rsts = group.declare("out_rsts");
     counter& syncookies_sent = group.declare("syncookies_sent");
     counter& syncookies_recv = group.declare("syncookies_recv");

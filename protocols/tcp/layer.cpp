@@ -256,6 +256,7 @@ void layer::input(packet&& p, ipv4_address source, ipv4_address destination, boo
     }
     if (header_length < min_header_length || header_length > length) {
         ++stats_.in_errs;
+        ++stats_.bad_data_offset;
         return;
     }
     if (auto f = p.front(header_length)) {
@@ -266,9 +267,12 @@ void layer::input(packet&& p, ipv4_address source, ipv4_address destination, boo
     }
     segment seg{{}, std::move(p)};
     if (!parse_common(head, seg.header)) {
+        // Only the options can be wrong here (RFC 9293 §3.1 MUST-7: an illegal option length
+        // is handled, here by dropping the segment without an answer).
         auto parsed = parse(head, {source, destination}, {.verify_checksum = false});
         if (!parsed) {
             ++stats_.in_errs;
+            ++stats_.bad_options;
             return;
         }
         seg.header = *parsed;

@@ -24,6 +24,7 @@
 #include "drivers/wire/checksum_offload.hpp"
 #include "framework/process/process.hpp"
 #include "framework/process/socket.hpp"
+#include "protocols/checksum/checksum.hpp"
 #include "protocols/tcp/layer.hpp"
 
 #include <chrono>
@@ -174,6 +175,31 @@ public:
     void in(const seg_in& s) { in_raw(s, peer_isn + s.seq, iss + s.ack); }
     // With absolute sequence numbers (an attacker's guess, a new incarnation).
     void in_raw(const seg_in& s, std::uint32_t seq, std::uint32_t ack) {
+        in_bytes(bytes_of(s, seq, ack));
+    }
+    // The segment as bytes (a valid checksum), for a test to damage before in_bytes().
+    std::vector<std::byte> bytes_of(const seg_in& s) const {
+        return bytes_of(s, peer_isn + s.seq, iss + s.ack);
+    }
+    // Injects bytes as they are, after `fix_checksum` (when true) made the checksum right
+    // again, so that what a test damaged is the only fault.
+    void in_bytes(std::vector<std::byte> bytes, bool fix_checksum = false) {
+        if (fix_checksum) {
+            bytes[tcp::field::checksum] = bytes[tcp::field::checksum + 1] = std::byte{0};
+            checksum::partial sum(checksum::pseudo_header_sum(
+                them, us, tcp::ip_protocol, static_cast<std::uint16_t>(bytes.size())));
+            sum.add(bytes);
+            const std::uint16_t c = sum.checksum();
+            bytes[tcp::field::checksum] = static_cast<std::byte>(c >> 8);
+            bytes[tcp::field::checksum + 1] = static_cast<std::byte>(c);
+        }
+        auto p = packet::allocate(buffers).value();
+        coronet::counter copied;
+        p.append(bytes, copied).value();
+        layer.input(std::move(p), them, us, false);
+        settle();
+    }
+    std::vector<std::byte> bytes_of(const seg_in& s, std::uint32_t seq, std::uint32_t ack) const {
         tcp::repr r;
         r.source_port = port(passive ? peer_port : server_port);
         r.destination_port = port(passive ? listen_port : local_port);
@@ -188,11 +214,7 @@ public:
         for (std::size_t i = r.header_length(); i < bytes.size(); ++i)
             bytes[i] = static_cast<std::byte>(i * 7);
         tcp::emit(r, bytes, {them, us});
-        auto p = packet::allocate(buffers).value();
-        coronet::counter copied;
-        p.append(bytes, copied).value();
-        layer.input(std::move(p), them, us, false);
-        settle();
+        return bytes;
     }
 
     // --- what we sent ---
