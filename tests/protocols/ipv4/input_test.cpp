@@ -117,6 +117,10 @@ TEST_CASE("ipv4: each malformed header is dropped under its own counter", "[ipv4
     CHECK(t.a.counter("ipv4.in_hdr_errors") == 4); // version, IHL, total length, checksum
     CHECK(t.a.counter("ipv4.in_receives") == cases.size());
     CHECK(t.a.counter("udp.in_datagrams") == 0);
+    // The host goes on: a good datagram after them is delivered.
+    t.inject_ip(valid_udp_to_a());
+    CHECK(t.a.counter("udp.in_datagrams") == 1);
+    CHECK(static_cast<udp::socket&>(*keep).queued_bytes() == 4);
 }
 
 TEST_CASE("ipv4: Ethernet padding after the total length is ignored", "[ipv4]") {
