@@ -53,6 +53,10 @@ struct counters {
     counter& peer_mss_clamped = group.declare("peer_mss_clamped"); // a SYN's MSS below 48
     counter& peer_wscale_clamped = group.declare("peer_wscale_clamped"); // a SYN's shift above 14
     counter& out_of_window = group.declare("out_of_window");
+    // ICMP errors ignored: quoting no connection of ours, or a sequence number not in flight
+    // (Linux's OutOfWindowIcmps).
+    counter& icmp_unmatched = group.declare("icmp_unmatched");
+    counter& out_of_window_icmps = group.declare("out_of_window_icmps");
     counter& ofo_queued = group.declare("ofo_queued");
     counter& ofo_dropped = group.declare("ofo_dropped");
     counter& fast_retransmits = group.declare("fast_retransmits");

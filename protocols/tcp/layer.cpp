@@ -343,9 +343,16 @@ void layer::send_reset(const segment& seg, const endpoint& local, const endpoint
 
 void layer::report_error(const endpoint& local, const endpoint& remote, std::uint32_t seq, int err) {
     socket* s = find(local, remote);
-    if (s == nullptr) return;
-    // RFC 5927 §4.1: only an error quoting a sequence number in flight is believed.
-    if (!in_closed_range(seq32(seq), s->snd_una_, s->snd_max_)) return;
+    if (s == nullptr) {
+        ++stats_.icmp_unmatched;
+        return;
+    }
+    // RFC 5927 §4.1: only an error quoting a sequence number in flight is believed; an
+    // off-path attacker must guess one to reset a connection being opened.
+    if (!in_closed_range(seq32(seq), s->snd_una_, s->snd_max_)) {
+        ++stats_.out_of_window_icmps;
+        return;
+    }
     ref<socket> keep(s);
     s->icmp_error(err);
 }

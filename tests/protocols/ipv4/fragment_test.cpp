@@ -267,19 +267,22 @@ TEST_CASE("ipv4: a datagram in more than max_fragments fragments is discarded; p
 }
 
 TEST_CASE("ipv4: a fragment that would end beyond 65,535 bytes is dropped and counted; the next "
-          "datagram is reassembled", "[ipv4][reassembly][adversarial]") {
+          "datagram is reassembled",
+          "[ipv4][reassembly][adversarial]") {
     fixture t;
     receiver r(t.a);
     // The highest offset (8191 * 8 = 65,528) with 16 bytes: 20 + 65,544 bytes, more than
     // the total length field can say (RFC 791 §3.1; the "ping of death" of 1996). Once as
     // the last fragment alone, once beside a first fragment of the same datagram.
-    auto first = fragments_from_b(udp_datagram(ip_b, ip_a, 4000, 9, pattern(64 - 8)), 32, 90).front();
+    auto first =
+        fragments_from_b(udp_datagram(ip_b, ip_a, 4000, 9, pattern(64 - 8)), 32, 90).front();
     t.inject(first);
     for (std::uint16_t id : {std::uint16_t{90}, std::uint16_t{91}}) {
         auto h = ip_header(ip_b, ip_a, ipv4::protocol::udp, id);
         h.fragment_offset = 8191;
         h.more_fragments = false;
-        t.inject(ethernet_frame(mac_b, mac_a, ethernet::ethertype::ipv4, ip_datagram(h, pattern(16))));
+        t.inject(
+            ethernet_frame(mac_b, mac_a, ethernet::ethertype::ipv4, ip_datagram(h, pattern(16))));
     }
     t.w.settle();
     CHECK(t.a.counter("ipv4.reasm_fails") == 2);
@@ -287,7 +290,8 @@ TEST_CASE("ipv4: a fragment that would end beyond 65,535 bytes is dropped and co
     CHECK(r.take().empty());
     CHECK(t.a.card.sent.empty());
     const auto whole = udp_datagram(ip_b, ip_a, 4000, 9, pattern(3000 - 8));
-    for (const auto& f : fragments_from_b(whole, 1480, 92)) t.inject(f);
+    for (const auto& f : fragments_from_b(whole, 1480, 92))
+        t.inject(f);
     t.w.settle();
     CHECK(r.take() == pattern(3000 - 8));
 }
