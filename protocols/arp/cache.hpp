@@ -21,6 +21,15 @@
 //   addresses of requests are a stranger's to choose, and with the unkeyed mix of
 //   std::hash they could all be chosen for one bucket, making every lookup, including the
 //   one of every datagram sent, walk a chain of max_entries.
+// - who may change an entry (the policy against address theft): nothing is learnt from a
+//   sender MAC that is zero or a group address, or a sender IP that is zero, broadcast or
+//   multicast (in_bad_sender); a packet claiming our own address is counted
+//   (address_conflicts) and believed in nothing (there is no RFC 5227 defence: we send no
+//   announcement back). Otherwise RFC 826's merge rule stands, as in Linux: any packet,
+//   gratuitous ARP included, from an address in the cache moves that entry to its sender's
+//   MAC. ARP has no authentication, so a host on the link can redirect the traffic for an
+//   address we already talk to, as it can on any stack; it cannot plant an entry for one we
+//   do not (no "add" for packets not addressed to us), nor take ours.
 // An incomplete entry asks again every `retransmit` up to `max_requests` times, then fails:
 // its packets go to link::unreachable() (the upcall that tells the sender EHOSTUNREACH) and
 // the entry goes. A complete entry lives `reachable_time` after it was last confirmed, then

@@ -87,6 +87,63 @@ TEST_CASE("arp: malformed packets are dropped and counted", "[arp]") {
     CHECK(t.a.counter("arp.in_errors") == 2);
 }
 
+TEST_CASE("arp: each field that is not Ethernet/IPv4 and each sender that names no one host is "
+          "dropped, counted, answered by nothing; a good request after them is answered",
+          "[arp][adversarial]") {
+    lone_host t;
+    // Requests for our address from B, damaged one field at a time: hardware type, protocol
+    // type (IPv6's), hardware length, protocol length.
+    for (const char* fields :
+         {"0006 0800 06 04", "0001 86dd 06 04", "0001 0800 08 04", "0001 0800 06 10"})
+        t.a.card.inject(hex(std::string("ffffffffffff 020000000002 0806 ") + fields +
+                            " 0001 020000000002 0a000002 000000000000 0a000001"),
+                        t.w.pool);
+    t.w.settle();
+    CHECK(t.a.counter("arp.in_errors") == 4);
+    // Senders to learn nothing from: a zero, broadcast or multicast MAC; a zero, broadcast or
+    // multicast IP.
+    const mac_address multicast_mac{0x01, 0x00, 0x5e, 0, 0, 1};
+    const std::pair<mac_address, ipv4_address> senders[] = {
+        {mac_address{}, ip_b},   {mac_broadcast, ip_b},   {multicast_mac, ip_b},
+        {mac_b, ipv4_address{}}, {mac_b, ipv4_broadcast}, {mac_b, ipv4_address{224, 0, 0, 1}}};
+    for (auto [mac, ip] : senders)
+        t.inject_arp({arp::operation::request, mac, ip, {}, ip_a}, mac_broadcast);
+    CHECK(t.a.counter("arp.in_bad_sender") == 6);
+    CHECK(t.a.card.sent.empty());
+    CHECK(t.a.stack.at(t.a.eth0).arp().size() == 0);
+    // The host goes on: B's good request is answered and B learnt.
+    t.inject_arp({arp::operation::request, mac_b, ip_b, {}, ip_a}, mac_broadcast);
+    CHECK(t.a.card.take_sent() ==
+          hex("020000000002 020000000001 0806"
+              "0001 0800 06 04 0002 020000000001 0a000001 020000000002 0a000002"));
+    CHECK(t.a.stack.at(t.a.eth0).arp().find(ip_b));
+}
+
+TEST_CASE("arp: a gratuitous ARP moves an entry we have (RFC 826's merge), plants none we do "
+          "not have, and never takes our address",
+          "[arp][adversarial]") {
+    lone_host t;
+    const mac_address mac_c{0x02, 0, 0, 0, 0, 0x03};
+    t.inject_arp({arp::operation::request, mac_b, ip_b, {}, ip_a}, mac_broadcast); // B is known
+    t.a.card.sent.clear();
+    auto& cache = t.a.stack.at(t.a.eth0).arp();
+    // C announces B's address: the entry follows (what RFC 826 and Linux do).
+    t.inject_arp({arp::operation::request, mac_c, ip_b, {}, ip_b}, mac_broadcast);
+    REQUIRE(cache.find(ip_b));
+    CHECK(cache.find(ip_b)->mac == mac_c);
+    // C announces an address we never talked to: nothing is planted.
+    t.inject_arp(
+        {arp::operation::request, mac_c, ipv4_address{10, 0, 0, 9}, {}, ipv4_address{10, 0, 0, 9}},
+        mac_broadcast);
+    CHECK_FALSE(cache.find(ipv4_address{10, 0, 0, 9}));
+    // C announces ours: counted, not believed, not answered.
+    t.inject_arp({arp::operation::request, mac_c, ip_a, {}, ip_a}, mac_broadcast);
+    CHECK(t.a.counter("arp.address_conflicts") == 1);
+    CHECK_FALSE(cache.find(ip_a));
+    CHECK(t.a.card.sent.empty());
+    CHECK(cache.size() == 1);
+}
+
 TEST_CASE("arp: packets wait for resolution and leave in order once the reply comes", "[arp]") {
     lone_host t;
     ref<socket_object> keep;
