@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -21,6 +22,11 @@ buffer_pool_options checked(buffer_pool_options o) {
     if (o.buffer_count == 0 || o.buffer_count == UINT32_MAX)
         throw std::invalid_argument("buffer_pool: bad buffer_count " +
                                     std::to_string(o.buffer_count));
+    if (o.reserve == buffer_pool_options::default_reserve)
+        o.reserve = std::min(std::max(o.buffer_count / 16, 64u), o.buffer_count / 4);
+    if (o.reserve >= o.buffer_count)
+        throw std::invalid_argument("buffer_pool: reserve " + std::to_string(o.reserve) +
+                                    " leaves no buffer for queues");
     if (o.slice_count == 0)
         o.slice_count = o.buffer_count <= UINT32_MAX / 2 ? 2 * o.buffer_count : UINT32_MAX;
     return o;
@@ -38,7 +44,7 @@ buffer_pool::buffer_pool(buffer_pool_options options)
 
 buffer_pool::buffer_pool(const buffer_pool_options& o, validated)
     : mapped_(page_rounded(std::size_t{o.buffer_size} * o.buffer_count)),
-      buffer_size_(o.buffer_size), buffer_count_(o.buffer_count),
+      buffer_size_(o.buffer_size), buffer_count_(o.buffer_count), reserve_(o.reserve),
       refs_(std::make_unique<std::uint32_t[]>(o.buffer_count)),
       free_(std::make_unique<std::uint32_t[]>(o.buffer_count)), slices_(o.slice_count) {
     void* p = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -64,11 +70,19 @@ buffer_pool::~buffer_pool() {
     ::munmap(base_, mapped_);
 }
 
-result<std::uint32_t> buffer_pool::lend() noexcept {
-    if (free_top_ == 0) {
+bool buffer_pool::take_from_reserve(buffer_use use) noexcept {
+    if (free_top_ == 0 || use == buffer_use::queue) {
         ++allocation_failures_;
-        return error{ENOBUFS};
+        if (free_top_ != 0) ++reserve_refusals_;
+        return false;
     }
+    ++reserve_allocations_;
+    return true;
+}
+
+result<std::uint32_t> buffer_pool::lend() noexcept {
+    // A ring refill: the reserve is there for it.
+    if (free_top_ <= reserve_ && !take_from_reserve(buffer_use::control)) return error{ENOBUFS};
     const auto i = free_[--free_top_];
     refs_[i] = 0;
     ++lent_;

@@ -20,6 +20,13 @@
 // to its buffer ring; a hook that has no room calls recycle()).
 // The pool also owns the slice descriptors that packets chain (see slice.hpp).
 //
+// The reserve. Queues (a send buffer's copy of written bytes, anything a peer or an
+// application can make us keep) allocate with buffer_use::queue and are refused, ENOBUFS,
+// while no more than reserve() buffers are free; control traffic (pure ACKs, RSTs,
+// SYN-ACKs, window probes, headers of segments in flight) and the NIC's receive refills
+// allocate as before and may use the last ones. So a host whose queues have filled the
+// pool still answers, and its ring still receives the ACKs that will empty the queues.
+//
 // Running dry. buffers_freed() wakes its waiters when a buffer goes back on the free stack
 // (a writer that found the pool empty, TCP output that could not build a segment). The
 // queue is made on first use, so a pool nobody ever waited on pays one test of a null
@@ -75,6 +82,16 @@ struct buffer_pool_options {
     std::uint32_t buffer_size = 2048; // a non-zero multiple of 64: each buffer starts a cache line
     std::uint32_t buffer_count = 1024;
     std::uint32_t slice_count = 0; // packet descriptors; 0 means two per buffer
+    // Buffers queues may never take (see "The reserve"). default_reserve: 1/16 of the pool,
+    // at least 64 buffers, but never more than a quarter of a small pool.
+    static constexpr std::uint32_t default_reserve = UINT32_MAX;
+    std::uint32_t reserve = default_reserve;
+};
+
+// What an allocation is for: whether it may use the reserve.
+enum class buffer_use : std::uint8_t {
+    control, // transient: segments without data, headers, ring refills; may use the reserve
+    queue,   // held in a queue for a time a peer or an application chooses; never the reserve
 };
 
 class buffer_pool {
@@ -86,9 +103,10 @@ public:
     buffer_pool(const buffer_pool&) = delete;
     buffer_pool& operator=(const buffer_pool&) = delete;
 
-    // A free buffer with count 1; ENOBUFS (counted) when none is free.
-    result<buffer_ref> allocate() noexcept {
-        const auto i = take();
+    // A free buffer with count 1; ENOBUFS (counted) when none is free, or, for a queue, when
+    // only the reserve is left.
+    result<buffer_ref> allocate(buffer_use use = buffer_use::control) noexcept {
+        const auto i = take(use);
         if (i == no_buffer) return error{ENOBUFS};
         return buffer_ref(this, i);
     }
@@ -130,6 +148,11 @@ public:
     std::uint32_t lent() const noexcept { return lent_; }
     std::uint32_t high_water() const noexcept { return high_water_; }
     std::uint64_t allocation_failures() const noexcept { return allocation_failures_; }
+    std::uint32_t reserve() const noexcept { return reserve_; }
+    // Queue allocations refused to keep the reserve (also counted in allocation_failures).
+    std::uint64_t reserve_refusals() const noexcept { return reserve_refusals_; }
+    // Control allocations (and lends) served from the reserve: the host answered while full.
+    std::uint64_t reserve_allocations() const noexcept { return reserve_allocations_; }
 
     // Woken when a buffer is free again (released or recycled); the waiter re-checks.
     wait_queue& buffers_freed();
@@ -150,16 +173,17 @@ private:
         return base_ + std::size_t{index} * buffer_size_;
     }
     // A free buffer with count 1, or no_buffer (counted).
-    std::uint32_t take() noexcept {
-        if (free_top_ == 0) {
-            ++allocation_failures_;
-            return no_buffer;
+    std::uint32_t take(buffer_use use = buffer_use::control) noexcept {
+        if (free_top_ <= reserve_) [[unlikely]] {
+            if (!take_from_reserve(use)) return no_buffer;
         }
         const auto i = free_[--free_top_];
         refs_[i] = 1;
         if (++in_use_ > high_water_) high_water_ = in_use_;
         return i;
     }
+    // Whether an allocation may go on when only the reserve is left (counts either way).
+    bool take_from_reserve(buffer_use use) noexcept;
     void retain(std::uint32_t index) noexcept { ++refs_[index]; }
     void release(std::uint32_t index) noexcept {
         if (--refs_[index] != 0) return;
@@ -182,6 +206,7 @@ private:
     std::size_t mapped_ = 0;
     std::uint32_t buffer_size_;
     std::uint32_t buffer_count_;
+    std::uint32_t reserve_;
     std::unique_ptr<std::uint32_t[]> refs_;
     std::unique_ptr<std::uint32_t[]> free_; // stack of free indices
     std::uint32_t free_top_ = 0;
@@ -189,6 +214,8 @@ private:
     std::uint32_t lent_ = 0;
     std::uint32_t high_water_ = 0;
     std::uint64_t allocation_failures_ = 0;
+    std::uint64_t reserve_refusals_ = 0;
+    std::uint64_t reserve_allocations_ = 0;
     std::function<void(std::uint32_t)> on_release_;
     slice_pool slices_;
     std::unique_ptr<wait_queue> freed_; // made by buffers_freed()

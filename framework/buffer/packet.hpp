@@ -89,8 +89,10 @@ public:
     ~packet() { reset(); }
 
     // An empty packet whose first buffer, from `pool`, keeps `headroom` bytes for headers.
-    // ENOBUFS when the pool has no buffer or descriptor; EINVAL when headroom exceeds a buffer.
-    static result<packet> allocate(buffer_pool& pool, std::uint32_t headroom = default_headroom);
+    // ENOBUFS when the pool has no buffer or descriptor (a queue's: none but the reserve);
+    // EINVAL when headroom exceeds a buffer.
+    static result<packet> allocate(buffer_pool& pool, std::uint32_t headroom = default_headroom,
+                                   buffer_use use = buffer_use::control);
     // A packet of `length` bytes at `offset` in `buf` (a received frame), sharing the buffer.
     static result<packet> wrap(const buffer_ref& buf, std::uint32_t offset, std::uint32_t length);
 
@@ -185,11 +187,11 @@ private:
     packet_metadata meta_;
 };
 
-inline result<packet> packet::allocate(buffer_pool& pool, std::uint32_t headroom) {
+inline result<packet> packet::allocate(buffer_pool& pool, std::uint32_t headroom, buffer_use use) {
     if (headroom > pool.buffer_size()) return error{EINVAL};
     slice* s = pool.slices().allocate();
     if (s == nullptr) return error{ENOBUFS};
-    const auto index = pool.take();
+    const auto index = pool.take(use);
     if (index == buffer_pool::no_buffer) {
         pool.slices().free(s);
         return error{ENOBUFS};

@@ -22,7 +22,8 @@ result<std::size_t> send_buffer::write(std::span<const std::byte> bytes, counter
     std::size_t done = 0;
     while (done < n) {
         if (!tail_writable()) {
-            auto p = packet::allocate(*pool_, 0); // the whole buffer for data
+            // The whole buffer for data, held until acknowledged: never from the reserve.
+            auto p = packet::allocate(*pool_, 0, buffer_use::queue);
             if (!p) {
                 if (done > 0) break;
                 return error{p.error()};

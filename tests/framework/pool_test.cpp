@@ -87,6 +87,50 @@ TEST_CASE("allocating every buffer, then exhaustion is ENOBUFS, counted", "[pool
     CHECK(pool.available() == 4);
 }
 
+TEST_CASE("the default reserve is 1/16 of the pool, at least 64, at most a quarter", "[pool]") {
+    CHECK(buffer_pool(buffer_pool_options{.buffer_count = 4096}).reserve() == 256);
+    CHECK(buffer_pool(buffer_pool_options{.buffer_count = 512}).reserve() == 64);
+    CHECK(buffer_pool(buffer_pool_options{.buffer_count = 100}).reserve() == 25);
+    CHECK(buffer_pool(small).reserve() == 1);
+    CHECK(buffer_pool(buffer_pool_options{.buffer_count = 16, .reserve = 0}).reserve() == 0);
+    CHECK_THROWS_AS(buffer_pool(buffer_pool_options{.buffer_count = 16, .reserve = 16}),
+                    std::invalid_argument);
+}
+
+TEST_CASE("queues never take the reserve; control allocations and ring refills do, counted",
+          "[pool]") {
+    buffer_pool pool(buffer_pool_options{.buffer_size = 256, .buffer_count = 8, .reserve = 3});
+    std::vector<buffer_ref> queued;
+    for (int i = 0; i < 5; ++i) {
+        auto b = pool.allocate(buffer_use::queue);
+        REQUIRE(b);
+        queued.push_back(std::move(*b));
+    }
+    CHECK(pool.available() == 3);
+    CHECK(pool.allocate(buffer_use::queue).error() == ENOBUFS);
+    CHECK(pool.reserve_refusals() == 1);
+    CHECK(pool.allocation_failures() == 1);
+    CHECK(pool.reserve_allocations() == 0);
+
+    // An ACK and a ring refill still find a buffer.
+    auto ack = pool.allocate();
+    REQUIRE(ack);
+    auto ring = pool.lend();
+    REQUIRE(ring);
+    CHECK(pool.reserve_allocations() == 2);
+    CHECK(pool.allocate(buffer_use::queue).error() == ENOBUFS);
+    CHECK(pool.reserve_refusals() == 2);
+
+    // Once a queue lets go of one buffer above the reserve, queues may take it again.
+    pool.recycle(*ring);
+    ack->reset();
+    queued.pop_back();
+    CHECK(pool.available() == 4);
+    auto again = pool.allocate(buffer_use::queue);
+    CHECK(again);
+    CHECK(pool.allocate(buffer_use::queue).error() == ENOBUFS);
+}
+
 TEST_CASE("buffer_ref counts copies and moves", "[pool]") {
     buffer_pool pool(small);
     {
