@@ -210,6 +210,16 @@ int run_native(const stack_options& o, const server_main& server) {
         const std::size_t segment = o.mtu - 40; // payload of a full-sized frame
         stack_opts.tcp.max_receive_buffer =
             std::min(stack_opts.tcp.max_receive_buffer, std::size_t{rx_buffers} / 2 * segment / 2);
+        // A send buffer holds what the peer has not acknowledged, for as long as the peer
+        // likes: at Linux's 1 MiB, eight readers that never acknowledge (512 buffers each) held
+        // the whole pool of 4,096, and every other connection stopped (curl got no SYN-ACK).
+        // So one connection may hold 1/32 of the pool (128 buffers, 256 KiB: far more than the
+        // TAP link's bandwidth-delay product); what bounds many of them together is the pool's
+        // reserve and the host-wide budget.
+        const auto& pool_opts = stack_opts.pool_options;
+        stack_opts.tcp.send_buffer =
+            std::min(stack_opts.tcp.send_buffer,
+                     std::size_t{pool_opts.buffer_count} / 32 * pool_opts.buffer_size);
         native::native_stack stack(sched, counters, stack_opts);
         if (o.trace)
             stack.set_trace([](std::string_view line) {
