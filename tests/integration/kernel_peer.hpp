@@ -6,6 +6,7 @@
 // - run_async / spawn_async: kernel-side commands (curl, wrk, ping, tcpdump) run from a
 //   coroutine without blocking coronet's loop.
 // - kernel_udp: a kernel UDP socket polled from the loop.
+// - kernel_http_reader: an HTTP client on a kernel socket that reads only when told to.
 // - kernel_sink / kernel_source: a kernel TCP peer on a thread of its own (plain blocking
 //   sockets), hashing what it reads or sends so that a transfer is checked byte for byte
 //   without being stored; wait_flag lets a coroutine wait for such a thread.
@@ -19,7 +20,9 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sstream>
+#include <sys/ioctl.h>
 #include <thread>
 
 namespace coronet::test {
@@ -132,8 +135,8 @@ inline task<command_output> run_async(std::vector<std::string> argv, duration li
 class kernel_capture {
 public:
     kernel_capture(const std::string& iface, const std::string& pcap)
-        : dump_({"tcpdump", "-Z", "root", "-n", "--immediate-mode", "-B", "32768", "-s", "2048", "-U",
-                 "-i", iface, "-w", pcap}) {}
+        : dump_({"tcpdump", "-Z", "root", "-n", "--immediate-mode", "-B", "32768", "-s", "2048",
+                 "-U", "-i", iface, "-w", pcap}) {}
     task<bool> started(duration limit = 10s) {
         auto deadline = scheduler::current().now() + limit;
         while (dump_.started() && scheduler::current().now() < deadline) {
@@ -240,6 +243,70 @@ public:
 private:
     int fd_;
     bool ok_ = false;
+};
+
+// A kernel TCP socket that asks coronet's HTTP server for a path and reads the answer only
+// when told to, polled from the loop (non-blocking): a reader that stalls, or stops for
+// good. SO_RCVBUF is set before connect, so the window it offers stays that small (1: the
+// kernel's minimum, SOCK_MIN_RCVBUF).
+class kernel_http_reader {
+public:
+    kernel_http_reader(std::uint16_t port, int receive_buffer)
+        : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+        auto sa = inet(coronet_ip, port);
+        (void)::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+    }
+    ~kernel_http_reader() { close_now(); }
+    kernel_http_reader(const kernel_http_reader&) = delete;
+    kernel_http_reader& operator=(const kernel_http_reader&) = delete;
+
+    // Sends the request once connected; false if that did not happen within `limit`.
+    task<bool> request(const std::string& path, duration limit = 10s) {
+        auto deadline = scheduler::current().now() + limit;
+        while (scheduler::current().now() < deadline) {
+            pollfd p{.fd = fd_, .events = POLLOUT, .revents = 0};
+            if (::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT) != 0) {
+                const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n";
+                co_return ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) ==
+                    static_cast<ssize_t>(req.size());
+            }
+            (void)co_await sleep_for(5ms);
+        }
+        co_return false;
+    }
+    // Bytes that arrived and wait unread in the kernel.
+    int unread() const {
+        int n = 0;
+        ::ioctl(fd_, FIONREAD, &n);
+        return n;
+    }
+    // Reads into `into` until it holds `n` bytes, the server closes, or `limit` passes;
+    // whether it holds `n`.
+    task<bool> read_until(std::string& into, std::size_t n, duration limit = 30s) {
+        auto deadline = scheduler::current().now() + limit;
+        char buf[65536];
+        while (into.size() < n && scheduler::current().now() < deadline) {
+            const ssize_t got = ::recv(fd_, buf, std::min(sizeof buf, n - into.size()), 0);
+            if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) break;
+            if (got > 0)
+                into.append(buf, static_cast<std::size_t>(got));
+            else
+                (void)co_await sleep_for(1ms);
+        }
+        co_return into.size() >= n;
+    }
+    // Gone at once: a RST (linger 0), as an attacker that simply disappears.
+    void close_now() {
+        if (fd_ < 0) return;
+        linger l{.l_onoff = 1, .l_linger = 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_;
 };
 
 // What a kernel peer thread saw of one stream.

@@ -11,8 +11,6 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <poll.h>
-#include <sys/ioctl.h>
 
 using namespace coronet;
 using namespace std::chrono_literals;
@@ -21,53 +19,6 @@ using coronet::test::run_async;
 using coronet::test::test_stack;
 
 namespace {
-
-// A kernel TCP socket that asks for `path` and then never reads: its receive buffer is the
-// smallest the kernel allows (SO_RCVBUF before connect, so the window it offers stays small).
-class stalled_reader {
-public:
-    stalled_reader() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
-        int tiny = 1; // the kernel raises it to its minimum (SOCK_MIN_RCVBUF)
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);
-        auto sa = test::inet(test::coronet_ip, 80);
-        (void)::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-    }
-    ~stalled_reader() { close_now(); }
-    stalled_reader(const stalled_reader&) = delete;
-    stalled_reader& operator=(const stalled_reader&) = delete;
-
-    // Sends the request once connected; false if that did not happen within `limit`.
-    task<bool> request(const std::string& path, duration limit = 10s) {
-        auto deadline = scheduler::current().now() + limit;
-        while (scheduler::current().now() < deadline) {
-            pollfd p{.fd = fd_, .events = POLLOUT, .revents = 0};
-            if (::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT) != 0) {
-                const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n";
-                co_return ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) ==
-                    static_cast<ssize_t>(req.size());
-            }
-            (void)co_await sleep_for(5ms);
-        }
-        co_return false;
-    }
-    // Bytes that arrived and wait unread in the kernel.
-    int unread() const {
-        int n = 0;
-        ::ioctl(fd_, FIONREAD, &n);
-        return n;
-    }
-    // Gone at once: a RST (linger 0), as an attacker that simply disappears.
-    void close_now() {
-        if (fd_ < 0) return;
-        linger l{.l_onoff = 1, .l_linger = 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-        ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_;
-};
 
 std::string pattern_file(std::size_t n) {
     std::string s(n, '\0');
@@ -103,9 +54,9 @@ TEST_CASE("eight readers that never read hold coronet-httpd's send buffers; curl
         auto& pool = ctx.native->pool();
         count = pool.buffer_count();
         free_before = pool.available();
-        std::vector<std::unique_ptr<stalled_reader>> slow;
+        std::vector<std::unique_ptr<test::kernel_http_reader>> slow;
         for (int i = 0; i < attackers; ++i) {
-            slow.push_back(std::make_unique<stalled_reader>());
+            slow.push_back(std::make_unique<test::kernel_http_reader>(80, 1));
             requested += co_await slow.back()->request("/big.bin");
         }
         // Until every attacker has been sent what its window takes, and the server has had
