@@ -61,6 +61,9 @@ std::unique_ptr<buffer_pool> make_pool(const options& o) {
 native_stack::native_stack(scheduler& sched, counter_registry& registry, options opts)
     : sched_(sched), opts_(opts), own_pool_(make_pool(opts)),
       pool_(opts.pool != nullptr ? opts.pool : own_pool_.get()), stats_(registry),
+      memory_(registry, opts.memory.hard != 0
+                            ? opts.memory
+                            : memory_limits::from_pool(pool_->buffer_count(), pool_->reserve())),
       reassembly_(sched, stats_.ipv4, opts.reassembly,
                   [this](std::span<const std::byte> quote) {
                       // RFC 792: time exceeded, code 1, "fragment reassembly time exceeded".

@@ -104,6 +104,7 @@ public:
     udp::layer& udp() noexcept { return udp_; }
     tcp::layer& tcp() noexcept { return tcp_; }
     buffer_pool& pool() noexcept override { return *pool_; }
+    memory_budget* memory() noexcept override { return &memory_; }
     scheduler& sched() noexcept { return sched_; }
     const options& opts() const noexcept { return opts_; }
     bool is_local(ipv4_address a) const noexcept override;
@@ -169,6 +170,7 @@ private:
     std::unique_ptr<buffer_pool> own_pool_;
     buffer_pool* pool_;
     all_counters stats_;
+    memory_budget memory_;
     std::vector<std::unique_ptr<interface>> interfaces_;
     ipv4::routing_table routes_;
     ipv4::reassembler reassembly_;

@@ -1,6 +1,7 @@
 #pragma once
 // The knobs of a native stack, each with the default a Linux host would have.
 #include "framework/buffer/buffer_pool.hpp"
+#include "framework/buffer/memory_budget.hpp"
 #include "protocols/arp/cache.hpp"
 #include "protocols/icmp/rate_limit.hpp"
 #include "protocols/ipv4/reassembly.hpp"
@@ -16,6 +17,9 @@ struct options {
     // `pool_options`. A pool shared by several stacks (a simulated world) must outlive them.
     buffer_pool* pool = nullptr;
     buffer_pool_options pool_options{.buffer_size = 2048, .buffer_count = 4096};
+    // The budget of the buffers queues may pin (memory_budget.hpp); zeros: derived from the
+    // pool's size and reserve (4,096 buffers: hard 2,880, pressure 1,920, low 1,440).
+    memory_limits memory;
     arp::options arp;
     ipv4::reassembly_options reassembly;
     icmp::rate_limit_options icmp_errors; // 1000/s, burst 50

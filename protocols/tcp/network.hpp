@@ -2,6 +2,7 @@
 // What TCP needs from the layers below it. The native stack implements it; a segment-level
 // test implements it too, catching every segment TCP sends.
 #include "framework/buffer/buffer_pool.hpp"
+#include "framework/buffer/memory_budget.hpp"
 #include "framework/buffer/packet.hpp"
 #include "framework/net/address.hpp"
 #include "framework/result.hpp"
@@ -34,6 +35,8 @@ public:
                                   ipv4_address destination) = 0;
     // Where segments without data (ACKs, SYNs, RSTs) and written bytes are built.
     virtual buffer_pool& pool() noexcept = 0;
+    // The host's account of the buffers queues pin (memory_budget.hpp); nullptr: none.
+    virtual memory_budget* memory() noexcept { return nullptr; }
 
 protected:
     ~network() = default;

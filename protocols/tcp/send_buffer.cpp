@@ -22,6 +22,10 @@ result<std::size_t> send_buffer::write(std::span<const std::byte> bytes, counter
     std::size_t done = 0;
     while (done < n) {
         if (!tail_writable()) {
+            // Beyond its share of a host under pressure the queue is full, as if at its
+            // capacity: the writer waits for ACKs to shrink it (an ENOBUFS here would make it
+            // wait for the pool, which has buffers, and spin).
+            if (!may_take(1)) break;
             // The whole buffer for data, held until acknowledged: never from the reserve.
             auto p = packet::allocate(*pool_, 0, buffer_use::queue);
             if (!p) {
@@ -29,6 +33,7 @@ result<std::size_t> send_buffer::write(std::span<const std::byte> bytes, counter
                 return error{p.error()};
             }
             chunks_.push_back(chunk{end_, std::move(*p), 0, false});
+            charge_.set(static_cast<std::uint32_t>(chunks_.size()));
         }
         chunk& c = chunks_.back();
         const std::size_t k = std::min<std::size_t>(n - done, pool_->buffer_size() - c.filled);
@@ -39,6 +44,12 @@ result<std::size_t> send_buffer::write(std::span<const std::byte> bytes, counter
         end_ += static_cast<std::uint32_t>(k);
     }
     return done;
+}
+
+bool send_buffer::may_take(std::size_t buffers) noexcept {
+    // An empty queue always takes what fits: the connection makes progress however full the
+    // host is, and a packet of more slices than any share still goes out.
+    return chunks_.empty() || charge_.may_grow(static_cast<std::uint32_t>(buffers));
 }
 
 result<void> send_buffer::send_zc(packet data) {
@@ -57,6 +68,7 @@ result<void> send_buffer::send_zc(packet data) {
         }
         data = std::move(*rest);
     }
+    charge_.set(static_cast<std::uint32_t>(chunks_.size()));
     return {};
 }
 
@@ -89,6 +101,7 @@ std::size_t send_buffer::acknowledge(seq32 up_to) noexcept {
         c.begin = up_to;
     }
     begin_ = up_to;
+    charge_.set(static_cast<std::uint32_t>(chunks_.size()));
     return released;
 }
 

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <span>
 
+#include "framework/buffer/memory_budget.hpp"
 #include "framework/buffer/packet.hpp"
 #include "framework/counters.hpp"
 #include "framework/result.hpp"
@@ -34,12 +35,19 @@ class send_buffer {
 public:
     // `pool` provides the buffers write() copies into; `start` is the first byte's sequence
     // number (ISS + 1).
-    send_buffer(buffer_pool& pool, std::size_t capacity, seq32 start) noexcept
-        : pool_(&pool), capacity_(capacity), begin_(start), end_(start) {}
+    // `budget`, when given, is charged for the buffers the queue pins.
+    send_buffer(buffer_pool& pool, std::size_t capacity, seq32 start,
+                memory_budget* budget = nullptr) noexcept
+        : pool_(&pool), capacity_(capacity), begin_(start), end_(start),
+          charge_(budget, queue_kind::tcp_send) {}
 
     // Copies as many of `bytes` as fit; adds them to `copied`. Returns the count taken (0 when
-    // full). ENOBUFS when the pool is empty before any byte was taken.
+    // full, or when the budget refuses this queue another buffer: it holds its share of a
+    // host under pressure). ENOBUFS when the pool has no buffer but its reserve before any
+    // byte was taken: the writer waits for buffers to be freed.
     result<std::size_t> write(std::span<const std::byte> bytes, counter& copied);
+    // Whether the budget lets the queue pin `buffers` more (a refusal is counted there).
+    bool may_take(std::size_t buffers) noexcept;
     // Appends `data` without copying, whole or not at all: EAGAIN when it does not fit now,
     // EMSGSIZE when it could never fit.
     result<void> send_zc(packet data);
@@ -59,6 +67,7 @@ public:
     std::size_t free_space() const noexcept { return capacity_ > size() ? capacity_ - size() : 0; }
     void set_capacity(std::size_t c) noexcept { capacity_ = c; }
     std::size_t chunk_count() const noexcept { return chunks_.size(); }
+    std::uint32_t buffers_charged() const noexcept { return charge_.held(); }
 
 private:
     struct chunk {
@@ -76,6 +85,7 @@ private:
     seq32 begin_;
     seq32 end_;
     lazy_deque<chunk> chunks_; // allocates nothing while the buffer is empty
+    memory_charge charge_;     // one buffer a chunk (a send_zc slice may share one: counted whole)
 };
 
 } // namespace coronet::tcp

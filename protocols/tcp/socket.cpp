@@ -19,7 +19,8 @@ std::uint8_t scale_for(std::size_t max_bytes) noexcept {
 } // namespace
 
 socket::socket(layer& l)
-    : layer_(&l), algorithm_(l.cfg().congestion), snd_(l.net().pool(), l.cfg().send_buffer, seq32{}),
+    : layer_(&l), algorithm_(l.cfg().congestion),
+      snd_(l.net().pool(), l.cfg().send_buffer, seq32{}, l.net().memory()),
       rcv_(l.cfg().receive_buffer), ooo_(l.cfg().receive_buffer), rtt_(l.cfg().rtt),
       keep_idle_(l.cfg().keep_idle), keep_interval_(l.cfg().keep_interval),
       keep_count_(l.cfg().keep_count), rtx_timer_(this, &on_rtx), delack_timer_(this, &on_delack),
@@ -34,7 +35,7 @@ socket::~socket() {
 
 void socket::init_send(seq32 iss, std::uint16_t peer_mss) {
     iss_ = snd_una_ = snd_nxt_ = snd_max_ = recover_ = iss;
-    snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), iss + 1);
+    snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), iss + 1, layer_->net().memory());
     std::uint32_t mtu = 1500;
     if (auto p = layer_->net().route(remote_.address)) {
         mtu = p->mtu;
@@ -114,7 +115,8 @@ void socket::to_closed(int err) {
     wait_timer_.cancel();
     ooo_.clear();
     if (err != 0) rcv_ = receive_buffer(rcv_.capacity()); // a reset discards unread data
-    if (layer_ != nullptr) snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), snd_una_);
+    if (layer_ != nullptr)
+        snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), snd_una_, layer_->net().memory());
     if (child_hook_.is_linked()) {
         child_hook_.unlink();
         --listener_->syn_queue_;
@@ -162,6 +164,8 @@ void socket::detach() noexcept {
     }
     if (state_ != state::closed) error_ = ENETDOWN;
     state_ = state::closed;
+    // The budget goes with the stack: nothing stays charged to it.
+    if (layer_ != nullptr) snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), snd_una_);
     layer_ = nullptr;
     readable_.wake_all();
     writable_.wake_all();
@@ -394,7 +398,7 @@ task<result<std::size_t>> socket::send_zc(packet& data) {
         if (auto e = write_blocked()) co_return *e == ENOTCONN || layer_ == nullptr ? error{*e} : taken_or(total, *e);
         if (data.empty()) co_return std::size_t{0};
         const std::size_t room = snd_.free_space();
-        if (can_send(state_) && room > 0) {
+        if (can_send(state_) && room > 0 && snd_.may_take(data.slice_count())) {
             // The whole packet when it fits, else its first `room` bytes (a split shares
             // the buffer cut in two: still no copy).
             packet part;

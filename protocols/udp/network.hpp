@@ -1,6 +1,7 @@
 #pragma once
 // What UDP needs from the layers below it. The native stack implements it; a test may too.
 #include "framework/buffer/buffer_pool.hpp"
+#include "framework/buffer/memory_budget.hpp"
 #include "framework/buffer/packet.hpp"
 #include "framework/net/address.hpp"
 #include "framework/result.hpp"
@@ -19,6 +20,8 @@ public:
     virtual result<> output(packet&& datagram, ipv4_address source, ipv4_address destination) = 0;
     // Where datagrams to send are built.
     virtual buffer_pool& pool() noexcept = 0;
+    // The host's account of the buffers queues pin (memory_budget.hpp); nullptr: none.
+    virtual memory_budget* memory() noexcept { return nullptr; }
 
 protected:
     ~network() = default;

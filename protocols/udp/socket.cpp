@@ -13,7 +13,9 @@ namespace {
 constexpr std::size_t max_datagram_payload = 65507;
 } // namespace
 
-socket::socket(layer& l) noexcept : layer_(&l), receive_buffer_(l.opts().receive_buffer) {}
+socket::socket(layer& l) noexcept
+    : layer_(&l), receive_buffer_(l.opts().receive_buffer),
+      charge_(l.net().memory(), queue_kind::udp_receive) {}
 
 socket::~socket() {
     if (layer_ != nullptr) layer_->unbind(*this);
@@ -94,7 +96,7 @@ result<datagram_info> socket::try_receive(std::span<std::byte> buffer) {
     const std::size_t n = std::min(length, buffer.size());
     (void)d.payload.copy_out(0, buffer.first(n), layer_->stats().bytes_copied_out);
     datagram_info info{n, d.from, n < length};
-    queued_bytes_ -= length;
+    dequeued(d);
     queue_.pop_front();
     return info;
 }
@@ -153,17 +155,30 @@ result<std::int64_t> socket::get_option(socket_option opt) const {
 }
 
 bool socket::enqueue(packet&& payload, const endpoint& from) {
-    if (closed_ || (queued_bytes_ != 0 && queued_bytes_ + payload.length() > receive_buffer_))
+    if (closed_) return false;
+    const auto buffers =
+        static_cast<std::uint32_t>(std::max<std::size_t>(payload.slice_count(), 1));
+    const std::size_t buffer_size = layer_->net().pool().buffer_size();
+    const std::size_t truesize = std::size_t{charge_.held()} * buffer_size;
+    // The first datagram is always taken (as the byte limit always took one), however big.
+    if (!queue_.empty() && truesize + std::size_t{buffers} * buffer_size > receive_buffer_)
         return false;
+    if (!queue_.empty() && !charge_.may_grow(buffers)) return false; // the host is full
     queued_bytes_ += payload.length();
-    queue_.push_back(datagram{std::move(payload), from});
+    queue_.push_back(datagram{std::move(payload), from, buffers});
+    charge_.set(charge_.held() + buffers);
     readable_.wake_one();
     return true;
 }
 
+void socket::dequeued(const datagram& d) noexcept {
+    queued_bytes_ -= d.payload.length();
+    charge_.set(charge_.held() - d.buffers);
+}
+
 void socket::discard_front() noexcept {
     if (queue_.empty()) return;
-    queued_bytes_ -= queue_.front().payload.length();
+    dequeued(queue_.front());
     queue_.pop_front();
 }
 
@@ -176,9 +191,11 @@ void socket::detach() noexcept {
     if (layer_ == nullptr) return;
     layer_->unbind(*this);
     unlink();
+    charge_ = memory_charge(); // the budget goes with the stack
     layer_ = nullptr;
     queue_.clear();
     queued_bytes_ = 0;
+    charge_.set(0);
     readable_.wake_all();
 }
 
@@ -187,6 +204,7 @@ void socket::on_last_handle_closed() noexcept {
     if (layer_ != nullptr) layer_->unbind(*this); // closing the last handle frees the port
     queue_.clear();
     queued_bytes_ = 0;
+    charge_.set(0);
     readable_.wake_all();
 }
 

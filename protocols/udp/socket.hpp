@@ -11,6 +11,7 @@
 // Errors that arrive asynchronously (ICMP port unreachable on a connected socket, an ARP
 // failure for a datagram it sent) wait in the socket and are returned once, by the next
 // call, as Linux's sk_err is: send first, receive once its queue is empty.
+#include "framework/buffer/memory_budget.hpp"
 #include "framework/buffer/packet.hpp"
 #include "framework/net/address.hpp"
 #include "framework/process/socket.hpp"
@@ -34,7 +35,8 @@ public:
     task<result<>> connect(const endpoint& remote) override;
     task<result<std::size_t>> read(std::span<std::byte> buffer) override;
     task<result<std::size_t>> write(std::span<const std::byte> bytes) override;
-    task<result<std::size_t>> send_to(std::span<const std::byte> bytes, const endpoint& to) override;
+    task<result<std::size_t>> send_to(std::span<const std::byte> bytes,
+                                      const endpoint& to) override;
     task<result<datagram_info>> recv_from(std::span<std::byte> buffer) override;
     result<endpoint> local_endpoint() const override;
     result<endpoint> peer_endpoint() const override;
@@ -54,6 +56,7 @@ public:
     void detach() noexcept;
     std::size_t queued_bytes() const noexcept { return queued_bytes_; }
     std::size_t queued_datagrams() const noexcept { return queue_.size(); }
+    std::uint32_t queued_buffers() const noexcept { return charge_.held(); }
     // Drops the oldest queued datagram (a benchmark's drain).
     void discard_front() noexcept;
 
@@ -70,7 +73,9 @@ private:
     struct datagram {
         packet payload;
         endpoint from;
+        std::uint32_t buffers; // what it pins: at least one, however short
     };
+    void dequeued(const datagram& d) noexcept;
     task<result<datagram_info>> receive(std::span<std::byte> buffer);
     int take_error() noexcept { return std::exchange(pending_error_, 0); }
 
@@ -84,6 +89,10 @@ private:
     int pending_error_ = 0;
     std::size_t receive_buffer_;
     std::size_t queued_bytes_ = 0;
+    // Charged in the buffers the queue pins, against receive_buffer_ as Linux charges an
+    // skb's truesize against sk_rcvbuf (a zero-length datagram is not free), and against
+    // the host's budget.
+    memory_charge charge_;
     std::deque<datagram> queue_;
     wait_queue readable_;
 };

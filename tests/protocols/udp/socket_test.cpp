@@ -206,12 +206,14 @@ TEST_CASE("udp: a full receive queue drops and counts; recv_from truncates", "[u
     auto p = process::create("reader", &t.a.stack);
     auto h = p->socket(socket_type::datagram).get().value();
     REQUIRE(p->bind(h, {ipv4_any, 9}).get());
-    REQUIRE(p->set_socket_option(h, socket_option::receive_buffer, 1000).get());
-    CHECK(p->get_socket_option(h, socket_option::receive_buffer).get().value() == 1000);
+    REQUIRE(p->set_socket_option(h, socket_option::receive_buffer, 5000).get());
+    CHECK(p->get_socket_option(h, socket_option::receive_buffer).get().value() == 5000);
     for (int i = 0; i < 5; ++i)
-        t.inject_ip(ip_datagram(ip_header(ip_b, ip_a, ipv4::protocol::udp, static_cast<std::uint16_t>(i)),
-                                udp_datagram(ip_b, ip_a, 4000, 9, pattern(400))));
-    // 400 + 400 fit in 1000; the third would pass it.
+        t.inject_ip(
+            ip_datagram(ip_header(ip_b, ip_a, ipv4::protocol::udp, static_cast<std::uint16_t>(i)),
+                        udp_datagram(ip_b, ip_a, 4000, 9, pattern(400))));
+    // Each datagram is charged the 2 KiB buffer it pins, not its 400 bytes: two fit in 5000,
+    // the third would pass it.
     CHECK(t.a.counter("udp.rcvbuf_errors") == 3);
     CHECK(t.a.counter("udp.in_datagrams") == 2);
     std::array<std::byte, 16> small;
@@ -258,4 +260,27 @@ TEST_CASE("udp: a stream socket is TCP's, not UDP's", "[udp]") {
     auto p = process::create("tcp?", &t.a.stack);
     CHECK(p->socket(socket_type::stream).get());
     CHECK(t.a.stack.udp().bound_ports() == 0);
+}
+
+TEST_CASE("udp: a flood of zero-length and 1-byte datagrams to a socket nobody reads pins a "
+          "bounded number of buffers, and the pool is whole once it closes",
+          "[udp][memory][adversarial]") {
+    lone_host t;
+    auto p = process::create("idle", &t.a.stack);
+    auto h = p->socket(socket_type::datagram).get().value();
+    REQUIRE(p->bind(h, {ipv4_any, 9}).get());
+    const auto in_use_before = t.w.pool.in_use();
+    for (int i = 0; i < 20000; ++i)
+        t.inject_ip(
+            ip_datagram(ip_header(ip_b, ip_a, ipv4::protocol::udp, static_cast<std::uint16_t>(i)),
+                        udp_datagram(ip_b, ip_a, 4000, 9, pattern(i % 2))));
+    // The default 212,992 bytes of receive buffer hold 104 datagrams of one 2 KiB buffer
+    // each, whatever their length (a byte count would have let all 20,000 in: 10,000 bytes).
+    CHECK(t.a.counter("udp.in_datagrams") == 104);
+    CHECK(t.a.counter("udp.rcvbuf_errors") == 20000 - 104);
+    CHECK(t.a.counter("memory.udp_receive_buffers") == 104);
+    CHECK(t.w.pool.in_use() == in_use_before + 104);
+    REQUIRE(p->close(h).get());
+    CHECK(t.a.counter("memory.udp_receive_buffers") == 0);
+    CHECK(t.w.pool.in_use() == in_use_before);
 }
