@@ -24,22 +24,34 @@ struct sockopt_place {
 };
 result<sockopt_place> place_of(socket_option opt) {
     switch (opt) {
-    case socket_option::no_delay: return sockopt_place{IPPROTO_TCP, TCP_NODELAY};
-    case socket_option::keep_alive: return sockopt_place{SOL_SOCKET, SO_KEEPALIVE};
-    case socket_option::keep_idle: return sockopt_place{IPPROTO_TCP, TCP_KEEPIDLE};
-    case socket_option::keep_interval: return sockopt_place{IPPROTO_TCP, TCP_KEEPINTVL};
-    case socket_option::keep_count: return sockopt_place{IPPROTO_TCP, TCP_KEEPCNT};
-    case socket_option::send_buffer: return sockopt_place{SOL_SOCKET, SO_SNDBUF};
-    case socket_option::receive_buffer: return sockopt_place{SOL_SOCKET, SO_RCVBUF};
-    case socket_option::user_timeout: return sockopt_place{IPPROTO_TCP, TCP_USER_TIMEOUT};
-    case socket_option::reuse_address: return sockopt_place{SOL_SOCKET, SO_REUSEADDR};
-    default: return error{ENOPROTOOPT};
+    case socket_option::no_delay:
+        return sockopt_place{IPPROTO_TCP, TCP_NODELAY};
+    case socket_option::keep_alive:
+        return sockopt_place{SOL_SOCKET, SO_KEEPALIVE};
+    case socket_option::keep_idle:
+        return sockopt_place{IPPROTO_TCP, TCP_KEEPIDLE};
+    case socket_option::keep_interval:
+        return sockopt_place{IPPROTO_TCP, TCP_KEEPINTVL};
+    case socket_option::keep_count:
+        return sockopt_place{IPPROTO_TCP, TCP_KEEPCNT};
+    case socket_option::send_buffer:
+        return sockopt_place{SOL_SOCKET, SO_SNDBUF};
+    case socket_option::receive_buffer:
+        return sockopt_place{SOL_SOCKET, SO_RCVBUF};
+    case socket_option::user_timeout:
+        return sockopt_place{IPPROTO_TCP, TCP_USER_TIMEOUT};
+    case socket_option::reuse_address:
+        return sockopt_place{SOL_SOCKET, SO_REUSEADDR};
+    default:
+        return error{ENOPROTOOPT};
     }
 }
 
 } // namespace
 
 host_socket::~host_socket() {
+    for (int fd : accepted_) // accepted by the kernel, never taken: their peers see a close
+        ::close(fd);
     if (fd_ >= 0) ::close(fd_);
 }
 
@@ -50,26 +62,13 @@ result<> host_socket::bind(const endpoint& local) {
 
 result<> host_socket::listen(int backlog) { return check(::listen(fd_, backlog)); }
 
-task<result<ref<socket_object>>> host_socket::accept() {
-    int fd;
-    if (non_blocking_) {
-        fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) co_return error{errno == EWOULDBLOCK ? EAGAIN : errno};
-    } else {
-        busy b(*this);
-        auto r = co_await uring::accept_op(reactor_, fd_, SOCK_CLOEXEC);
-        if (!r) co_return error{r.error()};
-        fd = *r;
-    }
-    co_return ref<socket_object>(make_object<host_socket>(reactor_, fd, socket_type::stream));
-}
-
 task<result<>> host_socket::connect(const endpoint& remote) {
     auto sa = to_sockaddr(remote);
     if (type_ == socket_type::datagram) // no handshake: only sets the default peer
         co_return check(::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa));
     busy b(*this);
-    co_return co_await uring::connect_op(reactor_, fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+    co_return co_await uring::connect_op(reactor_, fd_, reinterpret_cast<const sockaddr*>(&sa),
+                                         sizeof sa);
 }
 
 task<result<std::size_t>> host_socket::read(std::span<std::byte> buffer) {
@@ -149,11 +148,13 @@ task<result<std::size_t>> host_socket::send_zc(packet& data) {
     co_return total;
 }
 
-task<result<std::size_t>> host_socket::send_to(std::span<const std::byte> bytes, const endpoint& to) {
+task<result<std::size_t>> host_socket::send_to(std::span<const std::byte> bytes,
+                                               const endpoint& to) {
     auto sa = to_sockaddr(to);
     int flags = MSG_NOSIGNAL | (non_blocking_ ? MSG_DONTWAIT : 0);
     busy b(*this);
-    auto r = co_await uring::sendmsg_op(reactor_, fd_, bytes, reinterpret_cast<const sockaddr*>(&sa), sizeof sa, flags);
+    auto r = co_await uring::sendmsg_op(reactor_, fd_, bytes,
+                                        reinterpret_cast<const sockaddr*>(&sa), sizeof sa, flags);
     if (!r && r.error() == EWOULDBLOCK) co_return error{EAGAIN};
     co_return r;
 }
@@ -200,7 +201,8 @@ result<> host_socket::set_option(socket_option opt, std::int64_t value) {
     case socket_option::congestion_control: {
         std::string name = value == 0 ? "reno" : value == 1 ? "cubic" : "";
         if (name.empty()) return error{EINVAL};
-        return check(::setsockopt(fd_, IPPROTO_TCP, TCP_CONGESTION, name.data(), static_cast<socklen_t>(name.size())));
+        return check(::setsockopt(fd_, IPPROTO_TCP, TCP_CONGESTION, name.data(),
+                                  static_cast<socklen_t>(name.size())));
     }
     default: {
         auto p = place_of(opt);
@@ -213,7 +215,8 @@ result<> host_socket::set_option(socket_option opt, std::int64_t value) {
 
 result<std::int64_t> host_socket::get_option(socket_option opt) const {
     switch (opt) {
-    case socket_option::non_blocking: return std::int64_t{non_blocking_};
+    case socket_option::non_blocking:
+        return std::int64_t{non_blocking_};
     case socket_option::linger: {
         linger l{};
         socklen_t len = sizeof l;
@@ -242,6 +245,7 @@ void host_socket::on_last_handle_closed() noexcept {
     // hold the file, so close() alone would not end them). No shutdown(): that would send
     // a FIN where SO_LINGER 0 asks for a reset. The descriptor is closed by the
     // destructor, once the last pending call has let go of the socket.
+    end_accept_on_close();
     if (in_flight_ == 0) return;
     io_uring_prep_cancel_fd(cancel_all_.sqe(), fd_, IORING_ASYNC_CANCEL_ALL);
     cancel_all_.set_background(true);

@@ -2,19 +2,25 @@
 // host_socket: one Linux socket behind a coronet handle. See host_stack.hpp.
 #include "framework/process/socket.hpp"
 #include "framework/uring/reactor.hpp"
+#include "framework/wait_queue.hpp"
+
+#include <deque>
 
 namespace coronet::host {
 
 class host_socket final : public socket_object {
 public:
     host_socket(uring::uring_reactor& reactor, int fd, socket_type type) noexcept
-        : reactor_(reactor), fd_(fd), type_(type), cancel_all_(this) {}
+        : reactor_(reactor), fd_(fd), type_(type), cancel_all_(this), accept_(this),
+          accept_pause_(this) {}
     ~host_socket() override;
 
     int fd() const noexcept { return fd_; }
 
     result<> bind(const endpoint& local) override;
     result<> listen(int backlog) override;
+    // A blocking accept takes a descriptor that a multishot accept has already taken from
+    // the kernel (see host_socket_accept.cpp); a non-blocking one takes those first too.
     task<result<ref<socket_object>>> accept() override;
     task<result<>> connect(const endpoint& remote) override;
     task<result<std::size_t>> read(std::span<std::byte> buffer) override;
@@ -24,7 +30,8 @@ public:
     // one sendmsg of up to 64 slices at a time (the kernel copies them), the bytes sent
     // taken off `data`.
     task<result<std::size_t>> send_zc(packet& data) override;
-    task<result<std::size_t>> send_to(std::span<const std::byte> bytes, const endpoint& to) override;
+    task<result<std::size_t>> send_to(std::span<const std::byte> bytes,
+                                      const endpoint& to) override;
     task<result<datagram_info>> recv_from(std::span<std::byte> buffer) override;
     result<> shutdown(shutdown_how how) override;
     result<endpoint> local_endpoint() const override;
@@ -36,6 +43,9 @@ protected:
     void on_last_handle_closed() noexcept override;
 
 private:
+    // How many accepted descriptors may wait here for accept() before the multishot accept
+    // is paused (the rest wait in the kernel's backlog, as without it).
+    static constexpr std::size_t accepted_bound = 64;
 
     // Counts the socket's io_uring operations in flight, so a close knows whether any
     // needs cancelling.
@@ -62,6 +72,35 @@ private:
         host_socket* owner;
     } cancel_all_;
     ref<host_socket> cancel_keepalive_;
+
+    // The multishot accept of a blocking listener: armed by accept() when nothing waits in
+    // accepted_, paused (cancelled) when accepted_bound descriptors wait, ended by close.
+    struct accept_request final : uring::io_request {
+        explicit accept_request(host_socket* s) noexcept : io_request(&on_accept), owner(s) {}
+        static void on_accept(uring::io_completion* c, int res, std::uint32_t flags);
+        host_socket* owner;
+    } accept_;
+    struct accept_pause_request final : uring::io_request { // a cancel of accept_
+        explicit accept_pause_request(host_socket* s) noexcept : io_request(&on_pause), owner(s) {}
+        static void on_pause(uring::io_completion* c, int res, std::uint32_t flags);
+        host_socket* owner;
+    } accept_pause_;
+    void arm_accept();
+    void end_accept_on_close() noexcept;
+    void pause_accept();
+    bool accept_idle() const noexcept;
+    void accept_went_idle() noexcept; // drops accept_keepalive_: may destroy this
+    task<result<int>> accept_multishot();
+    result<int> accept_now();           // non-blocking: EAGAIN rather than wait
+    ref<host_socket> accept_keepalive_; // the kernel may complete into accept_
+    std::deque<int> accepted_;          // taken from the kernel, not yet by accept()
+    wait_queue accept_waiters_;
+    std::uint64_t accept_ends_ = 0; // how often the multishot ended with an error
+    int accept_error_ = 0;          // the error it last ended with
+    bool accept_pausing_ = false;
+    unsigned single_accepts_ = 0;  // accept_ops in flight (a kernel without multishot)
+    bool closed_ = false;          // the last handle is closed
+    bool multishot_accept_ = true; // false once the kernel refused one (EINVAL): single accepts
 };
 
 } // namespace coronet::host
