@@ -250,13 +250,16 @@ void host_socket::on_last_handle_closed() noexcept {
     io_uring_prep_cancel_fd(cancel_all_.sqe(), fd_, IORING_ASYNC_CANCEL_ALL);
     cancel_all_.set_background(true);
     cancel_keepalive_ = ref<host_socket>(this);
+    ++lingering_;
     reactor_.submit(cancel_all_);
 }
 
 void host_socket::cancel_request::on_done(uring::io_completion* c, int, std::uint32_t) {
     // Dropping the reference may destroy the socket, and this request with it: take it
     // out first.
-    auto keep = std::move(static_cast<cancel_request&>(*c).owner->cancel_keepalive_);
+    host_socket& s = *static_cast<cancel_request&>(*c).owner;
+    --s.lingering_;
+    auto keep = std::move(s.cancel_keepalive_);
 }
 
 } // namespace coronet::host

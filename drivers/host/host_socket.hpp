@@ -10,12 +10,17 @@ namespace coronet::host {
 
 class host_socket final : public socket_object {
 public:
-    host_socket(uring::uring_reactor& reactor, int fd, socket_type type) noexcept
-        : reactor_(reactor), fd_(fd), type_(type), cancel_all_(this), accept_(this),
-          accept_pause_(this) {}
+    // `lingering`: the stack's count of sockets that keep themselves alive for the kernel
+    // (see host_stack's destructor).
+    host_socket(uring::uring_reactor& reactor, unsigned& lingering, int fd,
+                socket_type type) noexcept
+        : reactor_(reactor), lingering_(lingering), fd_(fd), type_(type), cancel_all_(this),
+          accept_(this), accept_pause_(this) {}
     ~host_socket() override;
 
     int fd() const noexcept { return fd_; }
+    // One accept operation per accept() call instead of a multishot (host_options).
+    void use_single_accepts() noexcept { multishot_accept_ = false; }
 
     result<> bind(const endpoint& local) override;
     result<> listen(int backlog) override;
@@ -60,6 +65,7 @@ private:
     };
 
     uring::uring_reactor& reactor_;
+    unsigned& lingering_;
     int fd_;
     socket_type type_;
     bool non_blocking_ = false;

@@ -22,7 +22,8 @@ namespace coronet::host {
 task<result<ref<socket_object>>> host_socket::accept() {
     auto fd = non_blocking_ ? accept_now() : co_await accept_multishot();
     if (!fd) co_return error{fd.error()};
-    co_return ref<socket_object>(make_object<host_socket>(reactor_, *fd, socket_type::stream));
+    co_return ref<socket_object>(
+        make_object<host_socket>(reactor_, lingering_, *fd, socket_type::stream));
 }
 
 result<int> host_socket::accept_now() {
@@ -84,6 +85,7 @@ void host_socket::arm_accept() {
     if (!accept_keepalive_) {
         accept_keepalive_ = ref<host_socket>(this);
         ++in_flight_; // for on_last_handle_closed: something of this socket is in the kernel
+        ++lingering_;
     }
     reactor_.submit(accept_);
 }
@@ -104,6 +106,7 @@ bool host_socket::accept_idle() const noexcept {
 void host_socket::accept_went_idle() noexcept {
     if (!accept_keepalive_ || !accept_idle()) return;
     --in_flight_;
+    --lingering_;
     // Dropping the reference may destroy this socket: nothing touches it after.
     auto keep = std::move(accept_keepalive_);
 }

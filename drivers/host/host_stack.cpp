@@ -3,6 +3,7 @@
 #include "drivers/host/host_socket.hpp"
 
 #include <arpa/inet.h>
+#include <chrono>
 #include <sys/socket.h>
 
 namespace coronet::host {
@@ -19,11 +20,19 @@ endpoint to_endpoint(const sockaddr_in& sa) noexcept {
     return endpoint{ipv4_address(ntohl(sa.sin_addr.s_addr)), port(ntohs(sa.sin_port))};
 }
 
+host_stack::~host_stack() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (lingering_ > 0 && std::chrono::steady_clock::now() < deadline)
+        reactor_.wait(std::chrono::milliseconds(10));
+}
+
 result<ref<socket_object>> host_stack::socket(socket_type type) {
     int kind = type == socket_type::stream ? SOCK_STREAM : SOCK_DGRAM;
     int fd = ::socket(AF_INET, kind | SOCK_CLOEXEC, 0);
     if (fd < 0) return error{errno};
-    return ref<socket_object>(make_object<host_socket>(reactor_, fd, type));
+    auto s = make_object<host_socket>(reactor_, lingering_, fd, type);
+    if (!opts_.multishot_accept) s->use_single_accepts();
+    return ref<socket_object>(std::move(s));
 }
 
 } // namespace coronet::host
