@@ -18,6 +18,11 @@ struct config {
     duration fin_timeout = std::chrono::seconds(60);
     // RFC 9293 §3.8.6.3: an ACK is delayed at most this long (and at most 2 full segments).
     duration delayed_ack = std::chrono::milliseconds(40);
+    // Quick-ack mode (Linux's): at a connection's first data, after an idle gap longer than
+    // the RTO and after a duplicate segment, up to this many ACKs go at once (half the
+    // receive window in segments, at least 2); Linux's TCP_MAX_QUICKACKS. 0: none, every ACK
+    // delayed as above.
+    unsigned quick_acks = 16;
     rtt_options rtt{};
     std::size_t send_buffer = 1 << 20;
     std::size_t receive_buffer = 128 << 10;    // the initial receive window

@@ -60,6 +60,9 @@ void socket::input(segment&& seg) {
         if (state_ == state::syn_received) {
             send_syn();
         } else {
+            // Data we have already: our ACK was lost or late, so the next ones go at once
+            // (Linux's tcp_send_dupack enters quick-ack mode).
+            if (!seg.payload.empty() && seg.seq() < rcv_nxt_) add_quick_acks();
             if (state_ == state::time_wait && seg.has(flag::fin))
                 arm(wait_timer_, 2 * layer_->cfg().msl); // RFC 9293 §3.10.7.4: restart 2 MSL
             send_ack();
@@ -285,6 +288,7 @@ void socket::process_data(segment& seg) {
         rcv_.append(std::move(p)); // the received slices themselves: no copy
         rcv_nxt_ += n;
         auto_tune(n);
+        note_data_arrival();
         if (!ooo_.empty()) {
             deliver_in_order();
             schedule_ack(true); // RFC 5681 §4.2: ACK at once when a hole is filled

@@ -218,6 +218,8 @@ bool socket::transmit(repr& r, packet&& p) {
         return false;
     }
     if (has(r.flags, flag::ack)) {
+        // An ACK that was due (pure or with data) uses up one of quick-ack mode's.
+        if (quick_acks_ > 0 && (ack_pending_ || delack_timer_.armed())) --quick_acks_;
         last_ack_sent_ = rcv_nxt_;
         ack_pending_ = false;
         unacked_bytes_ = 0;
@@ -259,12 +261,34 @@ std::uint16_t socket::window_field(bool syn) {
 
 void socket::schedule_ack(bool immediate) {
     // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: an ACK for at least every second full-sized segment,
-    // and none delayed longer than the configured delay.
-    if (immediate || unacked_bytes_ >= 2u * mss_) {
+    // and none delayed longer than the configured delay; in quick-ack mode, every segment.
+    if (immediate || unacked_bytes_ >= 2u * mss_ || quick_acks_ > 0) {
         ack_pending_ = true;
         return;
     }
     if (!delack_timer_.armed()) arm(delack_timer_, layer_->cfg().delayed_ack);
+}
+
+void socket::note_data_arrival() {
+    // Linux's tcp_event_data_recv: the first data of a connection, and data after a gap
+    // longer than the RTO (the sender restarts from a small window), start quick-ack mode.
+    // Each ACK then grows the sender's cwnd in slow start (RFC 5681 §3.1), which a delayed
+    // ACK would hold back by up to the delay; RFC 5681 §4.2 and RFC 9293 §3.8.6.3 allow
+    // ACKing every segment.
+    const time_point now = layer_->now();
+    if (!data_arrived_ || now - last_data_at_ > rtt_.rto()) add_quick_acks();
+    data_arrived_ = true;
+    last_data_at_ = now;
+}
+
+void socket::add_quick_acks() {
+    // Linux's tcp_incr_quickack: half the receive window (the one last advertised) in
+    // segments, at least 2, at most the configured number; never fewer than are left.
+    const std::size_t window = rcv_adv_ > last_ack_sent_ ? distance(last_ack_sent_, rcv_adv_) : 0;
+    std::size_t n = window / (2u * std::max<std::uint32_t>(mss_, 1));
+    if (n == 0) n = 2;
+    n = std::min<std::size_t>({n, layer_->cfg().quick_acks, 255});
+    if (n > quick_acks_) quick_acks_ = static_cast<std::uint8_t>(n);
 }
 
 void socket::send_ack() {

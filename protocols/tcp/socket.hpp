@@ -190,6 +190,10 @@ private:
     bool fin_to_send() const noexcept;
     seq32 fin_seq() const noexcept { return snd_.end(); }
     void schedule_ack(bool immediate);
+    // In-order data arrived: quick-ack mode at the first data and after an idle gap.
+    void note_data_arrival();
+    // Quick-ack mode for the next ACKs (Linux's tcp_incr_quickack).
+    void add_quick_acks();
     // Puts the header (and checksum, or its offload) on `p` and hands it to IPv4.
     bool transmit(repr& r, packet&& p);
     void enter_time_wait();
@@ -276,6 +280,11 @@ private:
     std::optional<seq32> ooo_fin_; // a FIN received beyond a hole
     std::uint32_t ts_recent_ = 0;
     std::uint32_t unacked_bytes_ = 0; // received in order since the last ACK sent
+    // Quick-ack mode: how many more ACKs go at once rather than delayed (Linux's
+    // icsk_ack.quick), and when in-order data last arrived (Linux's lrcvtime).
+    std::uint8_t quick_acks_ = 0;
+    bool data_arrived_ = false;
+    time_point last_data_at_{};
     std::uint32_t ts_offset_ = 0;
     std::uint32_t ts_first_ = 0;   // our TSval when the connection began: no echo is older
     std::uint32_t high_tx_ts_ = 0; // TSval of the last new data sent

@@ -70,6 +70,9 @@ struct seg_out {
 inline tcp::config trace_config() {
     tcp::config c;
     c.auto_tune = false; // the advertised window stays put
+    // ACKs delayed from the first segment (RFC 9293 §3.8.6.3); quick-ack mode, the default,
+    // has its own traces (trace_quick_ack_test.cpp).
+    c.quick_acks = 0;
     return c;
 }
 
