@@ -32,6 +32,8 @@ struct counters {
     counter& passive_opens = group.declare("passive_opens");
     counter& attempt_fails = group.declare("attempt_fails");
     counter& estab_resets = group.declare("estab_resets");
+    // New data after close() or shutdown(SHUT_RD) in FIN-WAIT: reset (Linux's TCPAbortOnData).
+    counter& abort_on_data = group.declare("abort_on_data");
     counter& curr_estab = group.declare("curr_estab"); // a gauge: up and down
     counter& in_segs = group.declare("in_segs");
     counter& out_segs = group.declare("out_segs");

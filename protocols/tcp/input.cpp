@@ -141,6 +141,15 @@ void socket::input(segment&& seg) {
     }
     // Seventh: segment text; eighth: FIN.
     const seq32 fin_at = seg.seq() + static_cast<std::uint32_t>(seg.payload.length());
+    if (fin_at > rcv_nxt_ && (handle_closed_ || read_shut_) &&
+        (state_ == state::fin_wait_1 || state_ == state::fin_wait_2)) {
+        // RFC 1122 §4.2.2.13: "if new data is received after CLOSE is called, its TCP SHOULD
+        // send a RST to show that data was lost". No one will read it: Linux resets too
+        // (TCPAbortOnData), also after shutdown(SHUT_RD), <SEQ=SEG.ACK><CTL=RST>.
+        ++layer_->stats().abort_on_data;
+        layer_->send_reset(seg, local_, remote_);
+        return to_closed(ECONNRESET);
+    }
     if (!seg.payload.empty()) {
         if (receives_data(state_))
             process_data(seg);

@@ -97,6 +97,51 @@ TEST_CASE("tcp trace FIN-WAIT-2: its FIN leads to TIME-WAIT; data is still taken
     CHECK(t.quiet());
 }
 
+TEST_CASE("tcp trace FIN-WAIT after close() or shutdown(SHUT_RD): new data draws a RST "
+          "<SEQ=SEG.ACK><CTL=RST> and ends the connection (RFC 1122 §4.2.2.13)",
+          "[tcp][trace][fin_wait_1][fin_wait_2]") {
+    trace t;
+    t.established();
+    SECTION("FIN-WAIT-1, closed") {
+        t.close();
+        CHECK(t.out() == "0ms [F.] seq 1 ack 1 win 65535 len 0");
+        REQUIRE(t.state() == tcp::state::fin_wait_1);
+        t.in({.flags = A, .seq = 1, .ack = 1, .len = 1});
+        CHECK(t.out() == "0ms [R] seq 1 win 0 len 0");
+        CHECK(t.sock() == nullptr);
+        CHECK(t.counter("abort_on_data") == 1);
+    }
+    SECTION("FIN-WAIT-2, closed") {
+        t.close();
+        (void)t.take();
+        t.in({.flags = A, .seq = 1, .ack = 2});
+        REQUIRE(t.state() == tcp::state::fin_wait_2);
+        t.in({.flags = P | A, .seq = 1, .ack = 2, .len = 100});
+        CHECK(t.out() == "0ms [R] seq 2 win 0 len 0");
+        CHECK(t.sock() == nullptr);
+        CHECK(t.counter("abort_on_data") == 1);
+    }
+    SECTION("FIN-WAIT-2 after shutdown(SHUT_RD) and shutdown(SHUT_WR)") {
+        (void)t.app->shutdown(t.conn, shutdown_how::read).get();
+        t.shutdown_write();
+        (void)t.take();
+        t.in({.flags = A, .seq = 1, .ack = 2});
+        REQUIRE(t.state() == tcp::state::fin_wait_2);
+        t.in({.flags = P | A, .seq = 1, .ack = 2, .len = 100});
+        CHECK(t.out() == "0ms [R] seq 2 win 0 len 0");
+        CHECK(t.sock() == nullptr);
+    }
+    SECTION("closed, but only a FIN: TIME-WAIT, no RST") {
+        t.close();
+        (void)t.take();
+        t.in({.flags = F | A, .seq = 1, .ack = 2});
+        CHECK(t.out() == "0ms [.] seq 2 ack 2 win 65535 len 0");
+        CHECK(t.state() == tcp::state::time_wait);
+        CHECK(t.counter("abort_on_data") == 0);
+    }
+    CHECK(t.quiet());
+}
+
 TEST_CASE("tcp trace FIN-WAIT-2 orphaned: after close() it lasts fin_timeout (60 s)",
           "[tcp][trace][fin_wait_2][timers]") {
     trace t;
