@@ -70,7 +70,8 @@ TEST_CASE("router: UDP between subnets, refragmented for the smaller MTU", "[sta
         from = r->from;
     });
     pa->spawn([&]() -> task<void> {
-        REQUIRE(co_await t.a.stack.ping({10, 0, 1, 2})); // resolve both links first
+        auto resolved = co_await t.a.stack.ping({10, 0, 1, 2}); // resolve both links first
+        REQUIRE(resolved);
         auto h = pa->socket(socket_type::datagram).get().value();
         auto s = co_await pa->send_to(h, data, {{10, 0, 1, 2}, 5353});
         REQUIRE(s);
