@@ -1,6 +1,7 @@
 #include "drivers/host/host_socket.hpp"
 
 #include "drivers/host/host_stack.hpp"
+#include "drivers/host/receive_buffers.hpp"
 #include "framework/uring/ops.hpp"
 
 #include <array>
@@ -49,6 +50,10 @@ result<sockopt_place> place_of(socket_option opt) {
 
 } // namespace
 
+host_socket::host_socket(host_stack& stack, int fd, socket_type type) noexcept
+    : stack_(stack), reactor_(stack.reactor()), lingering_(stack.lingering_), fd_(fd), type_(type),
+      cancel_all_(this), accept_(this), accept_pause_(this) {}
+
 host_socket::~host_socket() {
     for (int fd : accepted_) // accepted by the kernel, never taken: their peers see a close
         ::close(fd);
@@ -89,6 +94,37 @@ task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
     }
     busy b(*this);
     co_return co_await uring::send_op(reactor_, fd_, bytes, MSG_NOSIGNAL);
+}
+
+task<result<packet>> host_socket::recv_zc(std::size_t max) {
+    if (type_ != socket_type::stream) co_return error{EOPNOTSUPP};
+    if (max == 0) co_return error{EINVAL}; // an empty packet would read as end of stream
+    auto lending = stack_.lending_buffers();
+    if (!lending) co_return error{lending.error()};
+    receive_buffers& buffers = **lending;
+    for (;;) {
+        result<uring::selected_buffer> got = error{EBADF};
+        {
+            busy b(*this);
+            got = co_await uring::recv_selected_op(reactor_, fd_, buffers.ring(), max,
+                                                   non_blocking_ ? MSG_DONTWAIT : 0);
+        }
+        if (got) {
+            if (got->size == 0) co_return packet{}; // end of stream: no buffer taken
+            co_return buffers.lend(*got);
+        }
+        if (got.error() == EWOULDBLOCK) co_return error{EAGAIN};
+        if (got.error() != ENOBUFS) co_return error{got.error()};
+        // Callers hold every buffer; the kernel kept the data.
+        buffers.count_exhausted();
+        if (non_blocking_) co_return error{ENOBUFS};
+        if (closed_) co_return error{ECANCELED};
+        waits_for_buffer_ = true;
+        auto w = co_await buffers.returned().wait();
+        waits_for_buffer_ = false;
+        if (!w) co_return error{w.error()};
+        if (closed_) co_return error{ECANCELED}; // as a read the close cancelled
+    }
 }
 
 namespace {
@@ -246,6 +282,9 @@ void host_socket::on_last_handle_closed() noexcept {
     // a FIN where SO_LINGER 0 asks for a reset. The descriptor is closed by the
     // destructor, once the last pending call has let go of the socket.
     end_accept_on_close();
+    if (waits_for_buffer_) { // not in the kernel: woken here, it sees closed_
+        if (auto* buffers = stack_.lending_buffers_if_made()) buffers->returned().wake_all();
+    }
     if (in_flight_ == 0) return;
     io_uring_prep_cancel_fd(cancel_all_.sqe(), fd_, IORING_ASYNC_CANCEL_ALL);
     cancel_all_.set_background(true);

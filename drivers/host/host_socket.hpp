@@ -8,14 +8,11 @@
 
 namespace coronet::host {
 
+class host_stack;
+
 class host_socket final : public socket_object {
 public:
-    // `lingering`: the stack's count of sockets that keep themselves alive for the kernel
-    // (see host_stack's destructor).
-    host_socket(uring::uring_reactor& reactor, unsigned& lingering, int fd,
-                socket_type type) noexcept
-        : reactor_(reactor), lingering_(lingering), fd_(fd), type_(type), cancel_all_(this),
-          accept_(this), accept_pause_(this) {}
+    host_socket(host_stack& stack, int fd, socket_type type) noexcept;
     ~host_socket() override;
 
     int fd() const noexcept { return fd_; }
@@ -30,10 +27,14 @@ public:
     task<result<>> connect(const endpoint& remote) override;
     task<result<std::size_t>> read(std::span<std::byte> buffer) override;
     task<result<std::size_t>> write(std::span<const std::byte> bytes) override;
-    // recv_zc is not offered (EOPNOTSUPP, the default): the kernel's buffers cannot be lent
-    // and the host stack has no buffer pool to copy into. send_zc is served with a copy:
-    // one sendmsg of up to 64 slices at a time (the kernel copies them), the bytes sent
-    // taken off `data`.
+    // recv_zc lends one buffer of the stack's receive ring (receive_buffers.hpp) that the
+    // kernel filled: at most min(max, buffer size) bytes, no copy of ours. read copies
+    // straight into the caller's span instead (the kernel's one copy). Datagram sockets:
+    // EOPNOTSUPP. When callers hold every ring buffer, a blocking call waits for one to
+    // come back and a non-blocking one fails with ENOBUFS.
+    task<result<packet>> recv_zc(std::size_t max) override;
+    // send_zc is served with a copy: one sendmsg of up to 64 slices at a time (the kernel
+    // copies them), the bytes sent taken off `data`.
     task<result<std::size_t>> send_zc(packet& data) override;
     task<result<std::size_t>> send_to(std::span<const std::byte> bytes,
                                       const endpoint& to) override;
@@ -64,8 +65,9 @@ private:
         host_socket& s_;
     };
 
+    host_stack& stack_;
     uring::uring_reactor& reactor_;
-    unsigned& lingering_;
+    unsigned& lingering_; // the stack's count of sockets kept alive for the kernel
     int fd_;
     socket_type type_;
     bool non_blocking_ = false;
@@ -106,6 +108,7 @@ private:
     bool accept_pausing_ = false;
     unsigned single_accepts_ = 0;  // accept_ops in flight (a kernel without multishot)
     bool closed_ = false;          // the last handle is closed
+    bool waits_for_buffer_ = false; // a recv_zc waits for the ring (closing wakes it)
     bool multishot_accept_ = true; // false once the kernel refused one (EINVAL): single accepts
 };
 

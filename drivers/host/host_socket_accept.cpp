@@ -23,7 +23,7 @@ task<result<ref<socket_object>>> host_socket::accept() {
     auto fd = non_blocking_ ? accept_now() : co_await accept_multishot();
     if (!fd) co_return error{fd.error()};
     co_return ref<socket_object>(
-        make_object<host_socket>(reactor_, lingering_, *fd, socket_type::stream));
+        make_object<host_socket>(stack_, *fd, socket_type::stream));
 }
 
 result<int> host_socket::accept_now() {

@@ -11,6 +11,8 @@
 #include "framework/process/socket.hpp"
 #include "framework/uring/reactor.hpp"
 
+#include <cstdint>
+#include <memory>
 #include <netinet/in.h>
 
 namespace coronet::host {
@@ -19,12 +21,17 @@ struct host_options {
     // A listener accepts through one multishot accept (host_socket_accept.cpp); false: one
     // accept operation per call, as on a kernel without it (for tests and comparisons).
     bool multishot_accept = true;
+    // recv_zc's ring (receive_buffers.hpp), made on the first recv_zc: buffers and the
+    // bytes in each (a multiple of 64). 256 of 16 KiB: 4 MiB, a loopback segment in one.
+    std::uint32_t receive_buffers = 256;
+    std::uint32_t receive_buffer_size = 16384;
 };
+
+class receive_buffers;
 
 class host_stack final : public network_stack {
 public:
-    explicit host_stack(uring::uring_reactor& reactor, host_options opts = {}) noexcept
-        : reactor_(reactor), opts_(opts) {}
+    explicit host_stack(uring::uring_reactor& reactor, host_options opts = {}) noexcept;
     // Sockets whose last handle has closed may still have an operation in the kernel for a
     // moment (the cancel that ends their calls, a listener's multishot accept), and keep
     // themselves alive until the kernel answers. The stack lets it answer (at most a
@@ -36,10 +43,18 @@ public:
     // EMFILE/ENFILE/ENOBUFS as socket(2) gives them.
     result<ref<socket_object>> socket(socket_type type) override;
 
+    uring::uring_reactor& reactor() noexcept { return reactor_; }
+    // recv_zc's buffers, made on first use; ENOMEM (or the kernel's error) if they cannot be.
+    result<receive_buffers*> lending_buffers();
+    // nullptr until the first recv_zc.
+    receive_buffers* lending_buffers_if_made() noexcept { return lending_.get(); }
+
 private:
+    friend class host_socket;
     uring::uring_reactor& reactor_;
     host_options opts_;
     unsigned lingering_ = 0; // sockets holding themselves for the kernel
+    std::unique_ptr<receive_buffers> lending_;
 };
 
 sockaddr_in to_sockaddr(const endpoint& e) noexcept;

@@ -218,16 +218,11 @@ public:
     result<> await_resume() noexcept { return detail::void_result(finish()); }
 };
 
-// A read into whichever buffer of `ring` the kernel picks when data arrives. The buffer
-// then belongs to the caller until ring.recycle(id). ENOBUFS when none is posted.
-class read_selected_op : public operation {
+// A read or receive into whichever buffer of `ring` the kernel picks when data arrives.
+// The buffer then belongs to the caller until ring.recycle(id). ENOBUFS when none is posted
+// (nothing is consumed: the data stays in the file or socket).
+class selected_op : public operation {
 public:
-    read_selected_op(uring_reactor& r, int fd, provided_buffer_ring& ring, std::uint64_t offset) noexcept
-        : operation(r), ring_(ring) {
-        io_uring_prep_read(sqe(), fd, nullptr, detail::clamp_size(ring.buffer_size()), offset);
-        sqe()->flags |= IOSQE_BUFFER_SELECT;
-        sqe()->buf_group = ring.group();
-    }
     result<selected_buffer> await_resume() noexcept {
         int res = finish();
         auto id = provided_buffer_ring::buffer_id(cqe_flags());
@@ -241,8 +236,36 @@ public:
         return selected_buffer{*id, static_cast<std::uint32_t>(res)};
     }
 
+protected:
+    selected_op(uring_reactor& r, provided_buffer_ring& ring) noexcept : operation(r), ring_(ring) {}
+    void select_from_ring() noexcept {
+        sqe()->flags |= IOSQE_BUFFER_SELECT;
+        sqe()->buf_group = ring_.group();
+    }
+
 private:
     provided_buffer_ring& ring_;
+};
+
+class read_selected_op : public selected_op {
+public:
+    read_selected_op(uring_reactor& r, int fd, provided_buffer_ring& ring, std::uint64_t offset) noexcept
+        : selected_op(r, ring) {
+        io_uring_prep_read(sqe(), fd, nullptr, detail::clamp_size(ring.buffer_size()), offset);
+        select_from_ring();
+    }
+};
+
+// recv(2) into a buffer of `ring`, of at most `max` bytes (0 or more than a buffer: a
+// whole buffer).
+class recv_selected_op : public selected_op {
+public:
+    recv_selected_op(uring_reactor& r, int fd, provided_buffer_ring& ring, std::size_t max, int flags) noexcept
+        : selected_op(r, ring) {
+        const std::size_t len = max == 0 || max > ring.buffer_size() ? ring.buffer_size() : max;
+        io_uring_prep_recv(sqe(), fd, nullptr, detail::clamp_size(len), flags);
+        select_from_ring();
+    }
 };
 
 inline nop_op nop() { return nop_op{uring_reactor::current()}; }
