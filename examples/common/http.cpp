@@ -5,7 +5,6 @@
 #include <string>
 
 namespace coronet::http {
-namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -16,11 +15,13 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
+namespace {
 // RFC 9110 §5.6.2: token characters.
 bool is_tchar(char c) {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
     return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
+} // namespace
 
 bool is_token(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
@@ -43,6 +44,8 @@ bool contains_token(std::string_view list, std::string_view token) {
     }
     return false;
 }
+
+namespace {
 
 parse_result fail(int status) {
     parse_result r;

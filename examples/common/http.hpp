@@ -16,6 +16,13 @@
 
 namespace coronet::http {
 
+// Field-value helpers (RFC 9110 §5.6), shared by the request parser and coronet-load's
+// response parser.
+bool iequals(std::string_view a, std::string_view b); // ASCII, without case
+bool is_token(std::string_view s);                    // RFC 9110 §5.6.2
+std::string_view trim(std::string_view s);            // optional whitespace at both ends
+bool contains_token(std::string_view list, std::string_view token); // "a, close" has "close"
+
 struct header {
     std::string_view name;
     std::string_view value;

@@ -33,8 +33,9 @@ void add_stack_options(CLI::App& app, stack_options& out) {
            [&out](const std::string& s) {
                out.stack = s == "host" ? stack_kind::host : stack_kind::native;
            },
-           "native: coronet's TCP/IP over a TAP device; host: Linux sockets through io_uring "
-           "(default native)")
+           std::string("native: coronet's TCP/IP over a TAP device; host: Linux sockets through "
+                       "io_uring (default ") +
+               (out.stack == stack_kind::host ? "host)" : "native)"))
         ->check(CLI::IsMember({"native", "host"}))
         ->group(group);
     app.add_option("--tap", out.tap,
