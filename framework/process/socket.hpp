@@ -38,6 +38,10 @@ enum class socket_option : std::uint8_t {
     congestion_control, // 0 NewReno, 1 CUBIC
     reuse_address,      // SO_REUSEADDR: 0 or 1
     non_blocking,       // 1: calls that would wait fail with EAGAIN instead
+    max_segment,        // TCP_MAXSEG: bytes, 0 for the path's; caps the MSS of the next handshake
+    cork,               // TCP_CORK: 0 or 1; a partial segment waits (at most an RTO); 0 sends it
+    more,               // MSG_MORE for the next write only: its partial tail waits, as corked
+    not_sent_low_water, // TCP_NOTSENT_LOWAT: bytes, 0 off; writable only while fewer are unsent
 };
 
 struct listen_options {

@@ -35,6 +35,9 @@ ref<socket> layer::make_child(const socket& l, const four_tuple& t) {
     c.keep_interval_ = l.keep_interval_;
     c.keep_count_ = l.keep_count_;
     c.linger_ = l.linger_;
+    c.user_mss_ = l.user_mss_;
+    c.cork_ = l.cork_;
+    c.low_water_ = l.low_water_;
     c.user_timeout_ = l.user_timeout_;
     c.algorithm_ = l.algorithm_;
     c.rcv_locked_ = l.rcv_locked_;

@@ -40,6 +40,32 @@ std::uint32_t socket::max_payload() const noexcept {
 
 bool socket::fin_to_send() const noexcept { return fin_queued_ && snd_nxt_ == fin_seq(); }
 
+bool socket::corked() const noexcept {
+    // A FIN to send uncorks: close() and shutdown() push what is held (as Linux's tcp_send_fin).
+    return (cork_ || hold_more_) && !push_now_ && !fin_queued_;
+}
+
+bool socket::partial_allowed(std::uint32_t len, std::uint32_t unsent,
+                             std::uint32_t flight) const noexcept {
+    // TCP_CORK and MSG_MORE hold a partial segment until uncorked or until the persist timer's
+    // override (at most an RTO: Linux's "200 ms ceiling" is its probe timer's RTO).
+    if (corked()) return false;
+    if (push_now_) return true;
+    // Nagle: a short segment waits while data is unacknowledged, unless TCP_NODELAY; sender
+    // SWS: unless it is half the largest window the peer offered.
+    const bool last = len == unsent;
+    const bool nagle_ok = no_delay_ || flight == 0;
+    const bool sws_ok = max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
+    return (last && nagle_ok) || sws_ok;
+}
+
+void socket::output(bool more, bool push) {
+    hold_more_ = more;
+    push_now_ = push;
+    output();
+    hold_more_ = push_now_ = false;
+}
+
 void socket::output() {
     if (layer_ == nullptr) return;
     if (!synchronized(state_) || state_ == state::time_wait) {
@@ -48,6 +74,7 @@ void socket::output() {
     }
     bool refused = false;
     const seq32 max_before = snd_max_;
+    const seq32 nxt_before = snd_nxt_;
     for (;;) {
         const std::uint32_t unsent = snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
         const std::uint32_t flight = distance(snd_una_, snd_nxt_);
@@ -58,19 +85,16 @@ void socket::output() {
         const std::uint32_t window = std::min(snd_wnd_, cwnd);
         const std::uint32_t usable = window > flight ? window - flight : 0;
         std::uint32_t len = std::min({unsent, usable, max_payload()});
+        // Corked, a TSO segment that would take the whole tail leaves its partial last MSS
+        // behind (Linux's tcp_mss_split_point).
+        if (corked() && len == unsent && len > send_mss()) len -= len % send_mss();
         const bool fin = fin_queued_ && len == unsent && snd_nxt_ + len == fin_seq() &&
                          (len > 0 || usable > 0 || snd_wnd_ == 0 || flight == 0);
         if (len == 0 && !fin) break;
-        if (len > 0 && len < send_mss() && !fin) {
-            // Nagle: a short segment waits while data is unacknowledged, unless TCP_NODELAY;
-            // sender SWS: unless it is half the largest window the peer offered.
-            const bool last = len == unsent;
-            const bool nagle_ok = no_delay_ || flight == 0;
-            const bool sws_ok = max_snd_wnd_ > 0 && len >= max_snd_wnd_ / 2;
-            if (!((last && nagle_ok) || sws_ok)) break;
-        }
+        if (len > 0 && len < send_mss() && !fin && !partial_allowed(len, unsent, flight)) break;
         flag f = flag::ack;
-        if (len > 0 && len == unsent) f |= flag::psh;
+        // PSH on the segment that empties the buffer, unless a MSG_MORE write said more follows.
+        if (len > 0 && len == unsent && !tail_more_) f |= flag::psh;
         if (fin) f |= flag::fin;
         if (!send_segment(snd_nxt_, len, f)) {
             refused = true;
@@ -96,6 +120,8 @@ void socket::output() {
         arm(persist_timer_, rtt_.rto());
     }
     if (ack_pending_ && !refused) send_ack(); // refused, it goes with the resumed output
+    // TCP_NOTSENT_LOWAT: sending is what brings the unsent bytes below the mark.
+    if (low_water_ != 0 && snd_nxt_ != nxt_before && below_low_water()) writable_.wake_all();
 }
 
 void socket::resume_output() {

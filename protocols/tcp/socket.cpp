@@ -44,6 +44,7 @@ void socket::init_send(seq32 iss, std::uint16_t peer_mss) {
             p->checksum_offload && p->segmentation_offload && layer_->cfg().segmentation_offload;
     }
     advertised_mss_ = mss_for_mtu(mtu);
+    if (user_mss_ != 0) advertised_mss_ = std::min(advertised_mss_, user_mss_); // TCP_MAXSEG
     mss_ = tcp::peer_mss(peer_mss, advertised_mss_).value;
     rcv_wscale_ = layer_->cfg().window_scaling ? scale_for(layer_->cfg().max_receive_buffer) : 0;
     ts_offset_ = static_cast<std::uint32_t>(iss.raw() * 2654435761u);
@@ -360,13 +361,24 @@ task<int> socket::wait_for_room() {
     co_return w ? 0 : w.error();
 }
 
+std::size_t socket::low_water_room() const noexcept {
+    // TCP_NOTSENT_LOWAT: up to the mark, in whole segments (Linux checks it per skb).
+    if (low_water_ == 0) return SIZE_MAX;
+    const std::size_t m = std::max<std::uint32_t>(send_mss(), 1);
+    const std::size_t below = low_water_ - send_unsent(); // below_low_water() held
+    return (below + m - 1) / m * m;
+}
+
 task<result<std::size_t>> socket::write(std::span<const std::byte> bytes) {
+    const bool more = std::exchange(more_next_, false); // MSG_MORE: this write's only
     std::size_t total = 0;
     while (total < bytes.size() || bytes.empty()) {
         if (auto e = write_blocked()) co_return *e == ENOTCONN || layer_ == nullptr ? error{*e} : taken_or(total, *e);
         if (bytes.empty()) co_return std::size_t{0};
-        if (can_send(state_)) {
-            auto n = snd_.write(bytes.subspan(total), layer_->stats().bytes_copied_in);
+        if (can_send(state_) && below_low_water()) {
+            auto chunk = bytes.subspan(total);
+            chunk = chunk.first(std::min(chunk.size(), low_water_room()));
+            auto n = snd_.write(chunk, layer_->stats().bytes_copied_in);
             if (!n && n.error() == ENOBUFS && total == 0) {
                 // The pool is empty: sleep until a buffer is freed (Linux's
                 // sk_stream_wait_memory), or EAGAIN when non-blocking. Bytes already taken
@@ -383,7 +395,8 @@ task<result<std::size_t>> socket::write(std::span<const std::byte> bytes) {
             if (!n) co_return taken_or(total, n.error());
             if (*n > 0) {
                 total += *n;
-                output();
+                tail_more_ = more;
+                output(more, false);
                 continue;
             }
         }
@@ -398,7 +411,7 @@ task<result<std::size_t>> socket::send_zc(packet& data) {
         if (auto e = write_blocked()) co_return *e == ENOTCONN || layer_ == nullptr ? error{*e} : taken_or(total, *e);
         if (data.empty()) co_return std::size_t{0};
         const std::size_t room = snd_.free_space();
-        if (can_send(state_) && room > 0 && snd_.may_take(data.slice_count())) {
+        if (can_send(state_) && room > 0 && below_low_water() && snd_.may_take(data.slice_count())) {
             // The whole packet when it fits, else its first `room` bytes (a split shares
             // the buffer cut in two: still no copy).
             packet part;
@@ -414,6 +427,7 @@ task<result<std::size_t>> socket::send_zc(packet& data) {
             const std::size_t n = part.length();
             (void)snd_.send_zc(std::move(part)); // fits: cannot fail
             total += n;
+            tail_more_ = false;
             output();
             continue;
         }
@@ -454,7 +468,8 @@ result<> socket::set_option(socket_option opt, std::int64_t v) {
     switch (opt) {
     case socket_option::no_delay:
         no_delay_ = v != 0;
-        if (no_delay_ && synchronized(state_)) output();
+        // Linux's TCP_NAGLE_PUSH: what waits goes now, corked or not.
+        if (no_delay_ && synchronized(state_)) output(false, true);
         return {};
     case socket_option::keep_alive:
         keep_alive_ = v != 0;
@@ -502,6 +517,23 @@ result<> socket::set_option(socket_option opt, std::int64_t v) {
     case socket_option::non_blocking:
         non_blocking_ = v != 0;
         return {};
+    case socket_option::max_segment:
+        // Linux's bounds (TCP_MIN_MSS, MAX_TCP_WINDOW); the next handshake applies it.
+        if (v != 0 && (v < 88 || v > 32767)) return error{EINVAL};
+        user_mss_ = static_cast<std::uint16_t>(v);
+        return {};
+    case socket_option::cork:
+        cork_ = v != 0;
+        if (!cork_ && synchronized(state_)) output(); // uncorked: Nagle decides again
+        return {};
+    case socket_option::more:
+        more_next_ = v != 0;
+        return {};
+    case socket_option::not_sent_low_water:
+        if (v < 0 || v > UINT32_MAX) return error{EINVAL};
+        low_water_ = static_cast<std::uint32_t>(v);
+        writable_.wake_all(); // a higher mark may let a writer in
+        return {};
     }
     return error{ENOPROTOOPT};
 }
@@ -523,6 +555,10 @@ result<std::int64_t> socket::get_option(socket_option opt) const {
     case socket_option::congestion_control: return static_cast<std::int64_t>(algorithm_);
     case socket_option::reuse_address: return std::int64_t{reuse_address_};
     case socket_option::non_blocking: return std::int64_t{non_blocking_};
+    case socket_option::max_segment: return std::int64_t{user_mss_};
+    case socket_option::cork: return std::int64_t{cork_};
+    case socket_option::more: return std::int64_t{more_next_};
+    case socket_option::not_sent_low_water: return std::int64_t{low_water_};
     }
     return error{ENOPROTOOPT};
 }

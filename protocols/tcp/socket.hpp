@@ -118,6 +118,14 @@ public:
     std::size_t send_space() const noexcept { return snd_.free_space(); }
     std::size_t send_queued() const noexcept { return snd_.size(); }
     bool peer_closed() const noexcept { return fin_received_; }
+    // Bytes written but not yet sent (Linux's tcp_notsent_bytes).
+    std::size_t send_unsent() const noexcept {
+        return snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
+    }
+    // TCP_NOTSENT_LOWAT: whether a write may add bytes (and poll says POLLOUT) as far as it goes.
+    bool below_low_water() const noexcept {
+        return low_water_ == 0 || send_unsent() < low_water_;
+    }
     bool write_closed() const noexcept { return fin_queued_; }
 
 protected:
@@ -143,6 +151,8 @@ private:
     std::optional<result<std::size_t>> read_blocked() const;
     // Why a write cannot add bytes now, or nothing.
     std::optional<int> write_blocked() const;
+    // How many bytes a write may add under TCP_NOTSENT_LOWAT (SIZE_MAX without it).
+    std::size_t low_water_room() const noexcept;
     // With no room in the send buffer: EAGAIN when non-blocking, else waits for some (0) or
     // fails with the wait's error.
     task<int> wait_for_room();
@@ -173,6 +183,13 @@ private:
 
     // --- output.cpp ---
     void output();
+    // output() with the write's MSG_MORE (`more`): a partial segment waits, as under TCP_CORK;
+    // `push`: it goes even when corked (setting TCP_NODELAY, Linux's TCP_NAGLE_PUSH).
+    void output(bool more, bool push);
+    // Whether a segment of `len` bytes (less than an MSS, not the FIN) may go now: Nagle,
+    // sender SWS and the cork.
+    bool corked() const noexcept;
+    bool partial_allowed(std::uint32_t len, std::uint32_t unsent, std::uint32_t flight) const noexcept;
     // A transmit queue has room again, or buffers are free: what was held back goes out,
     // and a writer waiting for a buffer looks again.
     void resume_output();
@@ -268,6 +285,15 @@ private:
     int error_ = 0;      // the error that ended the connection, returned by every call
     int soft_error_ = 0; // an ICMP error, reported if the connection then times out
     int linger_ = -1;
+    // TCP_MAXSEG (0: none); TCP_CORK; the tail of the send buffer came from a MSG_MORE write
+    // (its segment carries no PSH); output() called by such a write, or to push regardless.
+    std::uint16_t user_mss_ = 0;
+    bool cork_ = false;
+    bool more_next_ = false; // socket_option::more: the next write is a MSG_MORE one
+    bool tail_more_ = false;
+    bool hold_more_ = false;
+    bool push_now_ = false;
+    std::uint32_t low_water_ = 0; // TCP_NOTSENT_LOWAT, 0 off
 
     // Send sequence space (RFC 9293 §3.3.1) and the highest sequence number sent.
     seq32 iss_, snd_una_, snd_nxt_, snd_max_, snd_wl1_, snd_wl2_, recover_;

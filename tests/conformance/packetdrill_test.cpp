@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -245,6 +246,57 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
         CHECK(t.close(t.self, ep) == 0);
     }
 
+    SECTION("TCP_INQ: recvmsg's TCP_CM_INQ says what is left to read, 1 for none after a FIN") {
+        int one = 1;
+        REQUIRE(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_INQ, &one, sizeof one) == 0);
+        int v = 0;
+        socklen_t len = sizeof v;
+        CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_INQ, &v, &len) == 0);
+        CHECK(v == 1);
+        auto recv_inq = [&](std::size_t n) {
+            std::vector<char> buf(n);
+            iovec io{buf.data(), n};
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+            msghdr m{};
+            m.msg_iov = &io;
+            m.msg_iovlen = 1;
+            m.msg_control = control;
+            m.msg_controllen = sizeof control;
+            REQUIRE(t.recvmsg(t.self, accepted, &m, 0) == static_cast<ssize_t>(n));
+            cmsghdr* c = CMSG_FIRSTHDR(&m);
+            REQUIRE(c != nullptr);
+            CHECK(c->cmsg_level == SOL_TCP);
+            CHECK(c->cmsg_type == TCP_CM_INQ);
+            int inq = -1;
+            std::memcpy(&inq, CMSG_DATA(c), sizeof inq);
+            return inq;
+        };
+        send_segment(t, flag::psh | flag::ack, remote_isn + 1, iss + 1, 100);
+        CHECK(recv_inq(30) == 70);
+        CHECK(recv_inq(70) == 0);
+        send_segment(t, flag::fin | flag::psh | flag::ack, remote_isn + 101, iss + 1, 10);
+        CHECK(recv_inq(10) == 1);
+    }
+
+    SECTION("TCP_MAXSEG: set on a socket not yet connected, getsockopt answers it") {
+        const int fd = t.socket(t.self, AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        int v = 0;
+        socklen_t len = sizeof v;
+        CHECK(t.getsockopt(t.self, fd, IPPROTO_TCP, TCP_MAXSEG, &v, &len) == 0);
+        CHECK(v == 536);
+        const int mss = 1100;
+        CHECK(t.setsockopt(t.self, fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss) == 0);
+        len = sizeof v;
+        CHECK(t.getsockopt(t.self, fd, IPPROTO_TCP, TCP_MAXSEG, &v, &len) == 0);
+        CHECK(v == 1100);
+        const int tiny = 20;
+        errno = 0;
+        CHECK(t.setsockopt(t.self, fd, IPPROTO_TCP, TCP_MAXSEG, &tiny, sizeof tiny) == -1);
+        CHECK(errno == EINVAL);
+        CHECK(t.close(t.self, fd) == 0);
+    }
+
     SECTION("socket options: coronet's are served, the rest are ENOPROTOOPT") {
         int one = 1;
         CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
@@ -260,8 +312,15 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
         CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_INFO, &info, &len) == 0);
         CHECK(info.tcpi_state == TCP_ESTABLISHED);
         CHECK(info.tcpi_snd_mss == 1000);
+        CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0);
+        const int lowat = 4000;
+        CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat) ==
+              0);
+        len = sizeof v;
+        CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, &len) == 0);
+        CHECK(v == 4000);
         errno = 0;
-        CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == -1);
+        CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_FASTOPEN, &one, sizeof one) == -1);
         CHECK(errno == ENOPROTOOPT);
         errno = 0;
         CHECK(t.getsockopt(t.self, 99, SOL_SOCKET, SO_ERROR, &v, &len) == -1);

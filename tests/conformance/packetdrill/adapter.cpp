@@ -3,6 +3,7 @@
 #include "framework/sleep.hpp"
 #include "protocols/tcp/socket.hpp"
 
+#include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -21,9 +22,11 @@ task<result<>> connect_to(ref<process> p, handle h, endpoint to) {
     co_return co_await p->connect(h, to);
 }
 task<result<std::size_t>> write_bytes(ref<process> p, handle h, std::vector<std::byte> data,
-                                      bool once) {
+                                      bool once, bool more) {
     std::size_t total = 0;
     while (total < data.size() || data.empty()) {
+        // MSG_MORE is the next write's only: said again before each.
+        if (more) (void)p->set_socket_option(h, socket_option::more, 1).get();
         auto n = co_await p->write(h, std::span<const std::byte>(data).subspan(total));
         if (!n) co_return total > 0 ? result<std::size_t>(total) : error{n.error()};
         total += *n;
@@ -88,6 +91,14 @@ result<int> adapter::insert(descriptor d) {
     std::lock_guard l(fds_m_);
     fds_.emplace(fd, std::move(d));
     return fd;
+}
+
+result<int> adapter::set_inq(int fd, bool on) {
+    std::lock_guard l(fds_m_);
+    auto it = fds_.find(fd);
+    if (it == fds_.end()) return error{EBADF};
+    it->second.inq = on;
+    return 0;
 }
 
 adapter::~adapter() {
@@ -172,7 +183,7 @@ result<int> adapter::connect(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 result<long> adapter::recv(int fd, const iovec* iov, int iovcnt, int flags, sockaddr* from,
-                           socklen_t* from_len) {
+                           socklen_t* from_len, int* inq) {
     auto d = find(fd);
     if (!d) return error{d.error()};
     if ((flags & ~MSG_DONTWAIT) != 0)
@@ -192,6 +203,14 @@ result<long> adapter::recv(int fd, const iovec* iov, int iovcnt, int flags, sock
         auto n = blocking<std::size_t>([&](simulation::world& w) { return w.app->read(h, buf); });
         if (!n) return error{n.error()};
         got = *n;
+        if (inq != nullptr) {
+            *inq = !d->inq ? -1 : sim_.run([&](simulation::world& w) {
+                auto* t = tcb_of(w, h);
+                if (t == nullptr) return 0;
+                const auto left = static_cast<int>(std::min<std::size_t>(t->readable_bytes(), INT_MAX));
+                return left == 0 && t->peer_closed() ? 1 : left;
+            });
+        }
         if (from != nullptr) {
             auto peer =
                 sim_.run([&](simulation::world& w) { return w.app->get_peer_name(h).get(); });
@@ -217,8 +236,8 @@ result<long> adapter::send(int fd, const iovec* iov, int iovcnt, int flags, cons
                            socklen_t to_len) {
     auto d = find(fd);
     if (!d) return error{d.error()};
-    if ((flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) != 0)
-        return error{EOPNOTSUPP}; // MSG_MORE, MSG_ZEROCOPY...
+    if ((flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)) != 0)
+        return error{EOPNOTSUPP}; // MSG_EOR, MSG_ZEROCOPY...
     auto total = iov_total(iov, iovcnt);
     if (!total) return error{total.error()};
     std::vector<std::byte> data;
@@ -247,7 +266,7 @@ result<long> adapter::send(int fd, const iovec* iov, int iovcnt, int flags, cons
         return nb && *nb != 0;
     });
     auto n = blocking<std::size_t>(
-        [&](simulation::world& w) { return write_bytes(w.app, h, data, once); });
+        [&](simulation::world& w) { return write_bytes(w.app, h, data, once, flags & MSG_MORE); });
     if (!n) return error{n.error()};
     return static_cast<long>(*n);
 }
@@ -355,7 +374,9 @@ short adapter::readiness(simulation::world& w, const descriptor& d) const {
     if (st != tcp::state::syn_sent && st != tcp::state::syn_received) {
         if (t->readable_bytes() > 0) mask |= POLLIN | POLLRDNORM;
         // sk_stream_is_writeable: the free space is at least half of what is queued.
-        if (write_shut || (t->send_space() > 0 && t->send_space() >= t->send_queued() / 2))
+        // tcp_stream_memory_free: fewer unsent bytes than TCP_NOTSENT_LOWAT.
+        if (write_shut || (t->send_space() > 0 && t->send_space() >= t->send_queued() / 2 &&
+                           t->below_low_water()))
             mask |= POLLOUT | POLLWRNORM;
     }
     if (failed) mask |= POLLERR;

@@ -30,8 +30,10 @@ public:
     result<int> listen(int fd, int backlog);
     result<int> accept(int fd, sockaddr* addr, socklen_t* len);
     result<int> connect(int fd, const sockaddr* addr, socklen_t len);
+    // `inq`, when not null: TCP_INQ's hint after the read (bytes left to read; 1 for none
+    // once the peer's FIN is in, as Linux's tcp_inq_hint), or -1 when TCP_INQ is off.
     result<long> recv(int fd, const iovec* iov, int iovcnt, int flags, sockaddr* from,
-                      socklen_t* from_len);
+                      socklen_t* from_len, int* inq = nullptr);
     result<long> send(int fd, const iovec* iov, int iovcnt, int flags, const sockaddr* to,
                       socklen_t to_len);
     result<int> fcntl(int fd, int cmd, long arg);
@@ -74,6 +76,7 @@ private:
         handle h{};
         bool stream = true;
         bool is_epoll = false;
+        bool inq = false; // TCP_INQ: recvmsg carries a TCP_CM_INQ cmsg
         std::map<int, epoll_member> members; // an epoll set's
     };
 
@@ -83,6 +86,8 @@ private:
     // that it never names one of packetdrill's own files, and packetdrill's final close()
     // of the descriptors a script left open succeeds. EMFILE.
     result<int> insert(descriptor d);
+    // Sets fd's TCP_INQ flag; EBADF.
+    result<int> set_inq(int fd, bool on);
     // poll(2)'s revents for `fd` (job context).
     short readiness(simulation::world& w, const descriptor& d) const;
     // The TCB's RCV.NXT (0 for a datagram socket): moves whenever data or a FIN arrives.

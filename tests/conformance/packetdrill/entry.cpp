@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 
 namespace coronet::packetdrill {
 namespace {
@@ -70,14 +72,30 @@ ssize_t pd_recvmsg(void* p, int fd, msghdr* m, int flags) {
         errno = EFAULT;
         return -1;
     }
-    m->msg_controllen = 0; // no control messages are produced
+    const std::size_t control_room = m->msg_control != nullptr ? m->msg_controllen : 0;
+    m->msg_controllen = 0; // the only control message produced is TCP_CM_INQ
     m->msg_flags = 0;
     socklen_t len = m->msg_namelen;
+    int inq = -1;
     const auto r = guarded<long>([&] {
         return self(p).recv(fd, m->msg_iov, static_cast<int>(m->msg_iovlen), flags,
-                            static_cast<sockaddr*>(m->msg_name), m->msg_name ? &len : nullptr);
+                            static_cast<sockaddr*>(m->msg_name), m->msg_name ? &len : nullptr,
+                            &inq);
     });
     if (r >= 0 && m->msg_name) m->msg_namelen = len;
+    if (r >= 0 && inq >= 0) {
+        if (control_room < CMSG_SPACE(sizeof inq)) {
+            m->msg_flags |= MSG_CTRUNC; // as Linux's put_cmsg
+        } else {
+            m->msg_controllen = control_room;
+            cmsghdr* c = CMSG_FIRSTHDR(m);
+            c->cmsg_level = SOL_TCP;
+            c->cmsg_type = TCP_CM_INQ;
+            c->cmsg_len = CMSG_LEN(sizeof inq);
+            std::memcpy(CMSG_DATA(c), &inq, sizeof inq);
+            m->msg_controllen = CMSG_SPACE(sizeof inq);
+        }
+    }
     return r;
 }
 ssize_t pd_write(void* p, int fd, const void* buf, size_t n) {

@@ -39,6 +39,10 @@ std::optional<socket_option> integer_option(int level, int name) {
             return socket_option::keep_count;
         case TCP_USER_TIMEOUT:
             return socket_option::user_timeout;
+        case TCP_CORK:
+            return socket_option::cork;
+        case TCP_NOTSENT_LOWAT:
+            return socket_option::not_sent_low_water;
         default:
             return std::nullopt;
         }
@@ -150,9 +154,19 @@ result<int> adapter::getsockopt(int fd, int level, int name, void* value, sockle
         });
         if (!info) return error{EBADF};
         if (name == TCP_INFO) return put(*info, value, len);
-        // Before the handshake Linux answers its default MSS (TCP_MSS_DEFAULT, 536).
+        // Linux's tcp_getsockopt: the MSS in use (536, TCP_MSS_DEFAULT, before a handshake);
+        // in CLOSE and LISTEN the TCP_MAXSEG set, if one is.
+        auto user = sim_.run([&](simulation::world& w) {
+            return w.app->get_socket_option(h, socket_option::max_segment).get();
+        });
+        const bool idle = info->tcpi_state == 7 || info->tcpi_state == 10;
+        if (user && *user != 0 && idle) return put<int>(static_cast<int>(*user), value, len);
         return put<int>(info->tcpi_snd_mss != 0 ? static_cast<int>(info->tcpi_snd_mss) : 536, value,
                         len);
+    }
+    if (level == IPPROTO_TCP && name == TCP_INQ) {
+        if (!stream) return error{EOPNOTSUPP};
+        return put<int>(d->inq ? 1 : 0, value, len);
     }
     if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
         auto v = sim_.run([&](simulation::world& w) {
@@ -194,6 +208,17 @@ result<int> adapter::setsockopt(int fd, int level, int name, const void* value, 
         if (cc != "reno" && cc != "cubic") return error{ENOENT}; // as Linux for an unknown name
         opt = socket_option::congestion_control;
         v = cc == "cubic" ? 1 : 0;
+    } else if (level == IPPROTO_TCP && (name == TCP_INQ || name == TCP_MAXSEG)) {
+        if (!d->stream) return error{EOPNOTSUPP};
+        if (len < static_cast<socklen_t>(sizeof(int))) return error{EINVAL};
+        int i = 0;
+        std::memcpy(&i, value, sizeof i);
+        if (name == TCP_INQ) {
+            if (i < 0 || i > 1) return error{EINVAL};
+            return set_inq(fd, i != 0);
+        }
+        opt = socket_option::max_segment;
+        v = i;
     } else {
         opt = integer_option(level, name);
         if (!opt) return error{ENOPROTOOPT};
