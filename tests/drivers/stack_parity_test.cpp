@@ -80,21 +80,23 @@ TEMPLATE_TEST_CASE("both stacks: 1 MiB each way, then end of stream, byte-exact"
             into.insert(into.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
         }
     };
+    // Each side sends its bytes, shuts down its write side and reads all the other sends.
+    auto exchange = [&](process& p, handle h, const std::vector<std::byte>& out,
+                        std::vector<std::byte>& in) -> task<void> {
+        p.spawn(receive_all(p, h, in));
+        auto sent = co_await p.write_all(h, as_span(out));
+        REQUIRE(sent);
+        REQUIRE(p.shutdown(h, shutdown_how::write));
+    };
     env.server->spawn([&, ls = ls]() -> task<void> {
         auto c = co_await env.server->accept(ls);
         REQUIRE(c);
-        env.server->spawn(receive_all(*env.server, *c, got_up));
-        auto sent = co_await env.server->write_all(*c, as_span(down));
-        REQUIRE(sent);
-        REQUIRE(env.server->shutdown(*c, shutdown_how::write));
+        co_await exchange(*env.server, *c, down, got_up);
     });
     env.client->spawn([&, where = where]() -> task<void> {
         auto c = co_await env.client->connect(where);
         REQUIRE(c);
-        env.client->spawn(receive_all(*env.client, *c, got_down));
-        auto sent = co_await env.client->write_all(*c, as_span(up));
-        REQUIRE(sent);
-        REQUIRE(env.client->shutdown(*c, shutdown_how::write));
+        co_await exchange(*env.client, *c, up, got_down);
     });
     env.run(*env.client);
     env.run(*env.server);
