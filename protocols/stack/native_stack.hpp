@@ -1,10 +1,10 @@
 #pragma once
 // native_stack: coronet's own Ethernet/ARP/IPv4/ICMP/UDP over one or more NICs, serving the
-// socket calls of processes (network_stack). TCP comes next: stream sockets are refused.
+// socket calls of processes (network_stack), with TCP (protocols/tcp) for stream sockets.
 //
 // The receive path runs inside the NIC's DPC: interface::push -> Ethernet (filter, ethertype)
-// -> ARP, or IPv4 (header checks, local or forward, reassembly) -> UDP (checksum, port
-// lookup, socket queue) or ICMP. The send path: a socket call -> UDP header -> IPv4 output
+// -> ARP, or IPv4 (header checks, local or forward, reassembly) -> TCP, UDP (checksum, port
+// lookup, socket queue) or ICMP. The send path: a socket call -> TCP or UDP header -> IPv4 output
 // (route, identification, fragmentation) -> ARP resolution -> Ethernet header -> NIC.
 // Everything is per core: no locks, no atomics.
 //
