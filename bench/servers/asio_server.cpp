@@ -9,8 +9,9 @@
 // reads, then writes all it has to answer before it reads again.
 #include "bench/servers/responder.hpp"
 
-#include <array>
 #include <utility> // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
+
+#include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -87,16 +88,10 @@ awaitable<void> listen(tcp::acceptor& acceptor, bool http, responder& answers) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::uint16_t port = 0;
-    const bool ok =
-        (argc == 3 || argc == 4) && parse_port(argv[2], port) &&
-        (std::strcmp(argv[1], "http") == 0 || (std::strcmp(argv[1], "echo") == 0 && argc == 3));
-    if (!ok) {
-        std::fprintf(stderr, "usage: bench_asio_server echo PORT | http PORT [ROOT]\n");
-        return 2;
-    }
-    const bool http = std::strcmp(argv[1], "http") == 0;
-    responder answers(argc == 4 ? argv[3] : "");
+    const auto cmd = parse_command_line(argc, argv);
+    if (!cmd) return 2;
+    const std::uint16_t port = cmd->port;
+    responder answers(cmd->root);
     asio::io_context ctx(1); // one thread: no locking inside asio
     boost::system::error_code ec;
     tcp::acceptor acceptor(ctx);
@@ -111,7 +106,7 @@ int main(int argc, char** argv) {
     }
     std::printf("listening on port %u\n", acceptor.local_endpoint().port());
     std::fflush(stdout);
-    asio::co_spawn(ctx, listen(acceptor, http, answers), asio::detached);
+    asio::co_spawn(ctx, listen(acceptor, cmd->http, answers), asio::detached);
     ctx.run();
     return 0;
 }

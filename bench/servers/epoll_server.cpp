@@ -237,15 +237,9 @@ void server::close(connection& c) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::uint16_t port = 0;
-    const bool ok =
-        (argc == 3 || argc == 4) && parse_port(argv[2], port) &&
-        (std::strcmp(argv[1], "http") == 0 || (std::strcmp(argv[1], "echo") == 0 && argc == 3));
-    if (!ok) {
-        std::fprintf(stderr, "usage: bench_epoll_server echo PORT | http PORT [ROOT]\n");
-        return 2;
-    }
+    const auto cmd = parse_command_line(argc, argv);
+    if (!cmd) return 2;
     std::signal(SIGPIPE, SIG_IGN);
-    server s(std::strcmp(argv[1], "http") == 0, argc == 4 ? argv[3] : "");
-    return s.run(port);
+    server s(cmd->http, cmd->root);
+    return s.run(cmd->port);
 }

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,24 +11,6 @@
 namespace coronet::bench {
 
 namespace {
-
-// The status a failed file lookup earns: coronet-httpd's (nginx's) choices.
-int status_for(int err) {
-    switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-    case EISDIR:
-    case EINVAL:
-    case ELOOP:
-    case ENAMETOOLONG:
-        return 404;
-    case EACCES:
-    case EPERM:
-        return 403;
-    default:
-        return 500;
-    }
-}
 
 // The whole of a regular file of `size` bytes, or the errno that stopped the read.
 int read_whole(int fd, std::size_t size, std::string& out) {
@@ -78,7 +61,7 @@ response responder::file(const std::string& path, const http::request& req) {
         data = hit->second.data;
     } else {
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return error(status_for(errno), req.keep_alive);
+        if (fd < 0) return error(http::file_error_status(errno), req.keep_alive);
         struct stat st {};
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             ::close(fd);
@@ -93,7 +76,7 @@ response responder::file(const std::string& path, const http::request& req) {
             const int err = read_whole(fd, static_cast<std::size_t>(st.st_size), *bytes);
             if (err != 0) {
                 ::close(fd);
-                return error(status_for(err), false);
+                return error(http::file_error_status(err), false);
             }
             data = std::move(bytes);
             if (hit != cache_.end()) {
@@ -112,10 +95,20 @@ response responder::file(const std::string& path, const http::request& req) {
     return {std::move(head), req.method == "HEAD" ? nullptr : std::move(data), req.keep_alive};
 }
 
-bool parse_port(const char* s, std::uint16_t& port) {
-    const char* end = s + std::strlen(s);
-    auto [p, ec] = std::from_chars(s, end, port);
-    return ec == std::errc() && p == end && p != s;
+std::optional<command_line> parse_command_line(int argc, char** argv) {
+    command_line c;
+    const bool echo = argc == 3 && std::strcmp(argv[1], "echo") == 0;
+    c.http = (argc == 3 || argc == 4) && std::strcmp(argv[1], "http") == 0;
+    if (echo || c.http) {
+        const char* end = argv[2] + std::strlen(argv[2]);
+        auto [p, ec] = std::from_chars(argv[2], end, c.port);
+        if (ec == std::errc() && p == end && p != argv[2]) {
+            if (argc == 4) c.root = argv[3];
+            return c;
+        }
+    }
+    std::fprintf(stderr, "usage: %s echo PORT | http PORT [ROOT]\n", argc > 0 ? argv[0] : "");
+    return std::nullopt;
 }
 
 } // namespace coronet::bench

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,7 +58,13 @@ private:
     std::size_t cached_bytes_ = 0;
 };
 
-// A port number from argv ("0": any free one); false if it is not one.
-bool parse_port(const char* s, std::uint16_t& port);
+// Either server's command line, "echo PORT" or "http PORT [ROOT]" (port 0: any free one);
+// nullopt, after the usage on stderr, for anything else.
+struct command_line {
+    bool http = false;
+    std::uint16_t port = 0;
+    std::string root;
+};
+std::optional<command_line> parse_command_line(int argc, char** argv);
 
 } // namespace coronet::bench

@@ -1,6 +1,7 @@
 #include "examples/common/http.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <string>
 
@@ -219,6 +220,23 @@ std::optional<std::filesystem::path> resolve(const std::filesystem::path& root,
     }
     if (path.back() == '/') rel /= "index.html";
     return root / rel;
+}
+
+int file_error_status(int err) {
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+    case EISDIR: // a directory (the root's index.html is "/")
+    case EINVAL: // neither file nor directory: a FIFO, a device
+    case ELOOP:
+    case ENAMETOOLONG:
+        return 404;
+    case EACCES:
+    case EPERM:
+        return 403;
+    default:
+        return 500;
+    }
 }
 
 std::string_view content_type(const std::filesystem::path& file) {

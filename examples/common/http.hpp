@@ -68,6 +68,10 @@ std::string error_response(int status, bool keep_alive);
 // leave the root ("..", NUL).
 std::optional<std::filesystem::path> resolve(const std::filesystem::path& root,
                                              std::string_view target);
+// The status a failed file lookup earns (nginx's choices): 404 for what is not a regular
+// file there (ENOENT, ENOTDIR, EISDIR, EINVAL, ELOOP, ENAMETOOLONG), 403 for EACCES and
+// EPERM, 500 otherwise.
+int file_error_status(int err);
 // A Content-Type for the file's extension ("application/octet-stream" when unknown).
 std::string_view content_type(const std::filesystem::path& file);
 

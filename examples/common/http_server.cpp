@@ -21,25 +21,8 @@ task<result<>> write_text(process& p, handle conn, std::string_view s) {
     co_return co_await p.write_all(conn, std::as_bytes(std::span(s.data(), s.size())));
 }
 
-// The status a failed file lookup earns: nginx's choices.
-int status_for(int err) {
-    switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-    case EISDIR: // a directory (the root's index.html is "/")
-    case EINVAL: // neither file nor directory: a FIFO, a device
-    case ELOOP:
-    case ENAMETOOLONG:
-        return 404;
-    case EACCES:
-    case EPERM:
-        return 403;
-    case ENOBUFS:
-        return 503; // no file buffer came free in buffer_wait
-    default:
-        return 500;
-    }
-}
+// The status a failed file lookup earns; ENOBUFS: no file buffer came free in buffer_wait.
+int status_for(int err) { return err == ENOBUFS ? 503 : http::file_error_status(err); }
 
 task<bool> send_error(process& p, handle conn, int status, bool keep_alive) {
     keep_alive = keep_alive && status < 500;
