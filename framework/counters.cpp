@@ -14,6 +14,31 @@ bool is_word(std::string_view s) noexcept {
     });
 }
 
+// A Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*; ours always start with "coronet_".
+void append_metric_name(std::string& out, std::string_view group, std::string_view name) {
+    out += "coronet_";
+    for (std::string_view part : {group, std::string_view("_"), name})
+        for (char c : part) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '_';
+            out += ok ? c : '_';
+        }
+}
+
+void dump_prometheus(std::string& out, const counter_group& g) {
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        std::string metric;
+        append_metric_name(metric, g.name(), g.counter_name(i));
+        out += "# TYPE ";
+        out += metric;
+        out += g.kind(i) == counter_kind::gauge ? " gauge\n" : " counter\n";
+        out += metric;
+        out += ' ';
+        out += std::to_string(g.value(i));
+        out += '\n';
+    }
+}
+
 } // namespace
 
 counter_group::counter_group(counter_registry& registry, std::string name)
@@ -27,13 +52,14 @@ counter_group::~counter_group() {
     if (registry_ != nullptr) registry_->remove(*this);
 }
 
-counter& counter_group::declare(std::string name) {
+counter& counter_group::declare(std::string name, counter_kind kind) {
     if (!is_word(name))
         throw std::invalid_argument("counter_group " + name_ + ": bad counter name '" + name + "'");
     if (find(name) != nullptr)
         throw std::invalid_argument("counter_group " + name_ + ": counter '" + name +
                                     "' declared twice");
     names_.push_back(std::move(name));
+    kinds_.push_back(kind);
     return values_.emplace_back();
 }
 
@@ -82,6 +108,10 @@ result<std::uint64_t> counter_registry::read(std::string_view dotted) const {
 std::string counter_registry::dump(format f) const {
     std::string out;
     for (const auto* g : groups_) {
+        if (f == format::prometheus) {
+            dump_prometheus(out, *g);
+            continue;
+        }
         const std::string prefix = std::string(g->name()) + ":";
         if (f == format::lines) {
             for (std::size_t i = 0; i < g->size(); ++i) {

@@ -21,6 +21,10 @@
 //   ...
 //   ++stats.rx_datagrams;                       // the hot path: one add
 //   registry.read("udp.rx_bad_checksum");       // at run time, by name
+//
+// A gauge (declared with counter_kind::gauge) is a level set up and down rather than an event
+// count (connections open now, buffers a queue holds); only exporters that tell the two apart
+// (Prometheus) see the difference.
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -48,6 +52,11 @@ struct counter {
 
 class counter_registry;
 
+enum class counter_kind : std::uint8_t {
+    count, // events since start: only grows (wrapping at 2^64)
+    gauge, // a level: set, up and down
+};
+
 // The counters of one subsystem ("ipv4", "tcp", "nic0"...), in the order they were declared.
 class counter_group {
 public:
@@ -59,12 +68,13 @@ public:
     counter_group& operator=(const counter_group&) = delete;
 
     // Declares a counter, starting at 0; the reference stays valid as long as the group.
-    counter& declare(std::string name);
+    counter& declare(std::string name, counter_kind kind = counter_kind::count);
 
     std::string_view name() const noexcept { return name_; }
     std::size_t size() const noexcept { return values_.size(); }
     std::string_view counter_name(std::size_t i) const { return names_.at(i); }
     std::uint64_t value(std::size_t i) const { return values_.at(i).value; }
+    counter_kind kind(std::size_t i) const { return kinds_.at(i); }
     // nullptr when the group has no counter of that name.
     const counter* find(std::string_view name) const noexcept;
     // Sets every counter back to 0 (a test, or a `--zero` on a stats command).
@@ -76,6 +86,7 @@ private:
     mutable counter_registry* registry_;
     std::string name_;
     std::vector<std::string> names_;
+    std::vector<counter_kind> kinds_;
     std::deque<counter> values_;
 };
 
@@ -85,6 +96,11 @@ public:
     enum class format {
         lines, // one "group: name value" line per counter
         snmp,  // two lines per group, names then values, as in /proc/net/snmp
+        // The Prometheus text exposition format (version 0.0.4): each counter as
+        // `coronet_<group>_<name>` with a # TYPE line (counter or gauge); characters a
+        // Prometheus name may not hold become '_'. Names are therefore as stable as the
+        // counters' own (each layer's counters.hpp lists them).
+        prometheus,
     };
 
     counter_registry() = default;

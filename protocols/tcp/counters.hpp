@@ -34,7 +34,7 @@ struct counters {
     counter& estab_resets = group.declare("estab_resets");
     // New data after close() or shutdown(SHUT_RD) in FIN-WAIT: reset (Linux's TCPAbortOnData).
     counter& abort_on_data = group.declare("abort_on_data");
-    counter& curr_estab = group.declare("curr_estab"); // a gauge: up and down
+    counter& curr_estab = group.declare("curr_estab", counter_kind::gauge);
     counter& in_segs = group.declare("in_segs");
     counter& out_segs = group.declare("out_segs");
     counter& retrans_segs = group.declare("retrans_segs");

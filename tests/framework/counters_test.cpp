@@ -84,6 +84,24 @@ TEST_CASE("the registry dumps every counter as text", "[counters]") {
           "udp: 3 0 0\n");
 }
 
+TEST_CASE("the registry dumps in the Prometheus text format, gauges typed as gauges",
+          "[counters]") {
+    counter_registry registry;
+    counter_group nic(registry, "eth0-tbf"); // '-' is no Prometheus name character
+    counter& frames = nic.declare("tx_frames");
+    counter& queued = nic.declare("queued.now", counter_kind::gauge);
+    frames += 42;
+    queued += 3;
+
+    CHECK(nic.kind(0) == counter_kind::count);
+    CHECK(nic.kind(1) == counter_kind::gauge);
+    CHECK(registry.dump(counter_registry::format::prometheus) ==
+          "# TYPE coronet_eth0_tbf_tx_frames counter\n"
+          "coronet_eth0_tbf_tx_frames 42\n"
+          "# TYPE coronet_eth0_tbf_queued_now gauge\n"
+          "coronet_eth0_tbf_queued_now 3\n");
+}
+
 TEST_CASE("a group leaves its registry when destroyed", "[counters]") {
     counter_registry registry;
     ipv4_counters ip(registry);
