@@ -85,6 +85,9 @@ struct counters {
     counter& write_buffer_waits = group.declare("write_buffer_waits");
     counter& bytes_copied_in = group.declare("bytes_copied_in");   // write
     counter& bytes_copied_out = group.declare("bytes_copied_out"); // read
+    // send_zc bytes a segment carried as a copy because their pool had no descriptor left
+    // (send_buffer.hpp, "Descriptors")
+    counter& send_zc_copied = group.declare("send_zc_copied");
 };
 
 } // namespace coronet::tcp

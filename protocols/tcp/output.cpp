@@ -156,9 +156,11 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
     }
     packet p = std::move(*h);
     if (len > 0) {
-        auto s = snd_.segment(seq, len);
+        auto s = snd_.segment(seq, len, &layer_->net().pool(), &layer_->stats().send_zc_copied);
         if (!s) {
             ++layer_->stats().no_buffers;
+            // Freed before waiting: freeing it later would wake the wait at once, a spin.
+            p.reset();
             tx_refused(true);
             return false;
         }
@@ -213,6 +215,7 @@ bool socket::transmit(repr& r, packet&& p) {
     auto h = p.push_header(header_length);
     if (!h) {
         ++layer_->stats().no_buffers;
+        p.reset(); // before waiting, as in send_segment
         tx_refused(true);
         return false;
     }

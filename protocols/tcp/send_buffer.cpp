@@ -72,17 +72,46 @@ result<void> send_buffer::send_zc(packet data) {
     return {};
 }
 
-result<packet> send_buffer::segment(seq32 seq, std::size_t length) const {
+namespace {
+
+// Bytes [skip, skip + n) of `from` copied into a new packet of `pool`.
+result<packet> copy_piece(const packet& from, std::size_t skip, std::size_t n, buffer_pool& pool,
+                          counter& copied) {
+    auto out = packet::allocate(pool, 0);
+    if (!out) return error{out.error()};
+    for (auto s : from.slices()) {
+        if (n == 0) break;
+        if (skip >= s.size()) {
+            skip -= s.size();
+            continue;
+        }
+        const auto piece = s.subspan(skip, std::min(n, s.size() - skip));
+        if (auto r = out->append(piece, copied); !r) return error{r.error()};
+        n -= piece.size();
+        skip = 0;
+    }
+    return out;
+}
+
+} // namespace
+
+result<packet> send_buffer::segment(seq32 seq, std::size_t length, buffer_pool* fallback,
+                                    counter* copied) const {
     if (distance(begin_, seq) > size() || length > distance(seq, end_)) return error{EINVAL};
     packet out;
     auto it = std::partition_point(chunks_.begin(), chunks_.end(),
                                    [seq](const chunk& c) { return c.end() <= seq; });
     std::size_t left = length;
     for (; left > 0; ++it) { // the range check above keeps `it` within the chunks
-        auto p = it->data.share();
-        if (!p) return error{p.error()};
         const std::uint32_t skip = it->begin < seq ? distance(it->begin, seq) : 0;
-        (void)p->pull_header(skip); // within the chunk: cannot fail
+        auto p = it->data.share();
+        if (!p && p.error() == ENOBUFS && fallback != nullptr && copied != nullptr &&
+            it->data.pool() != fallback)
+            p = copy_piece(it->data, skip, std::min<std::size_t>(left, it->data.length() - skip),
+                           *fallback, *copied);
+        else if (p)
+            (void)p->pull_header(skip); // within the chunk: cannot fail
+        if (!p) return error{p.error()};
         p->trim(left);
         left -= p->length();
         out.append(std::move(*p));

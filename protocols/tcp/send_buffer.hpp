@@ -12,6 +12,13 @@
 // again (the packet layer refuses to write shared buffers in place), so writes never change
 // bytes in flight.
 //
+// Descriptors. Sharing a chunk takes slice descriptors from the pool its buffers belong to;
+// for send_zc data that is the application's pool, which may have few (two a buffer by
+// default), and segments in flight hold them until the NIC has sent them. When that pool has
+// none left, segment() copies the piece into buffers of `fallback` (the stack's pool) instead
+// of failing: waiting would need a wake-up from a pool the stack does not watch, and a TCP
+// that retried at every free of its own pool's buffers would spin.
+//
 // Memory. An empty send buffer holds no allocation (lazy_deque), so an idle connection pays
 // only for the object itself.
 //
@@ -54,7 +61,10 @@ public:
 
     // A packet sharing the `length` bytes from `seq` (which must lie in [begin(), end()) with
     // the bytes after it): EINVAL outside, ENOBUFS without descriptors.
-    result<packet> segment(seq32 seq, std::size_t length) const;
+    // `fallback`/`copied`: where a piece goes, counted, when its chunk's pool has no
+    // descriptor left (above); without them that is ENOBUFS.
+    result<packet> segment(seq32 seq, std::size_t length, buffer_pool* fallback = nullptr,
+                           counter* copied = nullptr) const;
     // Releases the bytes before `up_to` (a new snd.una); returns how many. An ACK outside
     // (begin(), end()] releases nothing.
     std::size_t acknowledge(seq32 up_to) noexcept;

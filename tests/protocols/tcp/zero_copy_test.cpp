@@ -301,3 +301,53 @@ TEST_CASE("tcp zero copy: segments of send_zc data take their headers from the s
     pw.w.run(server->join());
     pw.w.run(client->join());
 }
+
+TEST_CASE("tcp zero copy: send_zc from a pool with few descriptors copies what it cannot share, "
+          "instead of spinning",
+          "[tcp][zero_copy]") {
+    // Eight 16 KiB buffers with the default two descriptors each: the send buffer holds eight
+    // of the sixteen, so a flight of more than about eight segments cannot share the rest.
+    // Before, each such segment failed, freed its header buffer and so woke its own wait for
+    // the stack's pool: the sender spun at one instant and virtual time never moved on.
+    buffer_pool few{{.buffer_size = 16384, .buffer_count = 8}};
+    pair_world pw;
+    ref<process> server = pw.b.create_process("server");
+    ref<process> client = pw.a.create_process("client");
+    const auto data = pattern(8 * 16384, 6);
+    std::vector<std::byte> got;
+    bool done = false;
+    int send_error = 0;
+    server->spawn([&, sp = server.get()]() -> task<void> {
+        auto ls = sp->listen({ipv4_any, 80}).get().value();
+        auto c = (co_await sp->accept(ls)).value();
+        std::vector<std::byte> buf(65536);
+        for (;;) {
+            auto n = co_await sp->read(c, buf);
+            if (!n || *n == 0) break;
+            got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+        }
+        done = true;
+        (void)sp->close(c).get();
+        (void)sp->close(ls).get();
+    });
+    client->spawn([&, cp = client.get()]() -> task<void> {
+        auto c = (co_await cp->connect({b_addr, 80})).value();
+        packet p = payload(few, data);
+        if (auto r = co_await cp->send_zc_all(c, p); !r) send_error = r.error();
+        (void)cp->close(c).get();
+    });
+    pw.w.run_until([&] { return done; }, 60s);
+    INFO("send error " << send_error);
+    REQUIRE(done);
+    CHECK(got.size() == data.size());
+    CHECK(first_difference(got, data) == data.size());
+    const auto copied = pw.tcp_counter(pw.a, "send_zc_copied");
+    CHECK(copied > 0);           // some segments could not share
+    CHECK(copied < data.size()); // and the others did
+    pw.w.run_for(120s);
+    CHECK(few.in_use() == 0);
+    server->terminate("test over");
+    client->terminate("test over");
+    pw.w.run(server->join());
+    pw.w.run(client->join());
+}
