@@ -4,6 +4,7 @@
 // malformed requests 400, missing files 404, oversized headers 431; beyond
 // --max-connections a new connection gets 503 and is closed. Files are read through io_uring
 // in 64 KiB chunks and sent without a copy on the native stack; small ones are cached.
+// --admin-port N serves /metrics (Prometheus) and /counters for operators.
 //
 //   coronet-httpd --stack host --port 8080 --root ./www      # then: curl localhost:8080/hello
 //   coronet-httpd --tap ctap0 --ip 10.0.0.2/24 --root ./www  # then: curl 10.0.0.2:8080/hello
@@ -51,10 +52,18 @@ int main(int argc, char** argv) {
                    "files up to this size are cached, larger ones streamed (default 256 KiB)");
     app.add_option("--file-buffers", cfg.file_buffers, "64 KiB file buffers (default 1024)")
         ->check(CLI::Range(2u, 1u << 20));
+    app.add_option("--admin-port", cfg.admin_port,
+                   "serve GET /metrics (Prometheus text) and /counters on this port, for operators "
+                   "(default: none)")
+        ->check(CLI::Range(1, 65535));
     examples::parse_or_exit(app, argc, argv);
     opts.process_name = "httpd";
     server_state st{cfg};
-    const int rc = run_server(opts, [&st](process& p) { return http_serve(p, st); });
+    const server_main serve = [&st](server_context& ctx) {
+        st.stack_counters = &ctx.counters;
+        return http_serve(ctx.proc, st);
+    };
+    const int rc = run_server(opts, serve);
     if (!cfg.root.empty()) {
         const auto& c = st.cache.stats();
         fmt::print(

@@ -123,12 +123,41 @@ task<bool> serve_file(process& p, handle conn, const std::filesystem::path& file
     co_return req.keep_alive;
 }
 
+// A text response to GET or HEAD.
+task<bool> send_text(process& p, handle conn, const http::request& req, std::string_view type,
+                     std::string_view body) {
+    std::string out = http::response_head(200, body.size(), type, req.keep_alive);
+    if (req.method != "HEAD") out += body;
+    co_return (co_await write_text(p, conn, out)).has_value() && req.keep_alive;
+}
+
+// The admin port's paths.
+task<bool> respond_admin(process& p, handle conn, const http::request& req, std::string_view target,
+                         server_state& st) {
+    if (target == "/metrics") {
+        std::string body = st.stack_counters != nullptr
+                               ? st.stack_counters->dump(counter_registry::format::prometheus)
+                               : std::string();
+        body += httpd_metrics(st);
+        co_return co_await send_text(p, conn, req, "text/plain; version=0.0.4; charset=utf-8",
+                                     body);
+    }
+    if (target == "/counters") {
+        const std::string body =
+            st.stack_counters != nullptr ? st.stack_counters->dump() : std::string();
+        co_return co_await send_text(p, conn, req, "text/plain; charset=utf-8", body);
+    }
+    co_return co_await send_error(p, conn, 404, req.keep_alive);
+}
+
 // Answers one parsed request; false when the connection must close.
-task<bool> respond(process& p, handle conn, const http::request& req, server_state& st) {
+task<bool> respond(process& p, handle conn, const http::request& req, server_state& st,
+                   bool admin) {
     bool head_only = req.method == "HEAD";
     if (req.method != "GET" && !head_only)
         co_return co_await send_error(p, conn, 405, req.keep_alive);
     auto target = req.target.substr(0, req.target.find('?'));
+    if (admin) co_return co_await respond_admin(p, conn, req, target, st);
     if (target == "/hello") {
         std::string out = http::response_head(200, hello_body.size(), "text/plain; charset=utf-8",
                                               req.keep_alive);
@@ -153,16 +182,16 @@ task<result<std::size_t>> read_before(process& p, handle conn, std::span<std::by
 
 } // namespace
 
-task<void> http_session(process& p, handle conn, server_state& st) {
+task<void> http_session(process& p, handle conn, server_state& st, bool admin) {
     std::string in;
     std::vector<std::byte> buf(16384);
     time_point head_started{}; // when the first byte of the request being read came
     for (bool open = true; open;) {
         auto r = http::parse_request(in);
         if (r.status == http::parse_status::complete) {
-            ++st.requests;
+            if (!admin) ++st.requests; // scrapes of the admin port are not traffic
             if (st.cfg.log) fmt::print("{} {}\n", r.req.method, r.req.target);
-            open = co_await respond(p, conn, r.req, st);
+            open = co_await respond(p, conn, r.req, st, admin);
             in.erase(0, r.consumed);
             continue;
         }
@@ -188,10 +217,56 @@ task<void> http_session(process& p, handle conn, server_state& st) {
         in.append(reinterpret_cast<const char*>(buf.data()), *n);
     }
     (void)co_await p.close(conn);
-    --st.connections;
+    if (!admin) --st.connections;
 }
 
+std::string httpd_metrics(const server_state& st) {
+    std::string out;
+    auto metric = [&out](std::string_view name, std::uint64_t value, bool gauge = false) {
+        out += fmt::format("# TYPE coronet_httpd_{0} {1}\ncoronet_httpd_{0} {2}\n", name,
+                           gauge ? "gauge" : "counter", value);
+    };
+    const auto& c = st.cache.stats();
+    metric("connections", st.connections, true);
+    metric("requests", st.requests);
+    metric("idle_timeouts", st.idle_timeouts);
+    metric("header_timeouts", st.header_timeouts);
+    metric("files_sent", st.files_sent);
+    metric("file_bytes_sent", st.file_bytes_sent);
+    metric("file_buffer_waits", st.buffer_waits);
+    metric("file_buffers_in_use", st.files.in_use(), true);
+    metric("cache_hits", c.hits);
+    metric("cache_misses", c.misses);
+    metric("cache_invalidations", c.invalidations);
+    metric("cache_evictions", c.evictions);
+    metric("cache_entries", c.entries, true);
+    metric("cache_bytes", c.bytes, true);
+    return out;
+}
+
+namespace {
+
+// The operators' listener: each connection an admin session, none refused for max_connections.
+task<void> serve_admin(process& p, server_state& st) {
+    auto ls = co_await p.listen({ipv4_any, st.cfg.admin_port}, {.backlog = 16});
+    if (!ls) {
+        fmt::print(stderr, "listen on admin port {}: {}\n", st.cfg.admin_port, ls.message());
+        co_return;
+    }
+    for (;;) {
+        auto conn = co_await p.accept(*ls);
+        if (!conn) {
+            if (conn.error() == ECANCELED || conn.error() == EBADF) co_return;
+            continue;
+        }
+        p.spawn(http_session(p, *conn, st, true));
+    }
+}
+
+} // namespace
+
 task<void> http_serve(process& p, server_state& st) {
+    if (st.cfg.admin_port != 0) p.spawn(serve_admin(p, st));
     auto ls = co_await p.listen({ipv4_any, st.cfg.port}, {.backlog = 1024});
     if (!ls) {
         fmt::print(stderr, "listen on port {}: {}\n", st.cfg.port, ls.message());

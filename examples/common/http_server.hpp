@@ -18,6 +18,11 @@
 // against the disk every cache_revalidate) and go out again without being read. A request
 // that finds the pool empty (every buffer cached or not yet acknowledged by its receiver)
 // waits for one at most buffer_wait, then gets 503.
+//
+// An admin port (admin_port, off by default) serves operators on a listener of its own,
+// outside max_connections: GET /metrics, every counter of the stack and the server's own in
+// the Prometheus text format, and GET /counters, the stack's counters as "group: name value"
+// lines. It listens on every address of the host: give it a port that only operators reach.
 #include "framework/buffer/buffer_pool.hpp"
 #include "framework/clock.hpp"
 #include "framework/counters.hpp"
@@ -46,6 +51,7 @@ struct httpd_config {
     std::size_t cache_entry_bytes = std::size_t{256} << 10;
     duration cache_revalidate = std::chrono::seconds(1); // nginx's open_file_cache_valid
     duration buffer_wait = std::chrono::seconds(5);
+    std::uint16_t admin_port = 0; // 0: none
 };
 
 inline constexpr std::uint32_t file_chunk = 64 * 1024;
@@ -61,6 +67,7 @@ struct server_state {
     std::uint64_t file_bytes_sent = 0;
     std::uint64_t buffer_waits = 0; // waits for a free file buffer
     counter head_bytes_copied{};    // response heads copied into head buffers
+    const counter_registry* stack_counters = nullptr; // what the admin port shows; null: none
     // Declared after cfg, which sizes them. They must outlive the stack the server runs on:
     // its sockets hold these buffers until the receiver acknowledges the bytes.
     buffer_pool files{{.buffer_size = file_chunk, .buffer_count = cfg.file_buffers}};
@@ -72,9 +79,13 @@ struct server_state {
          .revalidate_after = cfg.cache_revalidate}};
 };
 
-// Serves one accepted connection until it closes; closes it.
-task<void> http_session(process& p, handle conn, server_state& st);
-// Listens on cfg.port and serves each connection in its own coroutine, until the process ends.
+// Serves one accepted connection until it closes; closes it. An admin session answers the
+// admin paths instead of /hello and files.
+task<void> http_session(process& p, handle conn, server_state& st, bool admin = false);
+// Listens on cfg.port (and cfg.admin_port when set) and serves each connection in its own
+// coroutine, until the process ends.
 task<void> http_serve(process& p, server_state& st);
+// The server's own figures in the Prometheus text format (coronet_httpd_*).
+std::string httpd_metrics(const server_state& st);
 
 } // namespace coronet::examples

@@ -7,6 +7,7 @@
 #include "drivers/host/host_stack.hpp"
 #include "framework/coronet.hpp"
 #include "framework/process/process.hpp"
+#include "framework/process/stream_writer.hpp"
 #include "framework/uring/uring.hpp"
 #include "tests/protocols/tcp/sim_fixture.hpp"
 
@@ -278,5 +279,179 @@ TEMPLATE_TEST_CASE("both stacks: a reset after the peer's FIN (where they differ
     } else {
         CHECK(second_read == 0);
         CHECK(write_after == -EPIPE);
+    }
+}
+
+namespace {
+
+// Reads until end of stream into `into`.
+task<void> read_to_end(process& p, handle h, std::string& into) {
+    std::vector<std::byte> buf(16384);
+    for (;;) {
+        auto n = co_await p.read(h, buf);
+        if (!n || *n == 0) break;
+        into.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+}
+
+// A server that accepts one connection and reads it to the end.
+template <class Env>
+void serve_one_reader(Env& env, handle ls, std::string& got) {
+    env.server->spawn([&env, &got, ls]() -> task<void> {
+        auto c = co_await env.server->accept(ls);
+        REQUIRE(c);
+        co_await read_to_end(*env.server, *c, got);
+    });
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("both stacks: stream_writer sends 200 small writes as one send_zc, then a "
+                   "packet chained in without a copy",
+                   "[parity][stream_writer]", native_env, host_env) {
+    // Before the stacks: their sockets share these buffers until the peer acknowledges them.
+    buffer_pool pool({.buffer_size = 2048, .buffer_count = 64});
+    buffer_pool data_pool({.buffer_size = 16384, .buffer_count = 8});
+    TestType env;
+    auto [ls, where] = listen_on(env);
+    const auto big = pattern(100 << 10, 9);
+    std::string expected, got;
+    for (int i = 0; i < 200; ++i)
+        expected += "line " + std::to_string(i) + "\n";
+    expected.append(reinterpret_cast<const char*>(big.data()), big.size());
+    serve_one_reader(env, ls, got);
+    std::uint64_t send_zc_after_flush = 0, writes_after_flush = 0, copied_for_packet = 0;
+    env.client->spawn([&, where = where]() -> task<void> {
+        auto& p = *env.client;
+        auto c = co_await p.connect(where);
+        REQUIRE(c);
+        stream_writer out(p, *c, pool);
+        for (int i = 0; i < 200; ++i) {
+            auto w = co_await out.write("line " + std::to_string(i) + "\n");
+            REQUIRE(w);
+        }
+        const std::uint64_t zc_before = p.calls(sysno::send_zc);
+        CHECK(p.calls(sysno::write) == 0); // nothing sent yet
+        CHECK(out.pending() == expected.size() - big.size());
+        auto f = co_await out.flush();
+        REQUIRE(f);
+        send_zc_after_flush = p.calls(sysno::send_zc) - zc_before;
+        writes_after_flush = p.calls(sysno::write);
+        CHECK(out.pending() == 0);
+
+        auto body = packet::allocate(data_pool, 0);
+        REQUIRE(body);
+        counter ignored{};
+        REQUIRE(body->append(big, ignored));
+        const std::uint64_t copied_before = out.bytes_copied();
+        auto wp = co_await out.write(std::move(*body)); // above flush_at: sent at once
+        REQUIRE(wp);
+        CHECK(out.pending() == 0);
+        copied_for_packet = out.bytes_copied() - copied_before;
+        REQUIRE(p.shutdown(*c, shutdown_how::write));
+    });
+    env.run(*env.client);
+    env.run(*env.server);
+    CHECK(send_zc_after_flush == 1);
+    CHECK(writes_after_flush == 0);
+    CHECK(copied_for_packet == 0);
+    CHECK(got.size() == expected.size());
+    CHECK(got == expected);
+}
+
+TEMPLATE_TEST_CASE("both stacks: stream_writer with its pool empty flushes and writes plainly, "
+                   "in order",
+                   "[parity][stream_writer]", native_env, host_env) {
+    buffer_pool pool({.buffer_size = 2048, .buffer_count = 2});
+    TestType env;
+    auto [ls, where] = listen_on(env);
+    std::string expected, got;
+    serve_one_reader(env, ls, got);
+    std::uint64_t writes = 0;
+    env.client->spawn([&, where = where]() -> task<void> {
+        auto& p = *env.client;
+        auto c = co_await p.connect(where);
+        REQUIRE(c);
+        stream_writer out(p, *c, pool, 1 << 20);
+        // 10 writes of 1,000 bytes: the first four fill the two buffers, the rest find none
+        // (the socket holds them until acknowledged) and go out as plain writes.
+        for (int i = 0; i < 10; ++i) {
+            const std::string chunk(1000, static_cast<char>('a' + i));
+            expected += chunk;
+            auto w = co_await out.write(chunk);
+            REQUIRE(w);
+        }
+        auto f = co_await out.flush();
+        REQUIRE(f);
+        writes = p.calls(sysno::write);
+        REQUIRE(p.shutdown(*c, shutdown_how::write));
+    });
+    env.run(*env.client);
+    env.run(*env.server);
+    CHECK(writes > 0);
+    CHECK(got == expected);
+}
+
+TEMPLATE_TEST_CASE("both stacks: stream_writer on a bad handle is EBADF and keeps its bytes",
+                   "[parity][stream_writer]", native_env, host_env) {
+    buffer_pool pool({.buffer_size = 2048, .buffer_count = 4});
+    TestType env;
+    env.client->spawn([&]() -> task<void> {
+        stream_writer out(*env.client, handle{}, pool);
+        auto w = co_await out.write("kept");
+        REQUIRE(w);
+        auto f = co_await out.flush();
+        REQUIRE_FALSE(f);
+        CHECK(f.error() == EBADF);
+        CHECK(out.pending() == 4);
+    });
+    env.run(*env.client);
+}
+
+TEST_CASE("native stack: stream_writer's 100 small writes leave as one segment, plain writes "
+          "with TCP_NODELAY as many",
+          "[stream_writer]") {
+    for (const bool gathered : {true, false}) {
+        CAPTURE(gathered);
+        buffer_pool pool({.buffer_size = 2048, .buffer_count = 8});
+        native_env env;
+        auto [ls, where] = listen_on(env);
+        std::string got;
+        serve_one_reader(env, ls, got);
+        std::uint64_t segments = 0;
+        env.client->spawn([&, where = where]() -> task<void> {
+            auto& p = *env.client;
+            auto c = co_await p.connect(where);
+            REQUIRE(c);
+            REQUIRE(p.set_socket_option(*c, socket_option::no_delay, 1));
+            (void)co_await p.sleep(std::chrono::milliseconds(10)); // the handshake's ACK has gone
+            const std::uint64_t before = env.pw.a.counters().read("tcp.out_segs").value();
+            const std::string ten(10, 'x');
+            if (gathered) {
+                stream_writer out(p, *c, pool);
+                for (int i = 0; i < 100; ++i) {
+                    auto w = co_await out.write(ten);
+                    REQUIRE(w);
+                }
+                auto f = co_await out.flush();
+                REQUIRE(f);
+                CHECK(out.pending() == 0);
+            } else {
+                for (int i = 0; i < 100; ++i) {
+                    auto w = co_await p.write_all(*c, std::as_bytes(std::span(ten)));
+                    REQUIRE(w);
+                }
+            }
+            (void)co_await p.sleep(std::chrono::milliseconds(10)); // whatever was queued has left
+            segments = env.pw.a.counters().read("tcp.out_segs").value() - before;
+            REQUIRE(p.shutdown(*c, shutdown_how::write));
+        });
+        env.run(*env.client);
+        env.run(*env.server);
+        CHECK(got == std::string(1000, 'x'));
+        if (gathered)
+            CHECK(segments == 1);
+        else
+            CHECK(segments > 5); // one a write until cwnd fills, the rest coalesced behind it
     }
 }
