@@ -49,13 +49,13 @@ void uring_reactor::setup(const reactor_options& opts) {
     unsigned sq = std::max(opts.sq_entries, 2u);
     // Room for every ordinary request in flight plus a reserve of one SQ's worth for
     // cancels, which must never wait behind the operations they end.
-    unsigned cq = std::max(opts.cq_entries ? opts.cq_entries : 4 * sq, 2 * sq);
+    unsigned cq = std::max(opts.cq_entries ? opts.cq_entries : default_cq_entries, 2 * sq);
     int err = -EINVAL;
     for (unsigned flags : flag_ladder) {
         ++attempts_;
         if (flags & opts.refuse_flags) continue;
         io_uring_params p{};
-        p.flags = flags | IORING_SETUP_CQSIZE;
+        p.flags = flags | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
         p.cq_entries = cq;
         err = io_uring_queue_init_params(sq, &ring_, &p);
         if (err == 0) break;

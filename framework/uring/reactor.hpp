@@ -25,11 +25,18 @@ namespace coronet::uring {
 
 struct reactor_options {
     unsigned sq_entries = 256;
-    unsigned cq_entries = 0; // 0: four times sq_entries
+    // 0: default_cq_entries (the kernel clamps it to what it allows). Every operation that
+    // waits on a peer (a receive on an idle connection, an accept) holds a CQ slot while it
+    // waits, so the CQ bounds how many connections a host-stack server can serve at once:
+    // with 1,024 entries, 768 idle clients were enough to lock everyone else out.
+    unsigned cq_entries = 0;
     // Setup flags to treat as refused by the kernel (EINVAL), as an older kernel would:
     // lets a test take the fallback path on a kernel that accepts everything.
     unsigned refuse_flags = 0;
 };
+
+// 32,768 CQEs of 16 bytes: 512 KiB a ring, room for 32,512 operations in flight.
+inline constexpr unsigned default_cq_entries = 32768;
 
 struct reactor_stats {
     std::uint64_t submitted = 0;   // SQEs handed to the ring

@@ -98,7 +98,7 @@ TEST_CASE("refused flags fall back to cooperative task work, then to none", "[ur
     }
     SECTION("no task-work flags at all: a plain ring") {
         uring::uring_reactor r(sched, {.refuse_flags = IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN});
-        CHECK((r.setup_flags() & ~unsigned{IORING_SETUP_CQSIZE}) == 0);
+        CHECK((r.setup_flags() & ~unsigned{IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP}) == 0);
         CHECK(r.setup_attempts() == 4);
         exercise(sched);
     }
@@ -149,6 +149,38 @@ TEST_CASE("pipe reads beyond the in-flight limit wait in the FIFO and all comple
     CHECK(got == std::string(200, 'x'));
     CHECK(r.in_flight() == 0);
     CHECK(r.waiting_for_room() == 0);
+    CHECK(r.stats().cq_overflows == 0);
+}
+
+TEST_CASE("by default 5,000 reads waiting on a silent peer leave room: a nop is not queued",
+          "[uring][reactor][overflow]") {
+    // What a host-stack server with 5,000 idle connections has in flight: a receive each.
+    // With the CQ at 4 x 256 entries the limit was 768, and the 769th operation (the accept
+    // or the answer of an active client) waited behind receives that might never complete.
+    virtual_clock clock;
+    scheduler sched{{.time_source = &clock}};
+    uring::uring_reactor r(sched);
+    REQUIRE(r.max_in_flight() >= 5001);
+    pipe_fds p;
+    std::size_t got = 0;
+    bool nop_done = false;
+    task_scope scope;
+    for (int i = 0; i < 5000; ++i)
+        scope.spawn([&]() -> task<void> {
+            std::array<std::byte, 1> b{};
+            auto rd = co_await uring::read(p.r, b);
+            if (rd && *rd == 1) ++got;
+        });
+    for (int turn = 0; turn < 1000 && r.in_flight() < 5000; ++turn)
+        sched.run_once(false); // each turn starts a batch of the spawned readers
+    CHECK(r.in_flight() == 5000);
+    scope.spawn([&]() -> task<void> { nop_done = (co_await uring::nop()).has_value(); });
+    sched.run_until([&] { return nop_done; });
+    CHECK(nop_done);
+    CHECK(r.stats().queued == 0);
+    p.put(std::string(5000, 'x'));
+    sched.run(scope.join());
+    CHECK(got == 5000);
     CHECK(r.stats().cq_overflows == 0);
 }
 
