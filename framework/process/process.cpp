@@ -1,6 +1,7 @@
 #include "framework/process/process.hpp"
 
 #include "framework/object/duplicate.hpp"
+#include "framework/process/socket_timeouts.hpp"
 #include "framework/sleep.hpp"
 
 #include <numeric>
@@ -166,7 +167,7 @@ immediate<result<handle>> process::listen(const endpoint& local, listen_options 
 task<result<handle>> process::accept(handle listener) {
     auto s = enter_socket(sysno::accept, listener);
     if (!s) co_return error{s.error()};
-    auto conn = co_await (*s)->accept();
+    auto conn = co_await socket_timeouts::within((*s)->timeouts.receive, (*s)->accept());
     if (!conn) co_return error{conn.error()};
     if (!alive_) co_return error{ESRCH}; // ended while waiting: the connection closes here
     co_return open(std::move(*conn));
@@ -191,13 +192,13 @@ task<result<handle>> process::connect(const endpoint& remote) {
 task<result<std::size_t>> process::read(handle h, std::span<std::byte> buffer) {
     auto s = enter_socket(sysno::read, h);
     if (!s) co_return error{s.error()};
-    co_return co_await (*s)->read(buffer);
+    co_return co_await socket_timeouts::within((*s)->timeouts.receive, (*s)->read(buffer));
 }
 
 task<result<std::size_t>> process::write(handle h, std::span<const std::byte> bytes) {
     auto s = enter_socket(sysno::write, h);
     if (!s) co_return error{s.error()};
-    co_return co_await (*s)->write(bytes);
+    co_return co_await socket_timeouts::within((*s)->timeouts.send, (*s)->write(bytes));
 }
 
 task<result<>> process::write_all(handle h, std::span<const std::byte> bytes) {
@@ -223,13 +224,13 @@ task<result<>> process::read_exactly(handle h, std::span<std::byte> buffer) {
 task<result<packet>> process::recv_zc(handle h, std::size_t max) {
     auto s = enter_socket(sysno::recv_zc, h);
     if (!s) co_return error{s.error()};
-    co_return co_await (*s)->recv_zc(max);
+    co_return co_await socket_timeouts::within((*s)->timeouts.receive, (*s)->recv_zc(max));
 }
 
 task<result<std::size_t>> process::send_zc(handle h, packet& data) {
     auto s = enter_socket(sysno::send_zc, h);
     if (!s) co_return error{s.error()};
-    co_return co_await (*s)->send_zc(data);
+    co_return co_await socket_timeouts::within((*s)->timeouts.send, (*s)->send_zc(data));
 }
 
 task<result<>> process::send_zc_all(handle h, packet& data) {
@@ -244,13 +245,13 @@ task<result<>> process::send_zc_all(handle h, packet& data) {
 task<result<std::size_t>> process::send_to(handle h, std::span<const std::byte> bytes, const endpoint& to) {
     auto s = enter_socket(sysno::send_to, h);
     if (!s) co_return error{s.error()};
-    co_return co_await (*s)->send_to(bytes, to);
+    co_return co_await socket_timeouts::within((*s)->timeouts.send, (*s)->send_to(bytes, to));
 }
 
 task<result<datagram_info>> process::recv_from(handle h, std::span<std::byte> buffer) {
     auto s = enter_socket(sysno::recv_from, h);
     if (!s) co_return error{s.error()};
-    co_return co_await (*s)->recv_from(buffer);
+    co_return co_await socket_timeouts::within((*s)->timeouts.receive, (*s)->recv_from(buffer));
 }
 
 immediate<result<>> process::shutdown(handle h, shutdown_how how) {
@@ -270,12 +271,18 @@ immediate<result<endpoint>> process::get_peer_name(handle h) {
 
 immediate<result<>> process::set_socket_option(handle h, socket_option opt, std::int64_t value) {
     auto s = enter<socket_object>(sysno::set_socket_option, h);
-    return immediate<result<>>{s ? (*s)->set_option(opt, value) : result<>{error{s.error()}}};
+    if (!s) return immediate<result<>>{error{s.error()}};
+    if (socket_timeouts::is_timeout(opt))
+        return immediate<result<>>{socket_timeouts::set(**s, opt, value)};
+    return immediate<result<>>{(*s)->set_option(opt, value)};
 }
 
 immediate<result<std::int64_t>> process::get_socket_option(handle h, socket_option opt) {
     auto s = enter<socket_object>(sysno::get_socket_option, h);
-    return immediate<result<std::int64_t>>{s ? (*s)->get_option(opt) : result<std::int64_t>{error{s.error()}}};
+    if (!s) return immediate<result<std::int64_t>>{error{s.error()}};
+    if (socket_timeouts::is_timeout(opt))
+        return immediate<result<std::int64_t>>{socket_timeouts::get(**s, opt)};
+    return immediate<result<std::int64_t>>{(*s)->get_option(opt)};
 }
 
 } // namespace coronet

@@ -9,6 +9,7 @@
 // the call's waits through on_last_handle_closed, which is where a stack starts closing).
 // Every call fails with EOPNOTSUPP unless the socket type implements it.
 #include "framework/buffer/packet.hpp"
+#include "framework/clock.hpp"
 #include "framework/net/address.hpp"
 #include "framework/object/object.hpp"
 #include "framework/object/ref.hpp"
@@ -42,6 +43,10 @@ enum class socket_option : std::uint8_t {
     cork,               // TCP_CORK: 0 or 1; a partial segment waits (at most an RTO); 0 sends it
     more,               // MSG_MORE for the next write only: its partial tail waits, as corked
     not_sent_low_water, // TCP_NOTSENT_LOWAT: bytes, 0 off; writable only while fewer are unsent
+    // SO_RCVTIMEO / SO_SNDTIMEO: milliseconds, 0 none (the process layer serves them, for
+    // every stack alike: see process.hpp).
+    receive_timeout,
+    send_timeout,
 };
 
 struct listen_options {
@@ -90,6 +95,14 @@ public:
     virtual result<endpoint> peer_endpoint() const { return error{ENOTCONN}; }
     virtual result<> set_option(socket_option, std::int64_t) { return error{ENOPROTOOPT}; }
     virtual result<std::int64_t> get_option(socket_option) const { return error{ENOPROTOOPT}; }
+
+    // socket_option::receive_timeout and send_timeout, kept here because the process layer
+    // enforces them around the stack's calls (zero: none).
+    struct io_timeouts {
+        duration receive{0};
+        duration send{0};
+    };
+    io_timeouts timeouts;
 
 protected:
     socket_object() = default;

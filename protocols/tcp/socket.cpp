@@ -534,6 +534,9 @@ result<> socket::set_option(socket_option opt, std::int64_t v) {
         low_water_ = static_cast<std::uint32_t>(v);
         writable_.wake_all(); // a higher mark may let a writer in
         return {};
+    case socket_option::receive_timeout:
+    case socket_option::send_timeout:
+        break; // the process layer's (socket_object::timeouts)
     }
     return error{ENOPROTOOPT};
 }
@@ -559,6 +562,9 @@ result<std::int64_t> socket::get_option(socket_option opt) const {
     case socket_option::cork: return std::int64_t{cork_};
     case socket_option::more: return std::int64_t{more_next_};
     case socket_option::not_sent_low_water: return std::int64_t{low_water_};
+    case socket_option::receive_timeout:
+    case socket_option::send_timeout:
+        break;
     }
     return error{ENOPROTOOPT};
 }

@@ -455,3 +455,78 @@ TEST_CASE("native stack: stream_writer's 100 small writes leave as one segment, 
             CHECK(segments > 5); // one a write until cwnd fills, the rest coalesced behind it
     }
 }
+
+// SO_RCVTIMEO / SO_SNDTIMEO as socket options: served by the process layer, so both stacks
+// agree (outcomes only: the host stack runs on real time). Linux says EAGAIN for a call that
+// waited past its socket's timeout; a write returns what it took before.
+TEMPLATE_TEST_CASE("both stacks: receive and send timeouts give EAGAIN and lose nothing",
+                   "[parity][timeout]", native_env, host_env) {
+    TestType env;
+    auto [ls, where] = listen_on(env);
+    const auto data = pattern(4 << 20, 5);
+    int idle_accept = 0, idle_read = 0, blocked_write = 0;
+    std::size_t early = 0, written = 0;
+    std::vector<std::byte> got;
+    bool may_connect = false, may_send = false, may_read = false;
+    auto until = [](process& p, const bool& flag) -> task<void> {
+        while (!flag)
+            (void)co_await p.sleep(std::chrono::milliseconds(1));
+    };
+    env.server->spawn([&, ls = ls]() -> task<void> {
+        REQUIRE(env.server->set_socket_option(ls, socket_option::receive_timeout, 50));
+        auto none = co_await env.server->accept(ls); // nobody connects yet
+        idle_accept = none ? 0 : none.error();
+        may_connect = true;
+        auto c = co_await env.server->accept(ls);
+        REQUIRE(c);
+        REQUIRE(env.server->set_socket_option(*c, socket_option::receive_timeout, 50));
+        REQUIRE(env.server->set_socket_option(*c, socket_option::receive_buffer, 64 << 10));
+        std::array<std::byte, 64> buf{};
+        auto idle = co_await env.server->read(*c, buf); // nothing sent yet
+        idle_read = idle ? -1 : idle.error();
+        REQUIRE(env.server->set_socket_option(*c, socket_option::receive_timeout, 10000));
+        may_send = true;
+        auto n = co_await env.server->read(*c, buf); // in time
+        early = n ? *n : 0;
+        co_await until(*env.server, may_read); // the client's writes time out meanwhile
+        std::vector<std::byte> chunk(16 << 10);
+        for (;;) {
+            auto r = co_await env.server->read(*c, chunk);
+            REQUIRE(r);
+            if (*r == 0) break;
+            got.insert(got.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(*r));
+        }
+    });
+    env.client->spawn([&, where = where]() -> task<void> {
+        co_await until(*env.client, may_connect);
+        auto c = co_await env.client->connect(where);
+        REQUIRE(c);
+        co_await until(*env.client, may_send);
+        auto ping = co_await env.client->write_all(*c, std::as_bytes(std::span("ping", 4)));
+        REQUIRE(ping);
+        REQUIRE(env.client->set_socket_option(*c, socket_option::send_buffer, 64 << 10));
+        REQUIRE(env.client->set_socket_option(*c, socket_option::send_timeout, 50));
+        while (written < data.size()) { // the server does not read: the writes stop
+            auto w = co_await env.client->write(*c, std::span(data).subspan(written));
+            if (!w) {
+                blocked_write = w.error();
+                break;
+            }
+            written += *w;
+        }
+        REQUIRE(env.client->shutdown(*c, shutdown_how::write));
+        may_read = true;
+    });
+    env.run(*env.client);
+    env.run(*env.server);
+    CHECK(idle_accept == EAGAIN);
+    CHECK(idle_read == EAGAIN);
+    CHECK(early == 4);
+    CHECK(blocked_write == EAGAIN);
+    CHECK(written > 0);
+    CHECK(written < data.size());
+    // Every byte a write took arrives, and none that it did not.
+    REQUIRE(got.size() == written);
+    CHECK(fnv1a(got) == fnv1a(std::vector<std::byte>(
+                            data.begin(), data.begin() + static_cast<std::ptrdiff_t>(written))));
+}
