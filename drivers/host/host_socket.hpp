@@ -44,6 +44,8 @@ public:
     result<endpoint> peer_endpoint() const override;
     result<> set_option(socket_option opt, std::int64_t value) override;
     result<std::int64_t> get_option(socket_option opt) const override;
+    // getsockopt(TCP_INFO) (host_tcp_info.cpp); EOPNOTSUPP for a datagram socket.
+    result<tcp_info> connection_info() const override;
 
 protected:
     void on_last_handle_closed() noexcept override;

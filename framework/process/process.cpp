@@ -285,4 +285,10 @@ immediate<result<std::int64_t>> process::get_socket_option(handle h, socket_opti
     return immediate<result<std::int64_t>>{(*s)->get_option(opt)};
 }
 
+immediate<result<coronet::tcp_info>> process::tcp_info(handle h) {
+    auto s = enter<socket_object>(sysno::tcp_info, h);
+    if (!s) return immediate<result<coronet::tcp_info>>{error{s.error()}};
+    return immediate<result<coronet::tcp_info>>{(*s)->connection_info()};
+}
+
 } // namespace coronet

@@ -112,6 +112,9 @@ public:
     immediate<result<endpoint>> get_peer_name(handle h);
     immediate<result<>> set_socket_option(handle h, socket_option opt, std::int64_t value);
     immediate<result<std::int64_t>> get_socket_option(handle h, socket_option opt);
+    // TCP_INFO: what the stack knows of a TCP connection (tcp_info.hpp); EOPNOTSUPP for a
+    // datagram socket.
+    immediate<result<coronet::tcp_info>> tcp_info(handle h);
 
 private:
     explicit process(options opts);

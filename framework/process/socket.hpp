@@ -13,6 +13,7 @@
 #include "framework/net/address.hpp"
 #include "framework/object/object.hpp"
 #include "framework/object/ref.hpp"
+#include "framework/process/tcp_info.hpp"
 #include "framework/result.hpp"
 #include "framework/task.hpp"
 
@@ -95,6 +96,8 @@ public:
     virtual result<endpoint> peer_endpoint() const { return error{ENOTCONN}; }
     virtual result<> set_option(socket_option, std::int64_t) { return error{ENOPROTOOPT}; }
     virtual result<std::int64_t> get_option(socket_option) const { return error{ENOPROTOOPT}; }
+    // TCP_INFO of a stream socket (tcp_info.hpp).
+    virtual result<tcp_info> connection_info() const { return error{EOPNOTSUPP}; }
 
     // socket_option::receive_timeout and send_timeout, kept here because the process layer
     // enforces them around the stack's calls (zero: none).

@@ -41,6 +41,7 @@ enum class sysno : std::uint16_t {
     get_socket_option,
     recv_zc,
     send_zc,
+    tcp_info,
     count
 };
 
@@ -79,6 +80,7 @@ inline constexpr std::array<syscall_descriptor, syscall_count> syscall_table{{
     {"get_socket_option", object_type::socket, access::query},
     {"recv_zc", object_type::socket, access::read},
     {"send_zc", object_type::socket, access::write},
+    {"tcp_info", object_type::socket, access::query},
 }};
 
 constexpr const syscall_descriptor& describe(sysno n) noexcept { return syscall_table[static_cast<std::size_t>(n)]; }

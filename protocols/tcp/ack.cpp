@@ -110,7 +110,9 @@ void socket::on_new_ack(const segment& seg, std::uint32_t acked) {
         min_rtt_ = min_rtt_ ? std::min(*min_rtt_, *sample) : *sample;
     }
 
-    snd_.acknowledge(seq_min(ack, snd_.end()));
+    const seq32 data_acked = seq_min(ack, snd_.end());
+    if (snd_.begin() < data_acked) counts_.bytes_acked += distance(snd_.begin(), data_acked);
+    snd_.acknowledge(data_acked);
     snd_una_ = ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
     una_since_ = now;

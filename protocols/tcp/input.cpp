@@ -20,6 +20,7 @@ void after_handshake(rtt_estimator& rtt) {
 
 void socket::input(segment&& seg) {
     if (layer_ == nullptr) return;
+    count_input(seg);
     last_received_ = layer_->now();
     keep_probes_ = 0;
     switch (state_) {
@@ -296,6 +297,7 @@ void socket::process_data(segment& seg) {
     if (s == rcv_nxt_) {
         rcv_.append(std::move(p)); // the received slices themselves: no copy
         rcv_nxt_ += n;
+        counts_.bytes_received += n;
         auto_tune(n);
         note_data_arrival();
         if (!ooo_.empty()) {
@@ -328,6 +330,7 @@ void socket::deliver_in_order() {
         const auto n = static_cast<std::uint32_t>(p->length());
         rcv_.append(std::move(*p));
         rcv_nxt_ += n;
+        counts_.bytes_received += n;
         auto_tune(n);
     }
     if (ooo_fin_ && *ooo_fin_ == rcv_nxt_) process_fin();

@@ -186,6 +186,7 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
         const seq32 end = seq + len + (has(flags, flag::fin) ? 1 : 0);
         if (seq < snd_max_) {
             ++layer_->stats().retrans_segs;
+            ++counts_.total_retrans;
             sampler_.on_retransmit(seq, end);
         } else {
             if (snd_una_ == snd_max_) una_since_ = now;
@@ -255,6 +256,12 @@ bool socket::transmit(repr& r, packet&& p) {
         delack_timer_.cancel();
     }
     ++layer_->stats().out_segs;
+    // A segment cut by the NIC (TSO) counts as the segments it becomes, as Linux's gso_segs.
+    const std::uint32_t m = std::max<std::uint32_t>(send_mss(), 1);
+    const std::uint32_t segs =
+        segmentation_offload_ ? std::max<std::uint32_t>((r.payload_length + m - 1) / m, 1) : 1;
+    counts_.segs_out += segs;
+    if (r.payload_length > 0) counts_.data_segs_out += segs;
     return true;
 }
 
@@ -390,6 +397,7 @@ void socket::send_syn() {
         sampler_.on_send(iss_, iss_ + 1, layer_->now());
     } else {
         ++layer_->stats().retrans_segs;
+        ++counts_.total_retrans;
         sampler_.on_retransmit(iss_, iss_ + 1);
     }
     snd_nxt_ = iss_ + 1;

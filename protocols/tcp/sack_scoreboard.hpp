@@ -112,6 +112,8 @@ public:
 
     bool is_sacked(seq32 s) const noexcept;
     std::uint32_t sacked_bytes() const noexcept { return sacked_; }
+    // The unSACKed bytes that IsLost() or RACK's marks count lost (TCP_INFO's lost).
+    std::uint32_t lost_bytes() const noexcept { return unsacked_in(snd_una_, lost_below()); }
     // The end of the highest SACKed byte, or snd_una when nothing is SACKed.
     seq32 highest_sacked() const noexcept {
         return runs_.empty() ? snd_una_ : runs_.back().range.end;

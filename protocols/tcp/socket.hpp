@@ -78,6 +78,7 @@ public:
     result<endpoint> peer_endpoint() const override;
     result<> set_option(socket_option opt, std::int64_t value) override;
     result<std::int64_t> get_option(socket_option opt) const override;
+    result<tcp_info> connection_info() const override; // info.cpp
 
     // --- For the layer and tests ---
     tcp::state state() const noexcept { return state_; }
@@ -331,6 +332,21 @@ private:
     // RFC 5961 §7: challenge ACKs sent in the second that began at challenge_since_.
     time_point challenge_since_{};
     std::uint32_t challenges_ = 0;
+
+    // What TCP_INFO counts over the connection's life (info.cpp), as Linux's tcp_sock does:
+    // payload bytes acknowledged and received in order, segments each way (those with data
+    // apart), retransmitted segments, and the largest payload received (rcv_mss).
+    struct life_counts {
+        std::uint64_t bytes_acked = 0;
+        std::uint64_t bytes_received = 0;
+        std::uint32_t segs_in = 0;
+        std::uint32_t segs_out = 0;
+        std::uint32_t data_segs_in = 0;
+        std::uint32_t data_segs_out = 0;
+        std::uint32_t total_retrans = 0;
+        std::uint32_t rcv_mss = 0;
+    } counts_;
+    void count_input(const segment& seg) noexcept;
 
     send_buffer snd_;
     receive_buffer rcv_;

@@ -307,7 +307,7 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
         len = sizeof v;
         CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_MAXSEG, &v, &len) == 0);
         CHECK(v == 1000); // the peer's MSS
-        tcp_info info{};
+        ::tcp_info info{}; // Linux's, as packetdrill reads it
         len = sizeof info;
         CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_INFO, &info, &len) == 0);
         CHECK(info.tcpi_state == TCP_ESTABLISHED);

@@ -530,3 +530,60 @@ TEMPLATE_TEST_CASE("both stacks: receive and send timeouts give EAGAIN and lose 
     CHECK(fnv1a(got) == fnv1a(std::vector<std::byte>(
                             data.begin(), data.begin() + static_cast<std::ptrdiff_t>(written))));
 }
+
+TEMPLATE_TEST_CASE("both stacks: tcp_info counts the bytes a connection carried, and its state",
+                   "[parity][info]", native_env, host_env) {
+    TestType env;
+    auto [ls, where] = listen_on(env);
+    const auto data = pattern(256 << 10, 6);
+    tcp_info sender{}, receiver{}, half_closed{};
+    bool measured = false; // the client's FIN waits for it: Linux counts a FIN in bytes_received
+    env.server->spawn([&, ls = ls]() -> task<void> {
+        auto c = co_await env.server->accept(ls);
+        REQUIRE(c);
+        auto sent = co_await env.server->write_all(*c, as_span(data));
+        REQUIRE(sent);
+        std::array<std::byte, 2> ok{};
+        auto got = co_await env.server->read_exactly(*c, ok); // its segment acknowledges all
+        REQUIRE(got);
+        sender = env.server->tcp_info(*c).value();
+        measured = true;
+        std::array<std::byte, 1> end{};
+        auto eof = co_await env.server->read(*c, end);
+        REQUIRE(eof);
+        half_closed = env.server->tcp_info(*c).value();
+    });
+    env.client->spawn([&, where = where]() -> task<void> {
+        auto c = co_await env.client->connect(where);
+        REQUIRE(c);
+        std::vector<std::byte> in(data.size());
+        auto got = co_await env.client->read_exactly(*c, in);
+        REQUIRE(got);
+        receiver = env.client->tcp_info(*c).value();
+        auto sent = co_await env.client->write_all(*c, std::as_bytes(std::span("ok", 2)));
+        REQUIRE(sent);
+        while (!measured)
+            (void)co_await env.client->sleep(std::chrono::milliseconds(1));
+        REQUIRE(env.client->shutdown(*c, shutdown_how::write));
+    });
+    env.run(*env.client);
+    env.run(*env.server);
+    // Measured before any FIN, on the passive side for bytes_acked: Linux's counts sequence
+    // space, so an active opener's has one more for its SYN.
+    CHECK(sender.state == tcp_state::established);
+    CHECK(sender.bytes_acked == data.size());
+    CHECK(sender.bytes_received == 2);
+    CHECK(receiver.state == tcp_state::established);
+    CHECK(receiver.bytes_received == data.size());
+    CHECK(half_closed.state == tcp_state::close_wait);
+    CHECK(sender.snd_mss > 0);
+    CHECK(sender.snd_cwnd > 0);
+    CHECK(sender.rto > 0);
+    CHECK(sender.unacked == 0);
+    CHECK(sender.data_segs_out >= data.size() / sender.snd_mss);
+    CHECK(receiver.data_segs_in > 0);
+    auto udp = env.client->socket(socket_type::datagram).value();
+    CHECK(env.client->tcp_info(udp).error() == EOPNOTSUPP);
+    REQUIRE(env.client->close(udp));
+    CHECK(env.client->tcp_info(udp).error() == EBADF);
+}

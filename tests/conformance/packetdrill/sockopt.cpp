@@ -1,5 +1,6 @@
 // getsockopt/setsockopt: Linux's option names mapped to coronet's socket options, TCP_INFO
-// from the TCB, SO_ERROR from its pending error. ENOPROTOOPT for what coronet lacks.
+// from the tcp_info system call, SO_ERROR from the TCB's pending error. ENOPROTOOPT for
+// what coronet lacks.
 #include "protocols/tcp/socket.hpp"
 #include "tests/conformance/packetdrill/adapter.hpp"
 
@@ -55,56 +56,32 @@ tcp::socket* tcb(simulation::world& w, handle h) {
     return s ? dynamic_cast<tcp::socket*>(*s) : nullptr;
 }
 
-std::uint8_t linux_state(tcp::state s) {
-    using enum tcp::state;
-    switch (s) { // include/net/tcp_states.h
-    case established:
-        return 1;
-    case syn_sent:
-        return 2;
-    case syn_received:
-        return 3;
-    case fin_wait_1:
-        return 4;
-    case fin_wait_2:
-        return 5;
-    case time_wait:
-        return 6;
-    case closed:
-        return 7;
-    case close_wait:
-        return 8;
-    case last_ack:
-        return 9;
-    case listen:
-        return 10;
-    case closing:
-        return 11;
-    }
-    return 7;
-}
-
-std::uint32_t micros(duration d) {
-    return static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-}
-
-// The fields of Linux's struct tcp_info that coronet's TCB knows; the rest stay 0.
-tcp_info info_of(const tcp::socket& t) {
-    tcp_info i{};
-    i.tcpi_state = linux_state(t.state());
-    if (t.sack_enabled()) i.tcpi_options |= TCPI_OPT_SACK;
-    if (t.timestamps_enabled()) i.tcpi_options |= TCPI_OPT_TIMESTAMPS;
-    if (t.send_scale() != 0) {
+// Linux's struct tcp_info from the system call's (its state numbers are Linux's).
+::tcp_info linux_info(const coronet::tcp_info& c) {
+    ::tcp_info i{};
+    i.tcpi_state = static_cast<std::uint8_t>(c.state);
+    i.tcpi_retransmits = c.retransmits;
+    if (c.sack) i.tcpi_options |= TCPI_OPT_SACK;
+    if (c.timestamps) i.tcpi_options |= TCPI_OPT_TIMESTAMPS;
+    if (c.window_scale) {
         i.tcpi_options |= TCPI_OPT_WSCALE;
-        i.tcpi_snd_wscale = t.send_scale() & 0xf;
+        i.tcpi_snd_wscale = c.snd_wscale & 0xf;
+        i.tcpi_rcv_wscale = c.rcv_wscale & 0xf;
     }
-    i.tcpi_rto = micros(t.rtt().rto());
-    i.tcpi_snd_mss = t.mss();
-    if (auto s = t.rtt().srtt()) i.tcpi_rtt = micros(*s);
-    i.tcpi_snd_cwnd = t.mss() > 0 ? t.cwnd() / t.mss() : 0; // Linux counts segments
-    i.tcpi_snd_ssthresh = t.mss() > 0 ? t.ssthresh() / t.mss() : 0;
-    i.tcpi_rcv_space = static_cast<std::uint32_t>(t.receive_capacity());
+    i.tcpi_rto = c.rto;
+    i.tcpi_snd_mss = c.snd_mss;
+    i.tcpi_rcv_mss = c.rcv_mss;
+    i.tcpi_unacked = c.unacked;
+    i.tcpi_sacked = c.sacked;
+    i.tcpi_lost = c.lost;
+    i.tcpi_rtt = c.rtt;
+    i.tcpi_rttvar = c.rttvar;
+    i.tcpi_snd_ssthresh = c.snd_ssthresh;
+    i.tcpi_snd_cwnd = c.snd_cwnd;
+    i.tcpi_advmss = c.advmss;
+    i.tcpi_rcv_rtt = c.rcv_rtt;
+    i.tcpi_rcv_space = c.rcv_space;
+    i.tcpi_total_retrans = c.total_retrans;
     return i;
 }
 
@@ -147,22 +124,18 @@ result<int> adapter::getsockopt(int fd, int level, int name, void* value, sockle
     }
     if (level == IPPROTO_TCP && (name == TCP_MAXSEG || name == TCP_INFO)) {
         if (!stream) return error{EOPNOTSUPP};
-        auto info = sim_.run([&](simulation::world& w) -> std::optional<tcp_info> {
-            auto* t = tcb(w, h);
-            if (t == nullptr) return std::nullopt;
-            return info_of(*t);
-        });
-        if (!info) return error{EBADF};
-        if (name == TCP_INFO) return put(*info, value, len);
+        auto got = sim_.run([&](simulation::world& w) { return w.app->tcp_info(h).get(); });
+        if (!got) return error{got.error()};
+        const ::tcp_info info = linux_info(*got);
+        if (name == TCP_INFO) return put(info, value, len);
         // Linux's tcp_getsockopt: the MSS in use (536, TCP_MSS_DEFAULT, before a handshake);
         // in CLOSE and LISTEN the TCP_MAXSEG set, if one is.
         auto user = sim_.run([&](simulation::world& w) {
             return w.app->get_socket_option(h, socket_option::max_segment).get();
         });
-        const bool idle = info->tcpi_state == 7 || info->tcpi_state == 10;
+        const bool idle = got->state == tcp_state::closed || got->state == tcp_state::listen;
         if (user && *user != 0 && idle) return put<int>(static_cast<int>(*user), value, len);
-        return put<int>(info->tcpi_snd_mss != 0 ? static_cast<int>(info->tcpi_snd_mss) : 536, value,
-                        len);
+        return put<int>(got->snd_mss != 0 ? static_cast<int>(got->snd_mss) : 536, value, len);
     }
     if (level == IPPROTO_TCP && name == TCP_INQ) {
         if (!stream) return error{EOPNOTSUPP};

@@ -1,0 +1,111 @@
+// TCP_INFO from the TCB: the fields of Linux's struct tcp_info that coronet keeps, and the
+// per-connection counts they need (counted where segments come and go).
+#include "protocols/tcp/layer.hpp"
+#include "protocols/tcp/socket.hpp"
+
+namespace coronet::tcp {
+
+namespace {
+
+tcp_state linux_state(state s) noexcept {
+    switch (s) {
+    case state::closed:
+        return tcp_state::closed;
+    case state::listen:
+        return tcp_state::listen;
+    case state::syn_sent:
+        return tcp_state::syn_sent;
+    case state::syn_received:
+        return tcp_state::syn_received;
+    case state::established:
+        return tcp_state::established;
+    case state::fin_wait_1:
+        return tcp_state::fin_wait_1;
+    case state::fin_wait_2:
+        return tcp_state::fin_wait_2;
+    case state::close_wait:
+        return tcp_state::close_wait;
+    case state::closing:
+        return tcp_state::closing;
+    case state::last_ack:
+        return tcp_state::last_ack;
+    case state::time_wait:
+        return tcp_state::time_wait;
+    }
+    return tcp_state::closed;
+}
+
+std::uint32_t micros(duration d) noexcept {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    return us <= 0 ? 0 : us >= UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(us);
+}
+
+// Bytes as segments of `mss`, rounded up (Linux counts packets where coronet counts bytes).
+std::uint32_t segments(std::uint64_t bytes, std::uint32_t mss) noexcept {
+    if (mss == 0) return 0;
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>((bytes + mss - 1) / mss, UINT32_MAX));
+}
+
+} // namespace
+
+void socket::count_input(const segment& seg) noexcept {
+    ++counts_.segs_in;
+    const auto len = static_cast<std::uint32_t>(seg.payload.length());
+    if (len == 0) return;
+    ++counts_.data_segs_in;
+    // A coalesced (GRO-like) segment may be longer than the peer's MSS: not past ours.
+    counts_.rcv_mss = std::max(counts_.rcv_mss, std::min<std::uint32_t>(len, advertised_mss_));
+}
+
+result<tcp_info> socket::connection_info() const {
+    tcp_info i;
+    i.state = linux_state(state_);
+    if (state_ == state::listen) { // as Linux: the accept queue and its bound
+        i.unacked = static_cast<std::uint32_t>(accept_queue_.size());
+        i.sacked = static_cast<std::uint32_t>(backlog_);
+        return i;
+    }
+    i.retransmits = static_cast<std::uint8_t>(std::min(rtt_.backoffs(), 255u));
+    i.sack = sack_ok_;
+    i.timestamps = ts_ok_;
+    i.window_scale = ws_ok_;
+    i.snd_wscale = ws_ok_ ? snd_wscale_ : 0;
+    i.rcv_wscale = ws_ok_ ? rcv_wscale_ : 0;
+    i.rto = micros(rtt_.rto());
+    if (auto s = rtt_.srtt()) {
+        i.rtt = micros(*s);
+        i.rttvar = micros(rtt_.rttvar());
+    }
+    if (min_rtt_) i.min_rtt = micros(*min_rtt_);
+    i.rcv_rtt = micros(rcv_rtt_);
+    i.snd_mss = mss_;
+    // Linux's tcp_initialize_rcv_mss before any data: the smaller of ours and 536.
+    i.rcv_mss =
+        counts_.rcv_mss != 0 ? counts_.rcv_mss : std::min<std::uint32_t>(advertised_mss_, 536);
+    i.advmss = advertised_mss_;
+    i.snd_cwnd = segments(cwnd(), mss_);
+    i.snd_ssthresh = segments(ssthresh(), mss_);
+    if (synchronized(state_) || state_ == state::syn_sent || state_ == state::syn_received) {
+        i.unacked = segments(flight_size(), mss_);
+        i.notsent_bytes = static_cast<std::uint32_t>(send_unsent());
+        if (rcv_adv_ > rcv_nxt_) i.rcv_wnd = distance(rcv_nxt_, rcv_adv_);
+        i.snd_wnd = snd_wnd_;
+    }
+    if (sb_) {
+        i.sacked = segments(sb_->sacked_bytes(), mss_);
+        i.lost = segments(sb_->lost_bytes(), mss_);
+    }
+    i.total_retrans = counts_.total_retrans;
+    i.bytes_acked = counts_.bytes_acked;
+    i.bytes_received = counts_.bytes_received;
+    i.segs_in = counts_.segs_in;
+    i.segs_out = counts_.segs_out;
+    i.data_segs_in = counts_.data_segs_in;
+    i.data_segs_out = counts_.data_segs_out;
+    // delivery_rate and pacing_rate stay 0: the native stack neither measures delivery rate
+    // nor paces.
+    i.rcv_space = static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.capacity(), UINT32_MAX));
+    return i;
+}
+
+} // namespace coronet::tcp
