@@ -45,7 +45,7 @@ enum class socket_option : std::uint8_t {
     more,               // MSG_MORE for the next write only: its partial tail waits, as corked
     not_sent_low_water, // TCP_NOTSENT_LOWAT: bytes, 0 off; writable only while fewer are unsent
     // SO_RCVTIMEO / SO_SNDTIMEO: milliseconds, 0 none (the process layer serves them, for
-    // every stack alike: see process.hpp).
+    // every stack alike: see socket_timeouts.hpp).
     receive_timeout,
     send_timeout,
 };

@@ -26,7 +26,21 @@ enum class tcp_state : std::uint8_t {
     closing,
 };
 
-struct tcp_info {
+// What a connection counts over its life: payload bytes acknowledged and received in
+// order, segments each way (those with data apart), segments retransmitted. Linux counts
+// sequence space in the two byte counts: an active opener's bytes_acked has 1 more for its
+// SYN, and a FIN adds 1 to both; the native stack counts payload only (its TCB keeps one).
+struct tcp_counts {
+    std::uint64_t bytes_acked = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint32_t segs_in = 0;
+    std::uint32_t segs_out = 0;
+    std::uint32_t data_segs_in = 0;
+    std::uint32_t data_segs_out = 0;
+    std::uint32_t total_retrans = 0;
+};
+
+struct tcp_info : tcp_counts {
     tcp_state state = tcp_state::closed;
     std::uint8_t retransmits = 0; // retransmission timeouts in a row, without progress
     bool sack = false;            // options agreed at the handshake (tcpi_options)
@@ -47,15 +61,6 @@ struct tcp_info {
     std::uint32_t unacked = 0; // in flight
     std::uint32_t sacked = 0;
     std::uint32_t lost = 0;
-    std::uint32_t total_retrans = 0; // segments retransmitted over the connection's life
-    // Payload bytes the peer acknowledged, and received in order. Linux counts sequence space:
-    // an active opener's bytes_acked has 1 more for its SYN, and a FIN adds 1 to both.
-    std::uint64_t bytes_acked = 0;
-    std::uint64_t bytes_received = 0;
-    std::uint32_t segs_in = 0;
-    std::uint32_t segs_out = 0;
-    std::uint32_t data_segs_in = 0;
-    std::uint32_t data_segs_out = 0;
     std::uint64_t delivery_rate = 0; // bytes per second, 0 unknown
     std::uint64_t pacing_rate = 0;   // bytes per second, 0 when nothing paces the sender
     std::uint32_t notsent_bytes = 0; // written, not yet sent

@@ -54,7 +54,7 @@ void socket::count_input(const segment& seg) noexcept {
     if (len == 0) return;
     ++counts_.data_segs_in;
     // A coalesced (GRO-like) segment may be longer than the peer's MSS: not past ours.
-    counts_.rcv_mss = std::max(counts_.rcv_mss, std::min<std::uint32_t>(len, advertised_mss_));
+    largest_received_ = std::max(largest_received_, std::min<std::uint32_t>(len, advertised_mss_));
 }
 
 result<tcp_info> socket::connection_info() const {
@@ -81,7 +81,7 @@ result<tcp_info> socket::connection_info() const {
     i.snd_mss = mss_;
     // Linux's tcp_initialize_rcv_mss before any data: the smaller of ours and 536.
     i.rcv_mss =
-        counts_.rcv_mss != 0 ? counts_.rcv_mss : std::min<std::uint32_t>(advertised_mss_, 536);
+        largest_received_ != 0 ? largest_received_ : std::min<std::uint32_t>(advertised_mss_, 536);
     i.advmss = advertised_mss_;
     i.snd_cwnd = segments(cwnd(), mss_);
     i.snd_ssthresh = segments(ssthresh(), mss_);
@@ -95,13 +95,7 @@ result<tcp_info> socket::connection_info() const {
         i.sacked = segments(sb_->sacked_bytes(), mss_);
         i.lost = segments(sb_->lost_bytes(), mss_);
     }
-    i.total_retrans = counts_.total_retrans;
-    i.bytes_acked = counts_.bytes_acked;
-    i.bytes_received = counts_.bytes_received;
-    i.segs_in = counts_.segs_in;
-    i.segs_out = counts_.segs_out;
-    i.data_segs_in = counts_.data_segs_in;
-    i.data_segs_out = counts_.data_segs_out;
+    static_cast<tcp_counts&>(i) = counts_;
     // delivery_rate and pacing_rate stay 0: the native stack neither measures delivery rate
     // nor paces.
     i.rcv_space = static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.capacity(), UINT32_MAX));

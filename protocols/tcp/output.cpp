@@ -257,9 +257,11 @@ bool socket::transmit(repr& r, packet&& p) {
     }
     ++layer_->stats().out_segs;
     // A segment cut by the NIC (TSO) counts as the segments it becomes, as Linux's gso_segs.
-    const std::uint32_t m = std::max<std::uint32_t>(send_mss(), 1);
-    const std::uint32_t segs =
-        segmentation_offload_ ? std::max<std::uint32_t>((r.payload_length + m - 1) / m, 1) : 1;
+    std::uint32_t segs = 1;
+    if (segmentation_offload_ && r.payload_length > 0) {
+        const std::uint32_t m = std::max<std::uint32_t>(send_mss(), 1);
+        segs = (r.payload_length + m - 1) / m;
+    }
     counts_.segs_out += segs;
     if (r.payload_length > 0) counts_.data_segs_out += segs;
     return true;

@@ -333,19 +333,10 @@ private:
     time_point challenge_since_{};
     std::uint32_t challenges_ = 0;
 
-    // What TCP_INFO counts over the connection's life (info.cpp), as Linux's tcp_sock does:
-    // payload bytes acknowledged and received in order, segments each way (those with data
-    // apart), retransmitted segments, and the largest payload received (rcv_mss).
-    struct life_counts {
-        std::uint64_t bytes_acked = 0;
-        std::uint64_t bytes_received = 0;
-        std::uint32_t segs_in = 0;
-        std::uint32_t segs_out = 0;
-        std::uint32_t data_segs_in = 0;
-        std::uint32_t data_segs_out = 0;
-        std::uint32_t total_retrans = 0;
-        std::uint32_t rcv_mss = 0;
-    } counts_;
+    // What TCP_INFO counts over the connection's life (info.cpp), as Linux's tcp_sock does,
+    // and the largest payload received (its rcv_mss).
+    tcp_counts counts_;
+    std::uint32_t largest_received_ = 0;
     void count_input(const segment& seg) noexcept;
 
     send_buffer snd_;
