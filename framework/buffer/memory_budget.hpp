@@ -23,17 +23,26 @@
 #include <cstdint>
 #include <utility>
 
+#include "framework/buffer/packet.hpp"
 #include "framework/counters.hpp"
 
 namespace coronet {
+
+// The buffers a queued packet is charged for: each slice's, and one for a packet of none
+// (a zero-length datagram still held a buffer when it arrived).
+inline std::uint32_t buffers_pinned(const packet& p) noexcept {
+    return static_cast<std::uint32_t>(p.slice_count() > 1 ? p.slice_count() : 1);
+}
 
 enum class queue_kind : std::uint8_t {
     tcp_send,
     tcp_receive,
     tcp_out_of_order,
     udp_receive,
+    ipv4_reassembly, // fragments of incomplete datagrams
+    arp_pending,     // packets waiting for a neighbour's address
 };
-inline constexpr std::size_t queue_kind_count = 4;
+inline constexpr std::size_t queue_kind_count = 6;
 
 struct memory_limits {
     // In buffers. 0 in all three: derived from the pool (from_pool).
@@ -64,6 +73,7 @@ public:
         return static_cast<std::uint32_t>(held_[index(kind)]->value);
     }
     bool under_pressure() const noexcept { return pressure_; }
+    bool at_hard_limit() const noexcept { return total_ >= limits_.hard; }
     // What one queue may hold under pressure now.
     std::uint32_t fair_share() const noexcept;
     const memory_limits& limits() const noexcept { return limits_; }
@@ -113,6 +123,11 @@ public:
     // Whether this queue may pin `more` buffers (always, without a budget).
     bool may_grow(std::uint32_t more = 1) const noexcept {
         return budget_ == nullptr || budget_->may_grow(kind_, held_, more);
+    }
+    // Whether holding `more` would put this queue beyond its fair share (never, without a
+    // budget): what tells a queue that is refused whether it is the one to give way.
+    bool beyond_share(std::uint32_t more = 1) const noexcept {
+        return budget_ != nullptr && held_ + more > budget_->fair_share();
     }
     std::uint32_t held() const noexcept { return held_; }
 

@@ -7,8 +7,9 @@
 
 namespace coronet::arp {
 
-cache::cache(scheduler& sched, link& l, counters& stats, options opts, std::uint64_t seed)
-    : sched_(sched), link_(l), stats_(stats), opts_(opts),
+cache::cache(scheduler& sched, link& l, counters& stats, options opts, std::uint64_t seed,
+             memory_budget* budget)
+    : sched_(sched), link_(l), stats_(stats), opts_(opts), charge_(budget, queue_kind::arp_pending),
       entries_(16, address_hash{tcp::siphash_key::derive(seed, 0x61727020 /* "arp " */)}) {}
 
 std::size_t cache::address_hash::operator()(ipv4_address a) const noexcept {
@@ -59,6 +60,7 @@ void cache::enqueue(entry& e, packet&& ip_packet) {
                                   e.waiting_bytes + ip_packet.length() > opts_.max_queued_bytes ||
                                   waiting_total_ >= opts_.max_queued_total)) {
         e.waiting_bytes -= e.waiting.front().length();
+        charge_.set(charge_.held() - buffers_pinned(e.waiting.front()));
         e.waiting.pop_front();
         --waiting_total_;
         ++stats_.unres_discards;
@@ -67,9 +69,28 @@ void cache::enqueue(entry& e, packet&& ip_packet) {
         ++stats_.unres_discards; // nothing of its own to drop: this one goes
         return;
     }
+    const std::uint32_t buffers = buffers_pinned(ip_packet);
+    if (!charge_.may_grow(buffers)) {
+        ++stats_.unres_discards;
+        ++stats_.unres_pressure_discards;
+        return;
+    }
     e.waiting_bytes += ip_packet.length();
     e.waiting.push_back(std::move(ip_packet));
     ++waiting_total_;
+    charge_.set(charge_.held() + buffers);
+}
+
+std::deque<packet> cache::take_waiting(entry& e) noexcept {
+    std::deque<packet> out = std::move(e.waiting);
+    e.waiting.clear();
+    e.waiting_bytes = 0;
+    waiting_total_ -= out.size();
+    std::uint32_t buffers = 0;
+    for (const auto& p : out)
+        buffers += buffers_pinned(p);
+    charge_.set(charge_.held() - buffers);
+    return out;
 }
 
 void cache::input(const repr& r) {
@@ -144,10 +165,7 @@ void cache::confirm(entry& e, mac_address mac) {
     age_.push_back(e);
     sched_.timers().add(e, sched_.now() + opts_.reachable_time);
     // Flush in arrival order. Taken out first: sending may come back into the cache.
-    std::deque<packet> ready = std::move(e.waiting);
-    waiting_total_ -= ready.size();
-    e.waiting.clear();
-    e.waiting_bytes = 0;
+    std::deque<packet> ready = take_waiting(e);
     for (auto& p : ready)
         link_.send_resolved(std::move(p), mac);
 }
@@ -159,10 +177,7 @@ void cache::send_request(entry& e) {
 }
 
 void cache::drop_waiting(entry& e, bool report) {
-    std::deque<packet> dropped = std::move(e.waiting);
-    waiting_total_ -= dropped.size();
-    e.waiting.clear();
-    e.waiting_bytes = 0;
+    std::deque<packet> dropped = take_waiting(e);
     for (auto& p : dropped) {
         ++stats_.unres_discards;
         if (report) link_.unreachable(p);

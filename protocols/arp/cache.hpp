@@ -13,6 +13,11 @@
 //   and 512 entries x 101 packets is more than a pool holds; a flood of packets to
 //   addresses that never answer (SYN-ACKs to spoofed sources) would drain it. Beyond the
 //   limit a packet makes room by dropping its own address's oldest, or is dropped itself;
+// - the buffers the waiting packets pin are charged to the host's budget (memory_budget.hpp,
+//   arp_pending; a packet's every slice counted, though its payload may be shared with a
+//   TCP send queue: the two are released at different times). When the budget refuses,
+//   the new packet is dropped and counted (unres_pressure_discards): under pressure nothing
+//   grows, and its sender (TCP) retransmits; the budget's floor lets a few packets wait;
 // - entries are created only for addresses we ask about (resolve) and for senders of
 //   requests addressed to us (RFC 826 adds those, and we are about to answer them). A reply
 //   or a request between others only updates an entry that exists: RFC 826's merge rule
@@ -34,6 +39,7 @@
 // its packets go to link::unreachable() (the upcall that tells the sender EHOSTUNREACH) and
 // the entry goes. A complete entry lives `reachable_time` after it was last confirmed, then
 // ages out; the next packet resolves afresh.
+#include "framework/buffer/memory_budget.hpp"
 #include "framework/buffer/packet.hpp"
 #include "framework/net/address.hpp"
 #include "framework/scheduler.hpp"
@@ -84,8 +90,10 @@ public:
         unsigned requests;
     };
 
-    // `seed` keys the table's hash (an attacker must not know it).
-    cache(scheduler& sched, link& l, counters& stats, options opts, std::uint64_t seed);
+    // `seed` keys the table's hash (an attacker must not know it). `budget`, when given, is
+    // charged for the buffers of the packets waiting.
+    cache(scheduler& sched, link& l, counters& stats, options opts, std::uint64_t seed,
+          memory_budget* budget = nullptr);
     ~cache();
     cache(const cache&) = delete;
     cache& operator=(const cache&) = delete;
@@ -114,6 +122,8 @@ public:
 
     // Inspection, for tests and `ip neigh`-like listings.
     std::size_t size() const noexcept { return entries_.size(); }
+    std::size_t waiting() const noexcept { return waiting_total_; }           // packets
+    std::uint32_t waiting_buffers() const noexcept { return charge_.held(); } // what they pin
     // The longest chain of the table (O(table)): what a lookup costs at worst.
     std::size_t longest_chain() const noexcept;
     std::optional<entry_info> find(ipv4_address ip) const;
@@ -144,6 +154,8 @@ private:
     void confirm(entry& e, mac_address mac);
     void send_request(entry& e);
     void drop_waiting(entry& e, bool report);
+    // Takes all of `e`'s waiting packets out of the cache's account.
+    std::deque<packet> take_waiting(entry& e) noexcept;
     // Queues `ip_packet` on `e` within the per-address and total bounds.
     void enqueue(entry& e, packet&& ip_packet);
 
@@ -154,6 +166,7 @@ private:
     ipv4_address ip_{};
     mac_address mac_{};
     std::size_t waiting_total_ = 0; // packets waiting in all entries
+    memory_charge charge_;          // their buffers
     struct address_hash {
         tcp::siphash_key secret;
         std::size_t operator()(ipv4_address a) const noexcept;

@@ -21,6 +21,8 @@ struct counters {
     counter& entries_evicted = group.declare("entries_evicted");
     counter& resolution_failures = group.declare("resolution_failures");
     counter& unres_discards = group.declare("unres_discards"); // queued packets dropped
+    // ... of which the host's memory budget refused (cache.hpp)
+    counter& unres_pressure_discards = group.declare("unres_pressure_discards");
 };
 
 } // namespace coronet::arp

@@ -29,6 +29,10 @@ struct counters {
     counter& reasm_memory_evictions = group.declare("reasm_memory_evictions");
     counter& reasm_fragments_exceeded =
         group.declare("reasm_fragments_exceeded"); // > max_fragments
+    // The host's memory budget refused (reassembly.hpp): a new datagram's fragment dropped,
+    // an older datagram discarded to make room.
+    counter& reasm_pressure_drops = group.declare("reasm_pressure_drops");
+    counter& reasm_pressure_evictions = group.declare("reasm_pressure_evictions");
     counter& frag_oks = group.declare("frag_oks");
     counter& frag_fails = group.declare("frag_fails");
     counter& frag_creates = group.declare("frag_creates");

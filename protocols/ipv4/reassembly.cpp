@@ -24,9 +24,10 @@ std::size_t reassembler::key_hash::operator()(const key& k) const noexcept {
 }
 
 reassembler::reassembler(scheduler& sched, counters& stats, reassembly_options opts,
-                         expired_fn on_expired, std::uint64_t seed)
+                         expired_fn on_expired, std::uint64_t seed, memory_budget* budget)
     : sched_(sched), stats_(stats), opts_(opts), on_expired_(std::move(on_expired)),
-      entries_(16, key_hash{tcp::siphash_key::derive(seed, 0x66726167 /* "frag" */)}) {}
+      entries_(16, key_hash{tcp::siphash_key::derive(seed, 0x66726167 /* "frag" */)}),
+      charge_(budget, queue_kind::ipv4_reassembly) {}
 
 std::size_t reassembler::longest_chain() const noexcept {
     std::size_t longest = 0;
@@ -52,8 +53,14 @@ std::optional<reassembled> reassembler::input(const repr& header,
     }
     const key k{header.source.to_uint(), header.destination.to_uint(), header.identification,
                 static_cast<std::uint8_t>(header.protocol)};
+    const std::uint32_t buffers = buffers_pinned(data);
     auto it = entries_.find(k);
     if (it == entries_.end()) {
+        // A host short of buffers for other queues starts no new datagram (see the header).
+        if (!charge_.may_grow(buffers) && !charge_.beyond_share(buffers)) {
+            ++stats_.reasm_pressure_drops;
+            return std::nullopt;
+        }
         auto fresh = std::make_unique<entry>(this, k);
         sched_.timers().add(*fresh, sched_.now() + opts_.timeout);
         age_.push_back(*fresh);
@@ -100,18 +107,18 @@ std::optional<reassembled> reassembler::input(const repr& header,
     // Room under the memory limit, made by discarding the oldest other datagrams.
     const std::size_t cost = truesize(data);
     while (memory_ + cost > opts_.memory_limit) {
-        entry* victim = nullptr;
-        for (auto& candidate : age_)
-            if (&candidate != &e) {
-                victim = &candidate;
-                break;
-            }
+        entry* victim = oldest_other(e);
         if (victim == nullptr) break;
         ++stats_.reasm_memory_evictions;
         discard(*victim);
     }
     if (memory_ + cost > opts_.memory_limit) {
         ++stats_.reasm_memory_evictions;
+        discard(e);
+        return std::nullopt;
+    }
+    if (!make_room(e, buffers)) {
+        ++stats_.reasm_pressure_evictions;
         discard(e);
         return std::nullopt;
     }
@@ -126,10 +133,12 @@ std::optional<reassembled> reassembler::input(const repr& header,
     }
     max_input_steps_ =
         std::max<std::size_t>(max_input_steps_, e.fragments.end() - pos); // the shift
-    e.fragments.insert(pos, fragment{begin, end, cost, std::move(data)});
+    e.fragments.insert(pos, fragment{begin, end, cost, buffers, std::move(data)});
     e.received += end - begin;
     e.cost += cost;
+    e.buffers += buffers;
     memory_ += cost;
+    charge_.set(charge_.held() + buffers);
 
     // Complete when the pieces, which never overlap, add up to the end.
     if (!e.have_last || e.received != e.total || !e.first_header) return std::nullopt;
@@ -150,8 +159,25 @@ void reassembler::discard(entry& e) noexcept {
     erase(e);
 }
 
+reassembler::entry* reassembler::oldest_other(const entry& e) noexcept {
+    for (auto& candidate : age_)
+        if (&candidate != &e) return &candidate;
+    return nullptr;
+}
+
+bool reassembler::make_room(const entry& e, std::uint32_t buffers) noexcept {
+    while (!charge_.may_grow(buffers) && charge_.beyond_share(buffers)) {
+        entry* victim = oldest_other(e);
+        if (victim == nullptr) return false;
+        ++stats_.reasm_pressure_evictions;
+        discard(*victim);
+    }
+    return true;
+}
+
 void reassembler::erase(entry& e) noexcept {
     memory_ -= e.cost;
+    charge_.set(charge_.held() - e.buffers);
     e.cancel();
     e.age_hook::unlink();
     entries_.erase(e.k); // destroys e and the fragments it holds

@@ -24,6 +24,18 @@
 //   bytes, since a flood of tiny fragments pins a buffer each) across all datagrams stay
 //   under `memory_limit`; room for a new fragment is made by discarding the oldest
 //   datagrams, and a fragment that cannot fit even then discards its own datagram.
+// - The host's budget (memory_budget.hpp): the buffers held are charged as ipv4_reassembly.
+//   When the budget refuses a fragment, who gives way depends on who holds the host:
+//   - reassembly beyond its fair share (a flood of fragments that never complete): it makes
+//     room by discarding its oldest datagrams (reasm_pressure_evictions), as Linux's ipfrag
+//     high/low thresholds did, so that a sender whose fragments come together, newest of
+//     all, is still served; a datagram alone beyond the share is discarded itself;
+//   - reassembly within its share (other queues fill the host): a fragment that would start a
+//     new datagram is dropped (reasm_pressure_drops), as Linux does above ipfrag_high_thresh,
+//     and the fragments of datagrams begun are still taken, so that those nearly complete
+//     complete: no new datagram starts, each is bounded by max_fragments and the byte cap,
+//     and all time out.
+#include "framework/buffer/memory_budget.hpp"
 #include "framework/buffer/packet.hpp"
 #include "framework/scheduler.hpp"
 #include "framework/timer_wheel.hpp"
@@ -61,8 +73,9 @@ public:
     using expired_fn = std::function<void(std::span<const std::byte> quote)>;
 
     // `seed` keys the hash that finds a fragment's datagram (an attacker must not know it).
+    // `budget`, when given, is charged for the buffers held.
     reassembler(scheduler& sched, counters& stats, reassembly_options opts, expired_fn on_expired,
-                std::uint64_t seed);
+                std::uint64_t seed, memory_budget* budget = nullptr);
     ~reassembler();
     reassembler(const reassembler&) = delete;
     reassembler& operator=(const reassembler&) = delete;
@@ -74,6 +87,7 @@ public:
 
     std::size_t datagrams() const noexcept { return entries_.size(); }
     std::size_t memory() const noexcept { return memory_; }
+    std::uint32_t buffers() const noexcept { return charge_.held(); } // charged to the budget
     const reassembly_options& opts() const noexcept { return opts_; }
     // The work of one input() is a lookup (its chain) and a placement (the fragments moved).
     // The longest chain of the table now (O(table), for tests and inspection), and the most
@@ -95,6 +109,7 @@ private:
     struct fragment {
         std::uint32_t begin, end; // data bytes [begin, end) of the datagram
         std::size_t cost;
+        std::uint32_t buffers; // what it pins of the pool (one at least)
         packet data;
     };
     struct age_tag;
@@ -109,6 +124,7 @@ private:
         bool have_last = false;
         std::uint32_t received = 0;
         std::size_t cost = 0;
+        std::uint32_t buffers = 0;
         std::optional<repr> first_header;
         std::array<std::byte, max_header_length + 8> quote{};
         std::size_t quote_length = 0;
@@ -120,6 +136,10 @@ private:
     static void on_timer(timer_entry* t);
     void discard(entry& e) noexcept; // counts a failure, frees it
     void erase(entry& e) noexcept;
+    // Room for `buffers` more for `e` while reassembly is beyond its share of a host under
+    // pressure, made by discarding the oldest other datagrams; false when none is left.
+    bool make_room(const entry& e, std::uint32_t buffers) noexcept;
+    entry* oldest_other(const entry& e) noexcept; // the oldest datagram but `e`, or nullptr
 
     scheduler& sched_;
     counters& stats_;
@@ -128,6 +148,7 @@ private:
     std::unordered_map<key, std::unique_ptr<entry>, key_hash> entries_;
     age_list age_; // oldest first
     std::size_t memory_ = 0;
+    memory_charge charge_;
     std::size_t max_input_steps_ = 0;
 };
 

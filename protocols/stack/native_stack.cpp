@@ -11,7 +11,8 @@ namespace coronet::native {
 
 interface::interface(native_stack& stack, ipv4::interface_id id, nic& card, ipv4_prefix address)
     : stack_(stack), id_(id), card_(card), address_(address), filter_(card.mac()),
-      arp_(stack.sched(), *this, stack.stats().arp, stack.opts().arp, stack.opts().seed),
+      arp_(stack.sched(), *this, stack.stats().arp, stack.opts().arp, stack.opts().seed,
+           stack.memory()),
       tx_room_(card.tx_ready(), &on_tx_room, this) {
     arp_.set_address(address.address(), card.mac());
 }
@@ -72,7 +73,7 @@ native_stack::native_stack(scheduler& sched, counter_registry& registry, options
                           send_icmp_error(icmp::message::time_exceeded, icmp::exceeded::reassembly,
                                           quote, *from);
                   },
-                  opts.seed),
+                  opts.seed, &memory_),
       idents_(opts.seed), icmp_limit_(opts.icmp_errors, sched.now()),
       udp_(*this, stats_.udp,
            [&] {

@@ -2,6 +2,18 @@
 // bounded by the backlog; past it, SYN cookies (RFC 4987 §3.6) answer without state, and the
 // ACK that returns a valid cookie makes the connection. Children that complete the handshake
 // wait in the accept queue; those that never do are reclaimed after their SYN-ACK retries.
+//
+// What the queues pin, decided here. Both are bounded in connections: the SYN queue by
+// min(backlog, max_syn_backlog), the accept queue by the backlog (a SYN or a returning
+// cookie beyond it is dropped and counted in listen_overflows, and a child's handshake ACK
+// is ignored, as Linux does). A half-open child holds no pool buffer (its SYN-ACK is built
+// anew on each retry); a child waiting in the accept queue pins what its receive queue
+// holds, which is charged to the host's budget as tcp_receive like any connection's, and
+// its socket, which is heap memory bounded by the backlog. So the accept queue is not
+// charged again as a queue of its own; its length is the gauge tcp.accept_queue_connections.
+// When the budget is at its hard limit a SYN makes no child: it is answered with a cookie
+// (listen_memory_cookies), which keeps no state until the peer proves it is there, and the
+// child it then makes may hold only the budget's floor.
 #include "protocols/tcp/layer.hpp"
 #include "protocols/tcp/mss.hpp"
 
@@ -54,9 +66,15 @@ void layer::syn_to_listener(socket& l, segment&& seg, const four_tuple& t,
         ++stats_.listen_drops;
         return;
     }
-    const std::size_t syn_limit = static_cast<std::size_t>(std::min(l.backlog_, cfg_.max_syn_backlog));
-    if (l.syn_queue_ >= syn_limit) {
-        if (cfg_.syn_cookies) return send_syn_cookie(seg, t);
+    const std::size_t syn_limit =
+        static_cast<std::size_t>(std::min(l.backlog_, cfg_.max_syn_backlog));
+    const memory_budget* budget = net_.memory();
+    const bool memory_full = budget != nullptr && budget->at_hard_limit();
+    if (l.syn_queue_ >= syn_limit || memory_full) {
+        if (cfg_.syn_cookies) {
+            if (memory_full) ++stats_.listen_memory_cookies;
+            return send_syn_cookie(seg, t);
+        }
         ++stats_.listen_drops;
         return;
     }

@@ -156,6 +156,7 @@ void socket::detach() noexcept {
     tx_hook_.unlink();
     listener_ = nullptr;
     accept_queue_.clear();
+    accept_queue_.count_in(nullptr); // the layer, and its counters, may go before this socket
     if (children_) {
         while (!children_->empty()) children_->front().detach();
     }
@@ -201,8 +202,7 @@ void socket::on_last_handle_closed() noexcept {
     if (layer_ == nullptr) return;
     if (state_ == state::listen) {
         while (!accept_queue_.empty()) {
-            ref<socket> c = std::move(accept_queue_.front());
-            accept_queue_.pop_front();
+            ref<socket> c = accept_queue_.pop_front();
             c->handle_closed_ = true;
             c->abort(0);
         }
@@ -243,6 +243,7 @@ result<> socket::listen(int backlog) {
     }
     backlog_ = std::max(backlog, 1);
     if (!children_) children_ = std::make_unique<child_list>();
+    accept_queue_.count_in(&layer_->stats().accept_queue_connections);
     state_ = state::listen;
     return {};
 }
@@ -252,8 +253,7 @@ task<result<ref<socket_object>>> socket::accept() {
         if (layer_ == nullptr) co_return error{ENETDOWN};
         if (state_ != state::listen) co_return error{EINVAL};
         if (!accept_queue_.empty()) {
-            ref<socket> c = std::move(accept_queue_.front());
-            accept_queue_.pop_front();
+            ref<socket> c = accept_queue_.pop_front();
             c->listener_ = nullptr;
             co_return ref<socket_object>(std::move(c));
         }

@@ -23,6 +23,7 @@
 #include "framework/process/socket.hpp"
 #include "framework/timer_wheel.hpp"
 #include "framework/wait_queue.hpp"
+#include "protocols/tcp/accept_queue.hpp"
 #include "protocols/tcp/config.hpp"
 #include "protocols/tcp/congestion.hpp"
 #include "protocols/tcp/lazy_deque.hpp"
@@ -371,7 +372,7 @@ private:
     socket* listener_ = nullptr; // set while a child is half-open or unaccepted
     int backlog_ = 0;
     std::size_t syn_queue_ = 0;
-    lazy_deque<ref<socket>> accept_queue_; // nothing allocated unless a listener queues
+    accept_queue<ref<socket>> accept_queue_; // nothing allocated unless a listener queues
     boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>
         child_hook_;
     using child_list = boost::intrusive::list<

@@ -156,8 +156,7 @@ result<std::int64_t> socket::get_option(socket_option opt) const {
 
 bool socket::enqueue(packet&& payload, const endpoint& from) {
     if (closed_) return false;
-    const auto buffers =
-        static_cast<std::uint32_t>(std::max<std::size_t>(payload.slice_count(), 1));
+    const std::uint32_t buffers = buffers_pinned(payload);
     const std::size_t buffer_size = layer_->net().pool().buffer_size();
     const std::size_t truesize = std::size_t{charge_.held()} * buffer_size;
     // The first datagram is always taken (as the byte limit always took one), however big.
