@@ -7,6 +7,11 @@
 //               until tcp.retries gives up.
 //   FIN-WAIT-2: the server answers and closes; the attackers acknowledge the FIN and never
 //               send theirs: orphans in FIN-WAIT-2 until tcp.fin_timeout.
+//   keepalive:  as half-open, but the server never closes: SO_KEEPALIVE on its listener
+//               (idle 60 s, 3 probes 10 s apart) finds the peers gone and ends the
+//               connections with ETIMEDOUT, which its sessions read.
+// After each, no buffer is charged (memory.queued_buffers) and no connection waits to be
+// accepted (tcp.accept_queue_connections).
 // The attackers sit on a host of their own behind a second link of the server's.
 #include "tests/protocols/tcp/sim_fixture.hpp"
 
@@ -17,9 +22,9 @@ using namespace coronet::tcp_test;
 
 namespace {
 
-enum class abandon { half_open, fin_wait_2 };
+enum class abandon { half_open, fin_wait_2, keepalive };
 
-constexpr int attackers = 1000;
+constexpr int attackers = 3000;
 constexpr std::size_t answer_size = 1024;
 constexpr std::size_t file_size = 4 << 20;
 const ipv4_address server_far_addr(10, 0, 1, 2);
@@ -36,6 +41,9 @@ struct outcome {
     std::uint32_t in_use_after = 0;
     std::uint32_t whole_after = 0; // available() + lent()
     std::uint32_t count = 0;
+    std::uint64_t queued_after = 0;         // memory.queued_buffers
+    std::uint64_t accept_waiting_after = 0; // tcp.accept_queue_connections
+    std::uint64_t keepalive_probes = 0;
 };
 
 outcome run(abandon kind) {
@@ -63,6 +71,13 @@ outcome run(abandon kind) {
     auto srv = server.create_process("server");
     srv->spawn([&]() -> task<void> {
         auto ls = srv->listen({ipv4_any, 80}, {.backlog = 1024}).get().value();
+        if (kind == abandon::keepalive) {
+            // Children take their listener's options.
+            (void)srv->set_socket_option(ls, socket_option::keep_alive, 1).get();
+            (void)srv->set_socket_option(ls, socket_option::keep_idle, 60).get();
+            (void)srv->set_socket_option(ls, socket_option::keep_interval, 10).get();
+            (void)srv->set_socket_option(ls, socket_option::keep_count, 3).get();
+        }
         for (;;) {
             auto c = co_await srv->accept(ls);
             if (!c) break;
@@ -72,7 +87,7 @@ outcome run(abandon kind) {
                 if (n && *n > 0) {
                     const bool big = buf[0] == std::byte{'F'};
                     (void)co_await srv->write_all(h, big ? file : answer);
-                    if (kind == abandon::half_open && !big)
+                    if (kind != abandon::fin_wait_2 && !big)
                         while (auto more = co_await srv->read(h, buf))
                             if (*more == 0) break;
                 }
@@ -107,7 +122,7 @@ outcome run(abandon kind) {
     REQUIRE(w.run_until([&] { return out.answered == attackers; }, 60s));
     // Half-open: the attackers' host drops off the network; nothing the server sends them
     // from now on is acknowledged.
-    if (kind == abandon::half_open) far.faults().set_config({.loss = 1.0});
+    if (kind != abandon::fin_wait_2) far.faults().set_config({.loss = 1.0});
     out.server_connections_during = server.stack().tcp().connection_count();
 
     // The well-behaved client, during all this.
@@ -145,10 +160,11 @@ outcome run(abandon kind) {
         srv->terminate("idle timeout");
         w.run(srv->join());
     }
-    // Long enough for either: fin_timeout (60 s), or 15 retransmissions backing off to the
-    // 120 s ceiling (about 15 minutes).
+    // Long enough for each: 15 retransmissions backing off to the 120 s ceiling (about 15
+    // minutes), fin_timeout (60 s), or keepalive's 60 s idle and 3 probes 10 s apart.
     w.run_for(kind == abandon::half_open ? 1800s : 120s);
     out.server_connections_after = server.stack().tcp().connection_count();
+    out.keepalive_probes = server.counters().find("tcp")->find("keepalive_probes")->value;
     evil->terminate("test over");
     w.run(evil->join());
     if (kind != abandon::half_open) {
@@ -160,6 +176,9 @@ outcome run(abandon kind) {
     w.run_for(1s);
     out.in_use_after = server.pool().in_use();
     out.whole_after = server.pool().available() + server.pool().lent();
+    out.queued_after = server.counters().find("memory")->find("queued_buffers")->value;
+    out.accept_waiting_after =
+        server.counters().find("tcp")->find("accept_queue_connections")->value;
     return out;
 }
 
@@ -176,11 +195,13 @@ void check(const outcome& o) {
     CHECK(o.server_connections_after == 0);
     CHECK(o.in_use_after == 0);
     CHECK(o.whole_after == o.count);
+    CHECK(o.queued_after == 0);
+    CHECK(o.accept_waiting_after == 0);
 }
 
 } // namespace
 
-TEST_CASE("tcp: a thousand half-open connections (the peer vanished) do not keep a client from "
+TEST_CASE("tcp: 3,000 half-open connections (the peer vanished) do not keep a client from "
           "being served; the retransmissions give up and the pool is whole again",
           "[tcp][memory][adversarial]") {
     const auto o = run(abandon::half_open);
@@ -188,10 +209,19 @@ TEST_CASE("tcp: a thousand half-open connections (the peer vanished) do not keep
     check(o);
 }
 
-TEST_CASE("tcp: a thousand orphans in FIN-WAIT-2 (the peer never sends its FIN) do not keep a "
+TEST_CASE("tcp: 3,000 orphans in FIN-WAIT-2 (the peer never sends its FIN) do not keep a "
           "client from being served; fin_timeout reclaims them and the pool is whole again",
           "[tcp][memory][adversarial]") {
     const auto o = run(abandon::fin_wait_2);
     CHECK(o.server_connections_during >= attackers);
+    check(o);
+}
+
+TEST_CASE("tcp: 3,000 half-open connections that the server keeps open are found gone by "
+          "keepalive; the client is served and the pool is whole again",
+          "[tcp][memory][adversarial]") {
+    const auto o = run(abandon::keepalive);
+    CHECK(o.server_connections_during >= attackers);
+    CHECK(o.keepalive_probes >= 3 * attackers);
     check(o);
 }

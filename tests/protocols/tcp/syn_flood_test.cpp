@@ -116,3 +116,60 @@ TEST_CASE("tcp listen: spoofed SYNs chosen to share one bucket of the unkeyed ta
     server->terminate("test over");
     pw.w.run(server->join());
 }
+
+TEST_CASE("tcp listen: with the host's memory budget at its hard limit a SYN makes no child "
+          "but gets a cookie, and the connection that comes of it is served",
+          "[tcp][listen][memory]") {
+    pair_world pw;
+    (void)pw.w.run(pw.a.stack().ping(b_addr));
+    memory_budget& budget = *pw.b.stack().memory();
+    // Other queues hold the server's host at its hard limit (a charge standing in for them).
+    memory_charge others(&budget, queue_kind::tcp_send);
+    others.set(budget.limits().hard);
+    REQUIRE(budget.at_hard_limit());
+
+    const auto data = pattern(64 << 10, 5);
+    auto server = pw.b.create_process("server");
+    auto client = pw.a.create_process("client");
+    std::vector<std::byte> got[2];
+    int finished = 0;
+    server->spawn([&]() -> task<void> {
+        auto ls = server->listen({ipv4_any, 80}, {.backlog = 8}).get().value();
+        for (auto& into : got) {
+            auto c = co_await server->accept(ls);
+            if (!c) break;
+            std::vector<std::byte> buf(16384);
+            for (;;) {
+                auto n = co_await server->read(*c, buf);
+                if (!n || *n == 0) break;
+                into.insert(into.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+            }
+            (void)server->close(*c).get();
+            ++finished;
+        }
+        (void)server->close(ls).get();
+    });
+    auto send_once = [&]() -> task<void> {
+        auto c = co_await client->connect({b_addr, 80});
+        if (!c) co_return;
+        (void)co_await client->write_all(*c, data);
+        (void)client->close(*c).get();
+    };
+    client->spawn(send_once());
+    REQUIRE(pw.w.run_until([&] { return finished == 1; }, 60s));
+    CHECK(got[0] == data);
+    CHECK(pw.tcp_counter(pw.b, "listen_memory_cookies") == 1);
+    CHECK(pw.tcp_counter(pw.b, "syncookies_sent") == 1);
+    CHECK(pw.tcp_counter(pw.b, "syncookies_recv") == 1);
+
+    // Below the limit again: the next SYN makes a child in the SYN queue, as before.
+    others.set(0);
+    client->spawn(send_once());
+    REQUIRE(pw.w.run_until([&] { return finished == 2; }, 60s));
+    CHECK(got[1] == data);
+    CHECK(pw.tcp_counter(pw.b, "listen_memory_cookies") == 1);
+    CHECK(pw.tcp_counter(pw.b, "syncookies_sent") == 1);
+    CHECK(pw.tcp_counter(pw.b, "passive_opens") == 2);
+    pw.w.run(server->join());
+    pw.w.run(client->join());
+}
