@@ -17,15 +17,18 @@ namespace {
 
 constexpr memory_limits small_budget{.low = 384, .pressure = 512, .hard = 768};
 
-native::options with_small_budget() {
-    native::options o;
-    o.memory = small_budget;
-    return o;
-}
-
-std::uint64_t reassembly_buffers(const fixture& t) {
-    return t.a.counter("memory.ipv4_reassembly_buffers");
-}
+// Host A with the small budget, its socket on port 9, and what its pool lent before.
+struct budget_fixture : fixture {
+    receiver r{a};
+    std::uint32_t in_use_before = w.pool.in_use();
+    budget_fixture() : fixture(options()) {}
+    static native::options options() {
+        native::options o;
+        o.memory = small_budget;
+        return o;
+    }
+    std::uint64_t reassembly_buffers() const { return a.counter("memory.ipv4_reassembly_buffers"); }
+};
 
 } // namespace
 
@@ -33,9 +36,7 @@ TEST_CASE("ipv4 memory: a flood of fragments that never complete stays within re
           "share, a sender whose fragments come together is served, and the pool is whole "
           "once they time out",
           "[ipv4][reassembly][memory][adversarial]") {
-    fixture t(with_small_budget());
-    receiver r(t.a);
-    const std::uint32_t in_use_before = t.w.pool.in_use();
+    budget_fixture t;
     const auto good = pattern(3000);
     const auto good_frames = fragments_from_b(udp_datagram(ip_b, ip_a, 4000, 9, good), 1480, 1);
     const auto junk = udp_datagram(ip_b, ip_a, 4000, 9, pattern(3000));
@@ -52,13 +53,13 @@ TEST_CASE("ipv4 memory: a flood of fragments that never complete stays within re
         t.inject(frames[0]); // the first and a middle one; the last never comes
         t.inject(frames[1]);
         t.w.settle();
-        most_held = std::max(most_held, reassembly_buffers(t));
+        most_held = std::max(most_held, t.reassembly_buffers());
         if (i % 100 == 99) {
             for (const auto& f : good_frames)
                 t.inject(f);
             t.w.settle();
             ++sent_good;
-            served += r.take() == good;
+            served += t.r.take() == good;
         }
     }
     INFO("reassembly held " << most_held << " buffers at the most");
@@ -78,18 +79,16 @@ TEST_CASE("ipv4 memory: a flood of fragments that never complete stays within re
     t.w.advance(31s);
     CHECK(t.a.stack.reassembly().datagrams() == 0);
     CHECK(t.a.counter("ipv4.reasm_timeout") == left);
-    CHECK(reassembly_buffers(t) == 0);
+    CHECK(t.reassembly_buffers() == 0);
     CHECK(t.a.counter("memory.queued_buffers") == 0);
     t.a.card.sent.clear();
-    CHECK(t.w.pool.in_use() == in_use_before);
+    CHECK(t.w.pool.in_use() == t.in_use_before);
 }
 
 TEST_CASE("ipv4 memory: when other queues hold the host at its hard limit, a fragment that "
           "would begin a datagram is dropped and counted, and the datagrams begun complete",
           "[ipv4][reassembly][memory]") {
-    fixture t(with_small_budget());
-    receiver r(t.a);
-    const std::uint32_t in_use_before = t.w.pool.in_use();
+    budget_fixture t;
     const auto data = pattern(3000);
     const auto whole = udp_datagram(ip_b, ip_a, 4000, 9, data);
     // 20 datagrams begun, two fragments of three each: 40 buffers, beyond the floor of 8.
@@ -99,7 +98,7 @@ TEST_CASE("ipv4 memory: when other queues hold the host at its hard limit, a fra
         t.inject(frames[1]);
     }
     t.w.settle();
-    REQUIRE(reassembly_buffers(t) == 40);
+    REQUIRE(t.reassembly_buffers() == 40);
 
     // Other queues take the host to its hard limit (a charge standing in for them).
     memory_charge others(t.a.stack.memory(), queue_kind::tcp_send);
@@ -112,7 +111,7 @@ TEST_CASE("ipv4 memory: when other queues hold the host at its hard limit, a fra
     t.w.settle();
     CHECK(t.a.counter("ipv4.reasm_pressure_drops") == 3);
     CHECK(t.a.stack.reassembly().datagrams() == 20);
-    CHECK(r.take().empty());
+    CHECK(t.r.take().empty());
 
     // The datagrams begun complete (each read before the next: the socket's queue is
     // charged too, and only its first datagram is taken at the hard limit).
@@ -120,19 +119,19 @@ TEST_CASE("ipv4 memory: when other queues hold the host at its hard limit, a fra
     for (std::uint16_t id = 1; id <= 20; ++id) {
         t.inject(fragments_from_b(whole, 1480, id)[2]);
         t.w.settle();
-        completed += r.take() == data;
+        completed += t.r.take() == data;
     }
     CHECK(completed == 20);
     CHECK(t.a.counter("ipv4.reasm_pressure_evictions") == 0);
-    CHECK(reassembly_buffers(t) == 0);
+    CHECK(t.reassembly_buffers() == 0);
 
     // Once the others let go, a new datagram is taken again.
     others.set(0);
     for (const auto& f : fragments_from_b(whole, 1480, 101))
         t.inject(f);
     t.w.settle();
-    CHECK(r.take() == data);
+    CHECK(t.r.take() == data);
     CHECK(t.a.counter("ipv4.reasm_pressure_drops") == 3);
     CHECK(t.a.counter("memory.queued_buffers") == 0);
-    CHECK(t.w.pool.in_use() == in_use_before);
+    CHECK(t.w.pool.in_use() == t.in_use_before);
 }

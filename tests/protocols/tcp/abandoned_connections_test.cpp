@@ -13,7 +13,7 @@
 // After each, no buffer is charged (memory.queued_buffers) and no connection waits to be
 // accepted (tcp.accept_queue_connections).
 // The attackers sit on a host of their own behind a second link of the server's.
-#include "tests/protocols/tcp/sim_fixture.hpp"
+#include "tests/protocols/tcp/attack_world.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -27,7 +27,6 @@ enum class abandon { half_open, fin_wait_2, keepalive };
 constexpr int attackers = 3000;
 constexpr std::size_t answer_size = 1024;
 constexpr std::size_t file_size = 4 << 20;
-const ipv4_address server_far_addr(10, 0, 1, 2);
 
 struct outcome {
     int asked = 0;    // attackers whose request went out
@@ -48,20 +47,11 @@ struct outcome {
 
 outcome run(abandon kind) {
     outcome out;
-    sim::world w({.seed = 11});
-    auto& client_host = w.add_host("a", pair_world::with({}, 3600s));
-    sim::host_options server_opts; // the native stack's default pool: 4,096 buffers of 2 KiB
-    server_opts.stack.arp.reachable_time = 3600s;
-    auto& server = w.add_host("b", server_opts);
-    auto& attacker_host = w.add_host("c", pair_world::with({}, 3600s));
-    auto& near = w.add_wire({.name = "near", .latency = 1ms, .bandwidth_bps = 1'000'000'000});
-    auto& far = w.add_wire({.name = "far", .latency = 1ms, .bandwidth_bps = 1'000'000'000});
-    w.connect(client_host, near, prefix("10.0.0.1/24"));
-    w.connect(server, near, prefix("10.0.0.2/24"));
-    w.connect(attacker_host, far, prefix("10.0.1.1/24"));
-    w.connect(server, far, prefix("10.0.1.2/24"));
-    (void)w.run(client_host.stack().ping(b_addr));
-    (void)w.run(attacker_host.stack().ping(server_far_addr));
+    attack_world aw(11);
+    auto& w = aw.w;
+    auto& client_host = aw.client;
+    auto& server = aw.server;
+    auto& attacker_host = aw.attacker;
     out.count = server.pool().buffer_count();
 
     // The server: a request of one byte; 'F' gets the file, anything else 1 KiB. After
@@ -122,7 +112,7 @@ outcome run(abandon kind) {
     REQUIRE(w.run_until([&] { return out.answered == attackers; }, 60s));
     // Half-open: the attackers' host drops off the network; nothing the server sends them
     // from now on is acknowledged.
-    if (kind != abandon::fin_wait_2) far.faults().set_config({.loss = 1.0});
+    if (kind != abandon::fin_wait_2) aw.attackers_vanish();
     out.server_connections_during = server.stack().tcp().connection_count();
 
     // The well-behaved client, during all this.
@@ -164,7 +154,7 @@ outcome run(abandon kind) {
     // minutes), fin_timeout (60 s), or keepalive's 60 s idle and 3 probes 10 s apart.
     w.run_for(kind == abandon::half_open ? 1800s : 120s);
     out.server_connections_after = server.stack().tcp().connection_count();
-    out.keepalive_probes = server.counters().find("tcp")->find("keepalive_probes")->value;
+    out.keepalive_probes = aw.server_counter("tcp", "keepalive_probes");
     evil->terminate("test over");
     w.run(evil->join());
     if (kind != abandon::half_open) {
@@ -176,9 +166,8 @@ outcome run(abandon kind) {
     w.run_for(1s);
     out.in_use_after = server.pool().in_use();
     out.whole_after = server.pool().available() + server.pool().lent();
-    out.queued_after = server.counters().find("memory")->find("queued_buffers")->value;
-    out.accept_waiting_after =
-        server.counters().find("tcp")->find("accept_queue_connections")->value;
+    out.queued_after = aw.server_counter("memory", "queued_buffers");
+    out.accept_waiting_after = aw.server_counter("tcp", "accept_queue_connections");
     return out;
 }
 
