@@ -17,7 +17,8 @@ public:
     accept_queue& operator=(const accept_queue&) = delete;
     ~accept_queue() { clear(); }
 
-    // The gauge to keep (nullptr: none); set while the queue is empty (listen(), detach()).
+    // The gauge to keep, set while the queue is empty (listen()); nullptr stops counting,
+    // when the gauge's owner goes before the queue (detach(), the layer's destructor).
     void count_in(counter* gauge) noexcept { gauge_ = gauge; }
 
     bool empty() const noexcept { return q_.empty(); }

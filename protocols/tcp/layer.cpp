@@ -84,7 +84,11 @@ layer::~layer() {
     while (!table_.empty())
         table_.begin()->detach(); // erases itself
     for (auto& [port, list] : ports_)
-        for (socket* s : list) s->layer_ = nullptr;
+        for (socket* s : list) {
+            s->layer_ = nullptr;
+            // A listener is in no table, and may outlive the counters its gauge lives in.
+            s->accept_queue_.count_in(nullptr);
+        }
     ports_.clear();
 }
 

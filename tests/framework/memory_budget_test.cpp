@@ -78,6 +78,34 @@ TEST_CASE("memory budget: at the hard limit only the floor is granted", "[memory
     CHECK(memory_charge().may_grow(1000)); // no budget: no limit
 }
 
+TEST_CASE("memory budget: a refused queue learns whether it is beyond its share; the hard limit "
+          "is visible; reassembly and ARP have gauges of their own",
+          "[memory]") {
+    counter_registry r;
+    memory_budget b(r, small);
+    memory_charge fragments(&b, queue_kind::ipv4_reassembly);
+    memory_charge pending(&b, queue_kind::arp_pending);
+    fragments.set(35);
+    pending.set(6);
+    CHECK(r.read("memory.ipv4_reassembly_buffers").value() == 35);
+    CHECK(r.read("memory.arp_pending_buffers").value() == 6);
+    // Under pressure, two users: a share of 20. Reassembly is the one to give way.
+    CHECK(b.under_pressure());
+    CHECK(!fragments.may_grow());
+    CHECK(fragments.beyond_share());
+    CHECK(!pending.beyond_share(14));
+    CHECK(pending.beyond_share(15));
+    CHECK(!b.at_hard_limit());
+    pending.set(45);
+    CHECK(b.at_hard_limit());
+    // Refused at the hard limit while within its share: someone else holds the host.
+    memory_charge newcomer(&b, queue_kind::tcp_send);
+    newcomer.set(5);
+    CHECK(!newcomer.may_grow());
+    CHECK(!newcomer.beyond_share());            // 6 of a share of 40 / 3
+    CHECK(!memory_charge().beyond_share(1000)); // no budget: no share
+}
+
 TEST_CASE("memory budget: inconsistent limits are a start-up failure", "[memory]") {
     counter_registry r;
     CHECK_THROWS_AS(memory_budget(r, memory_limits{.low = 5, .pressure = 4, .hard = 10}),
