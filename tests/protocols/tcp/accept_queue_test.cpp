@@ -118,3 +118,26 @@ TEST_CASE("tcp listen: 1,000 peers that connect, ask and vanish while nobody acc
     CHECK(aw.server_counter("memory", "queued_buffers") == 0);
     CHECK(server.pool().in_use() == in_use_before);
 }
+
+TEST_CASE("tcp listen: a listener held past its stack's end, with a connection in its accept "
+          "queue, lets go of it without touching the stack's counters",
+          "[tcp][listen]") {
+    ref<socket_object> listener;
+    {
+        pair_world pw;
+        listener = pw.b.stack().socket(socket_type::stream).value();
+        REQUIRE(listener->bind({ipv4_any, 80}));
+        REQUIRE(listener->listen(8));
+        auto cli = pw.a.create_process("client");
+        bool connected = false;
+        cli->spawn([&]() -> task<void> {
+            auto h = co_await cli->connect({b_addr, 80});
+            connected = h.has_value();
+        });
+        REQUIRE(pw.w.run_until([&] { return connected; }, 5s));
+        pw.w.run_for(10ms);
+        CHECK(pw.tcp_counter(pw.b, "accept_queue_connections") == 1);
+    } // the world, its stacks and their counters go; the listener stays
+    listener = ref<socket_object>(); // its accept queue is released now (ASan: no use after free)
+    CHECK(!listener);
+}
