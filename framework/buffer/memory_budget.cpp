@@ -52,6 +52,16 @@ bool memory_budget::may_grow(queue_kind, std::uint32_t held, std::uint32_t more)
     return true;
 }
 
+std::uint32_t memory_budget::room(std::uint32_t held) const noexcept {
+    const std::uint32_t floor_room = held < limits_.floor ? limits_.floor - held : 0;
+    if (!pressure_ && total_ < limits_.pressure) return no_limit;
+    const std::uint32_t users = users_ + (held == 0 ? 1 : 0);
+    const auto share = std::max(limits_.floor, limits_.pressure / std::max(users, 1u));
+    std::uint32_t r = share > held ? share - held : 0;
+    r = std::min(r, total_ < limits_.hard ? limits_.hard - total_ : 0u);
+    return std::max(r, floor_room);
+}
+
 void memory_budget::adjust(queue_kind kind, std::uint32_t from, std::uint32_t to) noexcept {
     total_ = total_ - from + to;
     if (from == 0 && to != 0) ++users_;

@@ -67,6 +67,10 @@ public:
     // (under pressure or at the hard limit). The caller drops, or waits for its own buffers
     // to go.
     bool may_grow(queue_kind kind, std::uint32_t held, std::uint32_t more = 1) noexcept;
+    // How many more buffers a queue holding `held` may take now before may_grow refuses
+    // (no_limit while the host is not under pressure): what a receiver may still advertise.
+    std::uint32_t room(std::uint32_t held) const noexcept;
+    static constexpr std::uint32_t no_limit = UINT32_MAX;
 
     std::uint32_t total() const noexcept { return total_; }
     std::uint32_t held(queue_kind kind) const noexcept {
@@ -130,6 +134,10 @@ public:
         return budget_ != nullptr && held_ + more > budget_->fair_share();
     }
     std::uint32_t held() const noexcept { return held_; }
+    // Buffers it may still take under pressure (memory_budget::room); no_limit without one.
+    std::uint32_t room() const noexcept {
+        return budget_ == nullptr ? memory_budget::no_limit : budget_->room(held_);
+    }
 
 private:
     memory_budget* budget_ = nullptr;

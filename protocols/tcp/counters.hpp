@@ -17,6 +17,17 @@
 //                              lost (RFC 8985 §6.2) and so started SACK recovery
 //   challenge_acks_suppressed  challenge ACKs not sent, over the per-connection or the
 //                              host-wide limit (Linux's TCPChallengeACK is the sent ones)
+// The receive side under memory pressure (memory_budget.hpp), in Linux's order of
+// tcp_try_rmem_schedule / tcp_prune_queue:
+//   ofo_dropped_memory   out-of-order segments dropped: the budget refused the queue more
+//                        buffers (Linux's TCPOFODrop); also counted in ofo_dropped
+//   rcv_collapsed        receive queues copied into fewer, full buffers to take in-order data
+//                        (Linux's TCPRcvCollapsed counts the buffers, this the collapses)
+//   rcv_collapsed_bytes  the bytes those collapses copied
+//   ofo_reneged          out-of-order queues cleared to make room for in-order data (RFC 2018
+//                        §8; Linux's OfoPruned)
+//   rcv_dropped_memory   in-order segments dropped even so (not acknowledged: the peer
+//                        retransmits; Linux's TCPRcvQDrop)
 // The SACK scoreboard's work (sack_scoreboard.hpp), bounded whatever a receiver reports:
 //   sack_scoreboard_steps          runs visited or moved, binary-search probes
 //   sack_scoreboard_ack_steps_max  a high-water mark: the most steps one ACK cost
@@ -65,6 +76,11 @@ struct counters {
     counter& out_of_window_icmps = group.declare("out_of_window_icmps");
     counter& ofo_queued = group.declare("ofo_queued");
     counter& ofo_dropped = group.declare("ofo_dropped");
+    counter& ofo_dropped_memory = group.declare("ofo_dropped_memory");
+    counter& rcv_collapsed = group.declare("rcv_collapsed");
+    counter& rcv_collapsed_bytes = group.declare("rcv_collapsed_bytes");
+    counter& ofo_reneged = group.declare("ofo_reneged");
+    counter& rcv_dropped_memory = group.declare("rcv_dropped_memory");
     counter& fast_retransmits = group.declare("fast_retransmits");
     counter& recoveries = group.declare("recoveries");
     counter& tlp_probes = group.declare("tlp_probes");

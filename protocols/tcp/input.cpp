@@ -295,7 +295,8 @@ void socket::process_data(segment& seg) {
     if (p.empty()) return schedule_ack(true);
     const auto n = static_cast<std::uint32_t>(p.length());
     if (s == rcv_nxt_) {
-        rcv_.append(std::move(p)); // the received slices themselves: no copy
+        // The received slices themselves: no copy. Dropped, the bytes are not acknowledged.
+        if (!queue_in_order(p)) return schedule_ack(true);
         rcv_nxt_ += n;
         counts_.bytes_received += n;
         auto_tune(n);
@@ -318,11 +319,33 @@ void socket::process_data(segment& seg) {
         break;
     case reassembly_queue::offer_result::duplicate:
         break;
+    case reassembly_queue::offer_result::no_memory:
+        ++layer_->stats().ofo_dropped_memory;
+        ++layer_->stats().ofo_dropped;
+        break;
     default:
         ++layer_->stats().ofo_dropped;
         break;
     }
     schedule_ack(true);
+}
+
+bool socket::queue_in_order(packet& p) {
+    if (rcv_.try_append(p)) return true;
+    auto& stats = layer_->stats();
+    if (rcv_.collapse(layer_->net().pool(), stats.rcv_collapsed_bytes) > 0) {
+        ++stats.rcv_collapsed;
+        if (rcv_.try_append(p)) return true;
+    }
+    if (!ooo_.empty()) {
+        // RFC 2018 §8: the receiver may discard data it has SACKed; the sender keeps it until
+        // cumulatively acknowledged and retransmits it.
+        ooo_.clear();
+        ++stats.ofo_reneged;
+        if (rcv_.try_append(p)) return true;
+    }
+    ++stats.rcv_dropped_memory;
+    return false;
 }
 
 void socket::deliver_in_order() {

@@ -271,13 +271,14 @@ std::uint16_t socket::window_field(bool syn) {
     // The window the field can carry: 65535 << scale (unscaled before the handshake ends
     // and without the option); the edge we accept is the one we say, never more.
     const std::size_t unit_max = std::size_t{65535} << (syn ? 0 : rcv_wscale_);
-    const std::size_t avail = std::min(rcv_.window(), unit_max);
+    const std::size_t window = receive_window();
+    const std::size_t avail = std::min(window, unit_max);
     const seq32 edge = rcv_nxt_ + static_cast<std::uint32_t>(std::min<std::size_t>(avail, 1u << 30));
     // RFC 9293 §3.8.6.2.2: "keep RCV.NXT+RCV.WND fixed until the reduction satisfies
     // RCV.BUFF - RCV.USER - RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS)", Fr = 1/2.
     if (edge > rcv_adv_) {
         const std::size_t wnd_now = rcv_adv_ > rcv_nxt_ ? distance(rcv_nxt_, rcv_adv_) : 0;
-        const std::size_t reduction = rcv_.window() > wnd_now ? rcv_.window() - wnd_now : 0;
+        const std::size_t reduction = window > wnd_now ? window - wnd_now : 0;
         if (reduction >= std::min<std::size_t>(rcv_.capacity() / 2, mss_) || rcv_adv_ <= rcv_nxt_ ||
             avail == rcv_.capacity())
             rcv_adv_ = edge;
@@ -295,6 +296,15 @@ std::uint16_t socket::window_field(bool syn) {
     const std::uint32_t field = std::min<std::uint32_t>((wnd + unit - 1) >> rcv_wscale_, 65535);
     rcv_adv_ = seq_max(rcv_adv_, rcv_nxt_ + (field << rcv_wscale_));
     return static_cast<std::uint16_t>(field);
+}
+
+std::size_t socket::receive_window() const noexcept {
+    // Linux clamps the window under memory pressure (tcp_clamp_window, tcp_adjust_rcv_ssthresh)
+    // so that the peer does not send what would be dropped; the edge already advertised stays
+    // (window_field never moves it left, RFC 9293 §3.8.6.2.2).
+    const std::uint32_t room = rcv_.memory_room();
+    if (room == memory_budget::no_limit) return rcv_.window();
+    return std::min<std::size_t>(rcv_.window(), std::size_t{room} * mss_);
 }
 
 void socket::schedule_ack(bool immediate) {

@@ -56,6 +56,10 @@ reassembly_queue::offer_result reassembly_queue::offer(seq32 seq, packet payload
         stats_.bytes_refused += fresh;
         return offer_result::refused;
     }
+    if (!charge_.may_grow(static_cast<std::uint32_t>(payload.slice_count()))) {
+        ++stats_.segments_refused_memory;
+        return offer_result::no_memory;
+    }
 
     // Cut the payload into the hole pieces, from the front. `payload` holds [at, end).
     seq32 at = seq;
@@ -87,6 +91,7 @@ reassembly_queue::offer_result reassembly_queue::offer(seq32 seq, packet payload
             cursor = blocks_[i].end();
     }
     stats_.duplicate_bytes += total - placed;
+    charge_.set(static_cast<std::uint32_t>(slices_));
     if (placed > 0) {
         ++stats_.segments_queued;
         stats_.bytes_queued += placed;
@@ -102,6 +107,7 @@ reassembly_queue::offer_result reassembly_queue::offer(seq32 seq, packet payload
 void reassembly_queue::place(seq32 at, packet piece) {
     const auto length = static_cast<std::uint32_t>(piece.length());
     bytes_ += length;
+    slices_ += piece.slice_count(); // a cut of a received payload: no empty head slice
     // The piece fills a hole: no block overlaps it, one may end at `at`, one may begin at
     // its end.
     std::size_t i = first_ending_after(at); // the first block beyond the hole
@@ -151,16 +157,22 @@ std::optional<packet> reassembly_queue::pop(seq32 rcv_nxt) {
     while (!blocks_.empty() && blocks_.front().end() <= rcv_nxt) { // passed by in-order data
         work(blocks_.size());
         bytes_ -= blocks_.front().data.length();
+        slices_ -= blocks_.front().data.slice_count();
         blocks_.erase(blocks_.begin());
     }
-    if (blocks_.empty() || rcv_nxt < blocks_.front().begin) return std::nullopt;
+    if (blocks_.empty() || rcv_nxt < blocks_.front().begin) {
+        charge_.set(static_cast<std::uint32_t>(slices_));
+        return std::nullopt;
+    }
     block& b = blocks_.front();
+    slices_ -= b.data.slice_count();
     const std::uint32_t old = distance(b.begin, rcv_nxt);
     (void)b.data.pull_header(old); // old < length: cannot fail
     packet out = std::move(b.data);
     bytes_ -= old + out.length();
     work(blocks_.size());
     blocks_.erase(blocks_.begin());
+    charge_.set(static_cast<std::uint32_t>(slices_));
     forget_below(rcv_nxt + static_cast<std::uint32_t>(out.length()));
     return out;
 }
@@ -189,6 +201,8 @@ std::size_t reassembly_queue::sack_blocks(std::span<seq_range> out, std::size_t 
 void reassembly_queue::clear() noexcept {
     blocks_.clear();
     bytes_ = 0;
+    slices_ = 0;
+    charge_.set(0);
     recent_count_ = 0;
 }
 

@@ -23,6 +23,12 @@
 // stats() counts the work: blocks visited or moved plus binary-search probes, in all and the
 // most of any one call.
 //
+// Memory. The queue is charged, in the host's memory_budget, for the pool buffers it pins:
+// one per slice (a segment cut around queued bytes leaves pieces of one buffer in two blocks,
+// counted twice), set after every change. Under pressure a segment the budget refuses is
+// dropped (no_memory), as Linux drops new out-of-order data first; the engine may also renege
+// (clear(), RFC 2018 §8) to make room for in-order data.
+//
 // SACK (RFC 2018 §4): the first block reported is the one holding the segment that arrived
 // last, then the blocks of the previous first blocks, most recent first, then the others.
 #include <algorithm>
@@ -33,6 +39,7 @@
 #include <span>
 #include <vector>
 
+#include "framework/buffer/memory_budget.hpp"
 #include "framework/buffer/packet.hpp"
 #include "protocols/tcp/seq.hpp"
 
@@ -47,6 +54,7 @@ public:
         duplicate,  // every byte was already queued or delivered
         refused,    // the new bytes would exceed the memory budget: dropped
         no_buffers, // no packet descriptor to cut the segment: dropped (ENOBUFS)
+        no_memory,  // the host's budget refuses the queue more buffers: dropped
     };
     struct statistics {
         std::uint64_t segments_queued = 0;
@@ -55,7 +63,8 @@ public:
         std::uint64_t segments_refused = 0;
         std::uint64_t bytes_refused = 0;
         std::uint64_t no_buffers = 0;
-        std::uint64_t steps = 0;          // the work, as above
+        std::uint64_t segments_refused_memory = 0; // no_memory
+        std::uint64_t steps = 0;                   // the work, as above
         std::uint64_t max_call_steps = 0; // the most of one offer(), pop() or sack_blocks()
     };
 
@@ -66,7 +75,9 @@ public:
     static constexpr std::size_t block_charge = 512;
     static constexpr std::size_t max_block_count = 256;
 
-    explicit reassembly_queue(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+    // `budget`, when given, is charged for the buffers the queue pins.
+    explicit reassembly_queue(std::size_t max_bytes, memory_budget* budget = nullptr)
+        : max_bytes_(max_bytes), charge_(budget, queue_kind::tcp_out_of_order) {}
 
     // A segment of `payload` starting at `seq`, which the engine found acceptable but not at
     // rcv_nxt. Bytes before rcv_nxt are dropped; the rest fill holes.
@@ -96,6 +107,7 @@ public:
     }
     void set_max_bytes(std::size_t n) noexcept { max_bytes_ = n; }
     const statistics& stats() const noexcept { return stats_; }
+    std::uint32_t buffers_charged() const noexcept { return charge_.held(); }
 
 private:
     struct block {
@@ -117,7 +129,9 @@ private:
 
     std::vector<block> blocks_;
     std::size_t bytes_ = 0;
+    std::size_t slices_ = 0; // of all blocks' packets: what the charge is set to
     std::size_t max_bytes_;
+    memory_charge charge_;
     // A byte of each of the most recently arrived segments, newest first (RFC 2018 §4).
     std::array<seq32, max_reported> recent_{};
     std::size_t recent_count_ = 0;

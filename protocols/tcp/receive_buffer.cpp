@@ -11,9 +11,54 @@ void receive_buffer::append(packet data) noexcept {
         std::array<std::byte, coalesce_below> bytes;
         const auto small = std::span(bytes).first(data.length());
         counter copied;
-        if (data.copy_out(0, small) && data_.append(small, copied)) return; // `data` frees its buffer
+        if (data.copy_out(0, small) && data_.append(small, copied)) { // `data` frees its buffer
+            charge();
+            return;
+        }
     }
     data_.append(std::move(data));
+    charge();
+}
+
+bool receive_buffer::try_append(packet& data) noexcept {
+    // A small payload is copied behind the data: at most one buffer more, filled before the
+    // next, so it is not asked for.
+    const bool copied_in = data.length() < coalesce_below;
+    if (!data_.empty() && !copied_in &&
+        !charge_.may_grow(static_cast<std::uint32_t>(data.slice_count())))
+        return false;
+    append(std::move(data));
+    return true;
+}
+
+std::size_t receive_buffer::collapse(buffer_pool& pool, counter& copied) noexcept {
+    const std::size_t size = pool.buffer_size();
+    const std::size_t before = data_.slice_count();
+    if (before <= (data_.length() + size - 1) / size) return 0; // as full as it gets
+    // Built aside, so that running out of buffers half-way leaves the queue as it was.
+    packet dense;
+    packet tail; // the buffer being filled
+    std::size_t room = 0;
+    for (auto bytes : data_.slices()) {
+        while (!bytes.empty()) {
+            if (room == 0) {
+                auto fresh = packet::allocate(pool, 0, buffer_use::queue);
+                if (!fresh) return 0;
+                dense.append(std::move(tail));
+                tail = std::move(*fresh);
+                room = size;
+            }
+            const std::size_t k = std::min(room, bytes.size());
+            // Into the buffer's own room (it is ours alone): cannot fail.
+            (void)tail.append(bytes.first(k), copied);
+            bytes = bytes.subspan(k);
+            room -= k;
+        }
+    }
+    dense.append(std::move(tail));
+    data_ = std::move(dense);
+    charge();
+    return before - data_.slice_count();
 }
 
 std::size_t receive_buffer::read(std::span<std::byte> out, counter& copied) noexcept {
@@ -24,6 +69,7 @@ std::size_t receive_buffer::read(std::span<std::byte> out, counter& copied) noex
         data_.reset(); // frees every buffer, the last one too
     else
         (void)data_.pull_header(n);
+    charge();
     return n;
 }
 
@@ -31,12 +77,14 @@ result<packet> receive_buffer::read_zc(std::size_t max) {
     if (max >= data_.length()) {
         packet all = std::move(data_);
         data_.reset();
+        charge();
         return all;
     }
     auto rest = data_.split(max);
     if (!rest) return error{rest.error()};
     packet lent = std::move(data_);
     data_ = std::move(*rest);
+    charge();
     return lent;
 }
 

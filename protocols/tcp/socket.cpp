@@ -21,7 +21,8 @@ std::uint8_t scale_for(std::size_t max_bytes) noexcept {
 socket::socket(layer& l)
     : layer_(&l), algorithm_(l.cfg().congestion),
       snd_(l.net().pool(), l.cfg().send_buffer, seq32{}, l.net().memory()),
-      rcv_(l.cfg().receive_buffer), ooo_(l.cfg().receive_buffer), rtt_(l.cfg().rtt),
+      rcv_(l.cfg().receive_buffer, l.net().memory()),
+      ooo_(l.cfg().receive_buffer, l.net().memory()), rtt_(l.cfg().rtt),
       keep_idle_(l.cfg().keep_idle), keep_interval_(l.cfg().keep_interval),
       keep_count_(l.cfg().keep_count), rtx_timer_(this, &on_rtx), delack_timer_(this, &on_delack),
       persist_timer_(this, &on_persist), keepalive_timer_(this, &on_keepalive),
@@ -115,7 +116,8 @@ void socket::to_closed(int err) {
     keepalive_timer_.cancel();
     wait_timer_.cancel();
     ooo_.clear();
-    if (err != 0) rcv_ = receive_buffer(rcv_.capacity()); // a reset discards unread data
+    if (err != 0 && layer_ != nullptr) // a reset discards unread data
+        rcv_ = receive_buffer(rcv_.capacity(), layer_->net().memory());
     if (layer_ != nullptr)
         snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), snd_una_, layer_->net().memory());
     if (child_hook_.is_linked()) {
@@ -167,7 +169,11 @@ void socket::detach() noexcept {
     if (state_ != state::closed) error_ = ENETDOWN;
     state_ = state::closed;
     // The budget goes with the stack: nothing stays charged to it.
-    if (layer_ != nullptr) snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), snd_una_);
+    if (layer_ != nullptr) {
+        snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), snd_una_);
+        rcv_ = receive_buffer(rcv_.capacity());
+        ooo_ = reassembly_queue(ooo_.max_bytes());
+    }
     layer_ = nullptr;
     readable_.wake_all();
     writable_.wake_all();
@@ -294,7 +300,7 @@ task<result<>> socket::connect(const endpoint& remote) {
 void socket::consumed() {
     // RFC 9293 §3.8.6.2.2: announce the opened window once it has grown by enough (two
     // segments, or half the buffer) that the sender will not send silly segments.
-    const seq32 edge = rcv_nxt_ + static_cast<std::uint32_t>(rcv_.window());
+    const seq32 edge = rcv_nxt_ + static_cast<std::uint32_t>(receive_window());
     if (synchronized(state_) && edge > rcv_adv_ &&
         distance(rcv_adv_, edge) >= std::min<std::size_t>(rcv_.capacity() / 2, 2u * mss_))
         send_ack();

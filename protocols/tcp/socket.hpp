@@ -164,6 +164,10 @@ private:
     bool acceptable(const segment& seg) const noexcept;
     bool check_paws(const segment& seg);
     void process_data(segment& seg);
+    // Queues in-order payload, making room under memory pressure as Linux's
+    // tcp_try_rmem_schedule / tcp_prune_queue do: collapse the receive queue, then renege the
+    // out-of-order queue; false when even then it does not fit (dropped, counted).
+    bool queue_in_order(packet& p);
     void process_fin();
     void deliver_in_order();
     void update_timestamp(const segment& seg) noexcept;
@@ -203,6 +207,9 @@ private:
     void send_challenge_ack();
     void send_syn();
     std::uint16_t window_field(bool syn);
+    // The window the receive queue may fill: its room, under memory pressure no more than
+    // the buffers the budget still lets it take, a segment of mss_ each.
+    std::size_t receive_window() const noexcept;
     std::uint32_t max_payload() const noexcept;
     // The payload room of one segment sent now: the MSS less the SACK blocks it will carry.
     std::uint32_t send_mss() const noexcept;
