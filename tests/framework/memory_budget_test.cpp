@@ -111,3 +111,25 @@ TEST_CASE("memory budget: inconsistent limits are a start-up failure", "[memory]
     CHECK_THROWS_AS(memory_budget(r, memory_limits{.low = 5, .pressure = 4, .hard = 10}),
                     std::invalid_argument);
 }
+
+TEST_CASE("memory budget: room is what may_grow still grants", "[memory]") {
+    counter_registry r;
+    memory_budget b(r, small); // low 30, pressure 40, hard 80, floor 4
+    memory_charge greedy(&b, queue_kind::tcp_receive);
+    memory_charge other(&b, queue_kind::tcp_receive);
+    greedy.set(20);
+    CHECK(greedy.room() == memory_budget::no_limit); // not under pressure
+    greedy.set(41);
+    other.set(2);
+    // Two users, a share of 20: the greedy one has none left, the other 18.
+    CHECK(greedy.room() == 0);
+    CHECK(other.room() == 18);
+    CHECK(other.may_grow(18));
+    CHECK(!other.may_grow(19));
+    // Near the hard limit, what is left of it; never less than the floor.
+    greedy.set(75);
+    CHECK(other.room() == 3);
+    greedy.set(80);
+    CHECK(other.room() == 2); // the floor of 4, less the 2 it holds
+    CHECK(memory_charge().room() == memory_budget::no_limit);
+}

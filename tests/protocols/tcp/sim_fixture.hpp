@@ -131,14 +131,17 @@ inline task<bool> exchange(process& p, handle h, const std::vector<std::byte>& o
 }
 
 // A segment made by hand, as an off-path attacker would, handed to `h`'s TCP input (the
-// payload bytes, if any, follow the header).
-inline void inject(sim::host& h, ipv4_address from, port from_port, ipv4_address to, port to_port,
+// payload bytes, if any, follow the header). False when `h`'s pool had no buffer for it (a
+// NIC would have dropped it).
+inline bool inject(sim::host& h, ipv4_address from, port from_port, ipv4_address to, port to_port,
                    std::uint32_t seq, std::uint32_t ack, tcp::flag flags,
                    std::span<const std::byte> payload = {}) {
-    auto p = packet::allocate(h.pool()).value();
+    auto made = packet::allocate(h.pool());
+    if (!made) return false;
+    packet& p = *made;
     if (!payload.empty()) {
         counter copied;
-        p.append(payload, copied).value();
+        if (!p.append(payload, copied)) return false;
     }
     tcp::repr r;
     r.source_port = from_port;
@@ -158,6 +161,7 @@ inline void inject(sim::host& h, ipv4_address from, port from_port, ipv4_address
     auto hdr = p.push_header(static_cast<std::uint32_t>(r.header_length())).value();
     tcp::emit_header(r, hdr, {from, to}, payload_sum);
     h.stack().tcp().input(std::move(p), from, to, false);
+    return true;
 }
 
 inline transfer_outcome transfer(pair_world& pw, const std::vector<std::byte>& a_to_b,

@@ -8,7 +8,7 @@
 //
 // The attackers sit on a host of their own behind a second link of the server's, so that
 // "never acknowledge" is that link losing every frame from the moment the requests are in.
-#include "tests/protocols/tcp/sim_fixture.hpp"
+#include "tests/protocols/tcp/memory_attack.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -21,7 +21,6 @@ enum class attack { never_acknowledge, zero_window, stop_reading };
 
 constexpr int attackers = 8;
 constexpr std::size_t file_size = 10 << 20;
-const ipv4_address server_far_addr(10, 0, 1, 2);
 
 struct outcome {
     std::size_t client_bytes = 0;
@@ -36,27 +35,13 @@ struct outcome {
     std::uint64_t queued_after = 0;
 };
 
-std::uint64_t memory_gauge(sim::host& h, const char* name) {
-    return h.counters().find("memory")->find(name)->value;
-}
-
 outcome run(attack kind, memory_limits limits = {}) {
     outcome out;
-    sim::world w({.seed = 5});
-    sim::host_options server_opts;     // the native stack's default pool: 4,096 buffers of 2 KiB
-    server_opts.stack.memory = limits; // zeros: derived from the pool
-    auto& client_host = w.add_host("a", pair_world::with({}, 60s));
-    auto& server = w.add_host("b", server_opts);
-    auto& attacker_host = w.add_host("c", pair_world::with({}, 60s));
-    auto& near = w.add_wire({.name = "near", .latency = 1ms, .bandwidth_bps = 1'000'000'000});
-    auto& far = w.add_wire({.name = "far", .latency = 1ms, .bandwidth_bps = 1'000'000'000});
-    w.connect(client_host, near, prefix("10.0.0.1/24"));
-    w.connect(server, near, prefix("10.0.0.2/24"));
-    w.connect(attacker_host, far, prefix("10.0.1.1/24"));
-    w.connect(server, far, prefix("10.0.1.2/24"));
-    (void)w.run(client_host.stack().ping(b_addr));
-    (void)w.run(attacker_host.stack().ping(server_far_addr));
-    out.in_use_before = server.pool().in_use();
+    attack_world aw(limits);
+    auto& w = aw.w;
+    auto& server = aw.server;
+    auto& far = aw.far;
+    out.in_use_before = aw.in_use_before;
 
     const auto file = pattern(file_size, 7);
     auto srv = server.create_process("httpd");
@@ -77,7 +62,7 @@ outcome run(attack kind, memory_limits limits = {}) {
     });
     w.run_for(1ms);
 
-    auto evil = attacker_host.create_process("attackers");
+    auto evil = aw.attacker.create_process("attackers");
     int asked = 0;
     for (int i = 0; i < attackers; ++i) {
         evil->spawn([&]() -> task<void> {
@@ -97,18 +82,14 @@ outcome run(attack kind, memory_limits limits = {}) {
     }
     w.run_until([&] { return asked == attackers; }, 10s);
     if (kind == attack::never_acknowledge) far.faults().set_config({.loss = 1.0});
-    const auto sample = [&] {
-        out.fewest_free = std::min(out.fewest_free, server.pool().available());
-        out.most_send_buffers =
-            std::max(out.most_send_buffers,
-                     static_cast<std::uint32_t>(memory_gauge(server, "tcp_send_buffers")));
-    };
+    pressure_samples samples;
+    const auto sample = [&] { samples.take(server, "tcp_send_buffers"); };
     for (int i = 0; i < 200; ++i) { // 2 s: the eight fill what they may
         w.run_for(10ms);
         sample();
     }
 
-    auto cli = client_host.create_process("client");
+    auto cli = aw.client.create_process("client");
     std::vector<std::byte> got;
     bool done = false;
     const auto start = w.now();
@@ -131,6 +112,8 @@ outcome run(attack kind, memory_limits limits = {}) {
         w.run_for(10ms);
         sample();
     }
+    out.fewest_free = samples.fewest_free;
+    out.most_send_buffers = static_cast<std::uint32_t>(samples.most_queued);
     out.client_time = w.now() - start;
     out.client_bytes = got.size();
     out.client_intact = got.size() == file.size() && first_difference(got, file) == file.size();
