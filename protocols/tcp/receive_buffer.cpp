@@ -33,18 +33,34 @@ bool receive_buffer::try_append(packet& data) noexcept {
 
 std::size_t receive_buffer::collapse(buffer_pool& pool, counter& copied) noexcept {
     const std::size_t size = pool.buffer_size();
-    const std::size_t before = data_.slice_count();
-    if (before <= (data_.length() + size - 1) / size) return 0; // as full as it gets
+    // Slices at least half full are left alone, as Linux's tcp_collapse skips buffers whose
+    // truesize is near their length: a collapse then copies only what arrived sparse since
+    // the last one, and the bytes copied per byte received stay bounded.
+    std::size_t dense_bytes = 0;
+    std::size_t dense_slices = 0;
+    for (auto bytes : data_.slices()) {
+        if (bytes.size() < size / 2) break;
+        dense_bytes += bytes.size();
+        ++dense_slices;
+    }
+    const std::size_t sparse_bytes = data_.length() - dense_bytes;
+    const std::size_t sparse_slices = data_.slice_count() - dense_slices;
+    if (sparse_slices <= (sparse_bytes + size - 1) / size) return 0; // as full as it gets
+    auto sparse = data_.split(dense_bytes); // on a slice boundary: nothing allocated
+    if (!sparse) return 0;
     // Built aside, so that running out of buffers half-way leaves the queue as it was.
-    packet dense;
+    packet collapsed;
     packet tail; // the buffer being filled
     std::size_t room = 0;
-    for (auto bytes : data_.slices()) {
+    for (auto bytes : sparse->slices()) {
         while (!bytes.empty()) {
             if (room == 0) {
                 auto fresh = packet::allocate(pool, 0, buffer_use::queue);
-                if (!fresh) return 0;
-                dense.append(std::move(tail));
+                if (!fresh) {
+                    data_.append(std::move(*sparse));
+                    return 0;
+                }
+                collapsed.append(std::move(tail));
                 tail = std::move(*fresh);
                 room = size;
             }
@@ -55,10 +71,10 @@ std::size_t receive_buffer::collapse(buffer_pool& pool, counter& copied) noexcep
             room -= k;
         }
     }
-    dense.append(std::move(tail));
-    data_ = std::move(dense);
+    collapsed.append(std::move(tail));
+    data_.append(std::move(collapsed));
     charge();
-    return before - data_.slice_count();
+    return sparse_slices - (data_.slice_count() - dense_slices);
 }
 
 std::size_t receive_buffer::read(std::span<std::byte> out, counter& copied) noexcept {

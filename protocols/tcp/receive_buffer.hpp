@@ -11,7 +11,7 @@
 //
 // Memory. The queue is charged, in the host's memory_budget, for the pool buffers it pins
 // (Linux's truesize): one per slice, set after every change so that it cannot drift (slices
-// of one buffer count once each; in order they rarely share one). A segment of 300 bytes pins
+// of one buffer count as two; in order they rarely share one). A segment of 300 bytes pins
 // a 2 KiB buffer, so under pressure try_append() may refuse; collapse() then copies the bytes
 // into as few full buffers as they need (Linux's tcp_collapse), which loses nothing and lowers
 // the charge. An empty queue always takes a segment, so every connection makes progress.
@@ -45,9 +45,10 @@ public:
     // it was and returns false.
     void append(packet data) noexcept;
     bool try_append(packet& data) noexcept;
-    // Copies the bytes into as few buffers of `pool` as they fill (never its reserve), when
-    // that pins fewer than now; adds the bytes copied to `copied`. Returns the buffers freed:
-    // 0 when nothing is to gain or the pool has no buffer to copy into (nothing changes).
+    // Copies the bytes from the first slice less than half full on into as few buffers of
+    // `pool` as they fill (never its reserve), when that pins fewer than now; adds the bytes
+    // copied to `copied`. Returns the buffers freed: 0 when nothing is to gain or the pool has
+    // no buffer to copy into (nothing changes).
     std::size_t collapse(buffer_pool& pool, counter& copied) noexcept;
     // Copies up to out.size() bytes out and frees them; adds them to `copied`. 0 when empty.
     std::size_t read(std::span<std::byte> out, counter& copied) noexcept;

@@ -129,10 +129,7 @@ outcome run(flood kind, int attackers, memory_limits limits = {}) {
         out.out_of_order.take(server, "tcp_out_of_order_buffers");
         if (kind == flood::out_of_order && ++samples % 10 == 0) flood_round(50);
     };
-    for (int i = 0; i < 200; ++i) { // 2 s: the attackers fill what they may
-        w.run_for(10ms);
-        sample();
-    }
+    aw.run_sampled(200, sample); // 2 s: the attackers fill what they may
 
     auto cli = aw.client.create_process("client");
     std::vector<std::byte> at_client;
@@ -145,10 +142,7 @@ outcome run(flood kind, int attackers, memory_limits limits = {}) {
         (void)cli->close(*c).get();
         done = true;
     });
-    for (int i = 0; i < 6000 && !(done && served); ++i) { // at most 60 s
-        w.run_for(10ms);
-        sample();
-    }
+    aw.run_sampled(6000, sample, [&] { return done && served; }); // at most 60 s
     out.client_time = w.now() - start;
     out.uploaded = at_server.size();
     out.downloaded = at_client.size();
@@ -160,16 +154,8 @@ outcome run(flood kind, int attackers, memory_limits limits = {}) {
     out.rcv_dropped = tcp_counter("rcv_dropped_memory");
     out.ofo_dropped_memory = tcp_counter("ofo_dropped_memory");
 
-    // The attackers go, then the server ends, closing the connections it never read.
-    evil->terminate("attack over");
-    w.run(evil->join());
-    cli->terminate("test over");
-    w.run(cli->join());
-    w.run_for(120s);
-    srv->terminate("test over");
-    w.run(srv->join());
-    w.run_for(61s);
-    out.in_use_after = server.pool().in_use();
+    // The server's end closes the connections it never read.
+    out.in_use_after = aw.wind_down(*evil, *cli, *srv);
     out.queued_after = memory_gauge(server, "queued_buffers");
     return out;
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 
 namespace coronet::tcp_test {
 
@@ -43,6 +44,32 @@ struct attack_world {
         (void)w.run(client.stack().ping(b_addr));
         (void)w.run(attacker.stack().ping(server_far_addr));
         in_use_before = server.pool().in_use();
+    }
+
+    // Runs `steps` of 10 ms, calling `sample` after each, until `done()` holds.
+    void run_sampled(
+        int steps, const std::function<void()>& sample,
+        const std::function<bool()>& done = [] { return false; }) {
+        for (int i = 0; i < steps && !done(); ++i) {
+            w.run_for(10ms);
+            sample();
+        }
+    }
+
+    // The attackers go (their link healed first: what their process held is reset or closed),
+    // then the client; two minutes for the connections they leave to end, then the server
+    // and a minute more for its TIME-WAITs. Returns the server pool's buffers in use then.
+    std::uint32_t wind_down(process& attackers, process& client_process, process& server_process) {
+        far.faults().set_config({});
+        attackers.terminate("attack over");
+        w.run(attackers.join());
+        client_process.terminate("test over");
+        w.run(client_process.join());
+        w.run_for(120s);
+        server_process.terminate("test over");
+        w.run(server_process.join());
+        w.run_for(61s);
+        return server.pool().in_use();
     }
 };
 

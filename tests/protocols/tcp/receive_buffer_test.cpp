@@ -1,4 +1,5 @@
 #include "protocols/tcp/receive_buffer.hpp"
+#include "tests/protocols/tcp/received_payload.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -9,15 +10,10 @@ using coronet::buffer_pool_options;
 using coronet::counter;
 using coronet::packet;
 using coronet::tcp::receive_buffer;
+using coronet::tcp_test::text;
 
 namespace {
 
-std::string text(std::size_t n, std::size_t from = 0) {
-    std::string s;
-    for (std::size_t i = from; i < from + n; ++i)
-        s += static_cast<char>('a' + i % 26);
-    return s;
-}
 std::string contents(const packet& p) {
     std::string s(p.length(), '\0');
     REQUIRE(p.copy_out(0, std::as_writable_bytes(std::span(s))));
@@ -31,12 +27,7 @@ struct fixture {
 
     // A received segment's payload behind a 54-byte header that input already pulled.
     packet received(std::size_t n, std::size_t from) {
-        auto p = packet::allocate(pool, 0);
-        REQUIRE(p);
-        const std::string frame = std::string(54, 'h') + text(n, from);
-        REQUIRE(p->append(std::as_bytes(std::span(frame)), wire));
-        REQUIRE(p->pull_header(54));
-        return std::move(*p);
+        return coronet::tcp_test::received_payload(pool, wire, n, from);
     }
 };
 

@@ -4,6 +4,7 @@
 #include "framework/buffer/memory_budget.hpp"
 #include "protocols/tcp/reassembly.hpp"
 #include "protocols/tcp/receive_buffer.hpp"
+#include "tests/protocols/tcp/received_payload.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,17 +15,11 @@ using namespace coronet;
 using coronet::tcp::reassembly_queue;
 using coronet::tcp::receive_buffer;
 using coronet::tcp::seq32;
+using coronet::tcp_test::text;
 
 namespace {
 
 constexpr memory_limits roomy{.low = 100, .pressure = 200, .hard = 300, .floor = 4};
-
-std::string text(std::size_t n, std::size_t from) {
-    std::string s;
-    for (std::size_t i = from; i < from + n; ++i)
-        s += static_cast<char>('a' + i % 26);
-    return s;
-}
 
 struct fixture {
     buffer_pool pool{buffer_pool_options{.buffer_size = 2048, .buffer_count = 256}};
@@ -34,12 +29,7 @@ struct fixture {
 
     // A received segment: its own buffer, its payload behind a 54-byte header input pulled.
     packet received(std::size_t n, std::size_t from) {
-        auto p = packet::allocate(pool, 0);
-        REQUIRE(p);
-        const std::string frame = std::string(54, 'h') + text(n, from);
-        REQUIRE(p->append(std::as_bytes(std::span(frame)), wire));
-        REQUIRE(p->pull_header(54));
-        return std::move(*p);
+        return tcp_test::received_payload(pool, wire, n, from);
     }
     std::uint64_t gauge(const char* name) { return registry.read(name).value(); }
     std::string read_all(receive_buffer& rb) {
@@ -135,6 +125,28 @@ TEST_CASE_METHOD(fixture,
     CHECK(read_all(rb) == text(5900, 100));
     CHECK(budget.total() == 0);
     CHECK(pool.in_use() == in_use);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "receive buffer: a collapse copies only the slices less than half "
+                 "full",
+                 "[tcp][memory]") {
+    receive_buffer rb(1 << 20);
+    rb.append(received(1500, 0)); // full-sized segments: left where they are
+    rb.append(received(1500, 1500));
+    for (int i = 0; i < 10; ++i)
+        rb.append(received(300, 3000 + static_cast<std::size_t>(i) * 300));
+    CHECK(rb.buffers_charged() == 12);
+    counter collapsed;
+    CHECK(rb.collapse(pool, collapsed) == 8); // 3,000 bytes: 2 buffers for 10
+    CHECK(collapsed.value == 3000);
+    CHECK(rb.buffers_charged() == 4);
+    rb.append(received(300, 6000));
+    // Only the last, partly filled buffer (952 bytes) and the new slice are copied.
+    CHECK(rb.collapse(pool, collapsed) == 1);
+    CHECK(collapsed.value == 3000 + 952 + 300);
+    CHECK(rb.buffers_charged() == 4);
+    CHECK(read_all(rb) == text(6300, 0));
 }
 
 TEST_CASE_METHOD(fixture, "receive buffer: a collapse that finds no buffer changes nothing",

@@ -84,10 +84,7 @@ outcome run(attack kind, memory_limits limits = {}) {
     if (kind == attack::never_acknowledge) far.faults().set_config({.loss = 1.0});
     pressure_samples samples;
     const auto sample = [&] { samples.take(server, "tcp_send_buffers"); };
-    for (int i = 0; i < 200; ++i) { // 2 s: the eight fill what they may
-        w.run_for(10ms);
-        sample();
-    }
+    aw.run_sampled(200, sample); // 2 s: the eight fill what they may
 
     auto cli = aw.client.create_process("client");
     std::vector<std::byte> got;
@@ -108,10 +105,7 @@ outcome run(attack kind, memory_limits limits = {}) {
         (void)cli->close(*c).get();
         done = true;
     });
-    for (int i = 0; i < 6000 && !done; ++i) { // at most 60 s
-        w.run_for(10ms);
-        sample();
-    }
+    aw.run_sampled(6000, sample, [&] { return done; }); // at most 60 s
     out.fewest_free = samples.fewest_free;
     out.most_send_buffers = static_cast<std::uint32_t>(samples.most_queued);
     out.client_time = w.now() - start;
@@ -120,18 +114,8 @@ outcome run(attack kind, memory_limits limits = {}) {
     out.pressure_refusals = memory_gauge(server, "pressure_refusals");
     out.reserve_allocations = server.pool().reserve_allocations();
 
-    // The attackers go: their link heals and their process ends, resetting what it held.
-    far.faults().set_config({});
-    evil->terminate("attack over");
-    w.run(evil->join());
-    cli->terminate("test over");
-    w.run(cli->join());
-    w.run_for(120s);
     stop = true;
-    srv->terminate("test over");
-    w.run(srv->join());
-    w.run_for(61s);
-    out.in_use_after = server.pool().in_use();
+    out.in_use_after = aw.wind_down(*evil, *cli, *srv);
     out.queued_after = memory_gauge(server, "queued_buffers");
     return out;
 }
