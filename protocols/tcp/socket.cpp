@@ -116,8 +116,9 @@ void socket::to_closed(int err) {
     keepalive_timer_.cancel();
     wait_timer_.cancel();
     ooo_.clear();
-    if (err != 0 && layer_ != nullptr) // a reset discards unread data
-        rcv_ = receive_buffer(rcv_.capacity(), layer_->net().memory());
+    if (err != 0) // a reset discards unread data
+        rcv_ =
+            receive_buffer(rcv_.capacity(), layer_ != nullptr ? layer_->net().memory() : nullptr);
     if (layer_ != nullptr)
         snd_ = send_buffer(layer_->net().pool(), snd_.capacity(), snd_una_, layer_->net().memory());
     if (child_hook_.is_linked()) {
