@@ -13,7 +13,7 @@
 // that the cases with it cannot pass for want of an attack. After each, once the attackers
 // are gone, the pool is whole again and nothing is charged. A last case runs one transfer
 // through every pressure path (collapse, renege, drops) and checks it byte-exact.
-#include "tests/protocols/tcp/memory_attack.hpp"
+#include "tests/protocols/tcp/attack_world.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -8,7 +8,7 @@
 //
 // The attackers sit on a host of their own behind a second link of the server's, so that
 // "never acknowledge" is that link losing every frame from the moment the requests are in.
-#include "tests/protocols/tcp/memory_attack.hpp"
+#include "tests/protocols/tcp/attack_world.hpp"
 
 #include <catch2/catch.hpp>
 
