@@ -15,14 +15,14 @@ memory_limits memory_limits::from_pool(std::uint32_t buffers, std::uint32_t rese
 }
 
 memory_budget::memory_budget(counter_registry& registry, memory_limits limits)
-    : limits_(limits),
-      group_(registry, "memory"), held_{&group_.declare("tcp_send_buffers"),
-                                        &group_.declare("tcp_receive_buffers"),
-                                        &group_.declare("tcp_out_of_order_buffers"),
-                                        &group_.declare("udp_receive_buffers"),
-                                        &group_.declare("ipv4_reassembly_buffers"),
-                                        &group_.declare("arp_pending_buffers")},
-      total_gauge_(group_.declare("queued_buffers")),
+    : limits_(limits), group_(registry, "memory"),
+      held_{&group_.declare("tcp_send_buffers", counter_kind::gauge),
+            &group_.declare("tcp_receive_buffers", counter_kind::gauge),
+            &group_.declare("tcp_out_of_order_buffers", counter_kind::gauge),
+            &group_.declare("udp_receive_buffers", counter_kind::gauge),
+            &group_.declare("ipv4_reassembly_buffers", counter_kind::gauge),
+            &group_.declare("arp_pending_buffers", counter_kind::gauge)},
+      total_gauge_(group_.declare("queued_buffers", counter_kind::gauge)),
       pressure_entered_(group_.declare("pressure_entered")),
       pressure_refusals_(group_.declare("pressure_refusals")),
       hard_refusals_(group_.declare("hard_refusals")) {

@@ -63,7 +63,8 @@ struct counters {
     counter& listen_drops = group.declare("listen_drops");
     // Connections waiting in all accept queues (a gauge), and SYNs answered with a cookie
     // because the host's memory budget was at its hard limit (listen.cpp).
-    counter& accept_queue_connections = group.declare("accept_queue_connections");
+    counter& accept_queue_connections =
+        group.declare("accept_queue_connections", counter_kind::gauge);
     counter& listen_memory_cookies = group.declare("listen_memory_cookies");
     counter& paws_rejected = group.declare("paws_rejected");
     counter& ts_echo_invalid = group.declare("ts_echo_invalid");   // TSecr not one we sent

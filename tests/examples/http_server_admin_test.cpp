@@ -63,6 +63,8 @@ TEST_CASE("httpd admin port: /metrics has the stack's counters and the server's 
     CHECK(body.find("# TYPE coronet_tcp_curr_estab gauge\ncoronet_tcp_curr_estab 1\n") !=
           std::string::npos);
     CHECK(body.find("# TYPE coronet_tcp_active_opens counter\n") != std::string::npos);
+    CHECK(body.find("# TYPE coronet_memory_queued_buffers gauge\n") != std::string::npos);
+    CHECK(body.find("# TYPE coronet_tcp_accept_queue_connections gauge\n") != std::string::npos);
     CHECK(body.find("# TYPE coronet_httpd_requests counter\ncoronet_httpd_requests 1\n") !=
           std::string::npos);
     // Every sample line is a metric name and an integer; every metric has its TYPE line.
