@@ -4,12 +4,14 @@
 // malformed requests 400, missing files 404, oversized headers 431; beyond
 // --max-connections a new connection gets 503 and is closed. Files are read through io_uring
 // in 64 KiB chunks and sent without a copy on the native stack; small ones are cached.
-// --admin-port N serves /metrics (Prometheus) and /counters for operators.
+// --admin-port N serves /metrics (Prometheus), /counters and /connections for operators.
 //
 //   coronet-httpd --stack host --port 8080 --root ./www      # then: curl localhost:8080/hello
 //   coronet-httpd --tap ctap0 --ip 10.0.0.2/24 --root ./www  # then: curl 10.0.0.2:8080/hello
 #include "examples/common/http_server.hpp"
 #include "examples/common/options.hpp"
+#include "protocols/stack/native_stack.hpp"
+#include "protocols/tcp/connection_table.hpp"
 
 #include <fmt/format.h>
 
@@ -53,14 +55,19 @@ int main(int argc, char** argv) {
     app.add_option("--file-buffers", cfg.file_buffers, "64 KiB file buffers (default 1024)")
         ->check(CLI::Range(2u, 1u << 20));
     app.add_option("--admin-port", cfg.admin_port,
-                   "serve GET /metrics (Prometheus text) and /counters on this port, for operators "
-                   "(default: none)")
+                   "serve GET /metrics (Prometheus text), /counters and /connections(.json) on "
+                   "this port, for operators (default: none)")
         ->check(CLI::Range(1, 65535));
     examples::parse_or_exit(app, argc, argv);
     opts.process_name = "httpd";
     server_state st{cfg};
     const server_main serve = [&st](server_context& ctx) {
         st.stack_counters = &ctx.counters;
+        if (ctx.native != nullptr)
+            st.connection_table = [&tcp = ctx.native->tcp()](bool json) {
+                const auto rows = tcp::connection_rows(tcp);
+                return json ? tcp::connection_json(rows) : tcp::connection_text(rows);
+            };
         return http_serve(ctx.proc, st);
     };
     const int rc = run_server(opts, serve);

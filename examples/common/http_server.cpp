@@ -147,6 +147,12 @@ task<bool> respond_admin(process& p, handle conn, const http::request& req, std:
             st.stack_counters != nullptr ? st.stack_counters->dump() : std::string();
         co_return co_await send_text(p, conn, req, "text/plain; charset=utf-8", body);
     }
+    if ((target == "/connections" || target == "/connections.json") && st.connection_table) {
+        const bool json = target.ends_with(".json");
+        co_return co_await send_text(p, conn, req,
+                                     json ? "application/json" : "text/plain; charset=utf-8",
+                                     st.connection_table(json));
+    }
     co_return co_await send_error(p, conn, 404, req.keep_alive);
 }
 

@@ -21,8 +21,9 @@
 //
 // An admin port (admin_port, off by default) serves operators on a listener of its own,
 // outside max_connections: GET /metrics, every counter of the stack and the server's own in
-// the Prometheus text format, and GET /counters, the stack's counters as "group: name value"
-// lines. It listens on every address of the host: give it a port that only operators reach.
+// the Prometheus text format, GET /counters, the stack's counters as "group: name value"
+// lines, and GET /connections (/connections.json), its TCP listeners and connections as ss
+// shows them. It listens on every address of the host: give it a port that only operators reach.
 #include "framework/buffer/buffer_pool.hpp"
 #include "framework/clock.hpp"
 #include "framework/counters.hpp"
@@ -32,6 +33,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -68,6 +70,9 @@ struct server_state {
     std::uint64_t buffer_waits = 0; // waits for a free file buffer
     counter head_bytes_copied{};    // response heads copied into head buffers
     const counter_registry* stack_counters = nullptr; // what the admin port shows; null: none
+    // The stack's connection table (protocols/tcp/connection_table.hpp) as text or JSON for
+    // the admin port; empty on a stack without one (the host stack: ss shows the kernel's).
+    std::function<std::string(bool json)> connection_table{};
     // Declared after cfg, which sizes them. They must outlive the stack the server runs on:
     // its sockets hold these buffers until the receiver acknowledges the bytes.
     buffer_pool files{{.buffer_size = file_chunk, .buffer_count = cfg.file_buffers}};

@@ -3,6 +3,7 @@
 #include "framework/net/byte_order.hpp"
 #include "protocols/checksum/checksum.hpp"
 
+#include <algorithm>
 #include <array>
 #include <sstream>
 
@@ -374,6 +375,25 @@ void layer::trace(std::string_view direction, const repr& h, ipv4_address from, 
        << h.payload_length;
     if (!what.empty()) os << ": " << what;
     trace_(os.str());
+}
+
+std::vector<const socket*> layer::listeners() const {
+    std::vector<const socket*> out;
+    for (const auto& [port, list] : ports_)
+        for (const socket* s : list)
+            if (s->state_ == state::listen) out.push_back(s);
+    std::sort(out.begin(), out.end(), [](const socket* a, const socket* b) {
+        return a->local_.port.value() < b->local_.port.value();
+    });
+    return out;
+}
+
+std::vector<const socket*> layer::connections() const {
+    std::vector<const socket*> out;
+    out.reserve(table_.size());
+    for (const socket& s : table_)
+        out.push_back(&s);
+    return out;
 }
 
 std::string layer::connection_table() const {

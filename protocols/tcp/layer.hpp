@@ -58,6 +58,10 @@ public:
     std::size_t longest_chain() const noexcept;
     // One line per connection, like ss: "ESTABLISHED 10.0.0.1:80 10.0.0.2:49152".
     std::string connection_table() const;
+    // The listening sockets, by port, and the connections in table order (connection_table.hpp
+    // turns them into rows).
+    std::vector<const socket*> listeners() const;
+    std::vector<const socket*> connections() const;
 
     void set_trace(std::function<void(std::string_view)> sink) { trace_ = std::move(sink); }
     bool tracing() const noexcept { return static_cast<bool>(trace_); }
