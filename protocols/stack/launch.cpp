@@ -9,6 +9,7 @@
 #include "framework/uring/ops.hpp"
 #include "framework/uring/reactor.hpp"
 #include "protocols/stack/native_stack.hpp"
+#include "protocols/tcp/connection_table.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -30,7 +31,8 @@
 namespace coronet {
 namespace {
 
-// SIGINT and SIGTERM, turned into a byte on a pipe that the loop reads through io_uring
+// SIGINT and SIGTERM (stop) and SIGUSR1 (report), turned into a byte on a pipe that the loop
+// reads through io_uring
 // (the self-pipe trick). A signalfd read through io_uring would be served by an io_uring
 // worker thread, whose own pending signals are not the process's: it never completes.
 // The old handlers come back in the destructor; exec'd children start with the defaults.
@@ -57,10 +59,12 @@ public:
         sa.sa_flags = SA_RESTART;
         ::sigaction(SIGINT, &sa, &old_int_);
         ::sigaction(SIGTERM, &sa, &old_term_);
+        ::sigaction(SIGUSR1, &sa, &old_usr1_);
     }
     ~signal_reader() {
         ::sigaction(SIGINT, &old_int_, nullptr);
         ::sigaction(SIGTERM, &old_term_, nullptr);
+        ::sigaction(SIGUSR1, &old_usr1_, nullptr);
         signal_pipe_write = -1;
         ::close(fds_[0]);
         ::close(fds_[1]);
@@ -81,7 +85,19 @@ private:
     int fds_[2] = {-1, -1};
     struct sigaction old_int_ {};
     struct sigaction old_term_ {};
+    struct sigaction old_usr1_ {};
 };
+
+// What SIGUSR1 prints on stderr, as `nstat` and `ss -tani` would: every counter of the stack
+// and, on the native stack, its TCP listeners and connections.
+void report(const server_context& ctx) {
+    std::string out = "--- coronet: counters ---\n" + ctx.counters.dump();
+    if (ctx.native != nullptr)
+        out += "--- coronet: tcp connections ---\n" +
+               tcp::connection_text(tcp::connection_rows(ctx.native->tcp()));
+    std::fwrite(out.data(), 1, out.size(), stderr);
+    std::fflush(stderr);
+}
 
 // Gives the TAP interface (coronet's own device) an IPv4 address, as `ip addr add` would.
 void set_kernel_address(const std::string& ifname, ipv4_prefix p) {
@@ -106,17 +122,26 @@ void set_kernel_address(const std::string& ifname, ipv4_prefix p) {
     ::close(s);
 }
 
-// Runs the process until it ends; a signal meanwhile ends it. (Not when_any of the two: a
-// process's join cannot be cancelled, so the loser would be waited for forever.)
-void run_process(scheduler& sched, process& p, const stack_options& o) {
-    if (!o.stop_on_signals) {
+// Runs the process until it ends; SIGINT or SIGTERM meanwhile ends it, SIGUSR1 reports. (Not
+// when_any of the two: a process's join cannot be cancelled, so the loser would be waited for
+// forever.)
+void run_process(scheduler& sched, process& p, const server_context& ctx) {
+    if (!ctx.options.stop_on_signals) {
         sched.run(p.join());
         return;
     }
     signal_reader signals;
     task_scope watcher;
     watcher.spawn([&]() -> task<void> {
-        if (co_await signals.next() != 0) p.terminate("stopped by a signal");
+        for (;;) {
+            const int sig = co_await signals.next();
+            if (sig == SIGUSR1) {
+                report(ctx);
+                continue;
+            }
+            if (sig != 0) p.terminate("stopped by a signal");
+            co_return;
+        }
     });
     sched.run(p.join());
     signals.wake(); // a 0 ends the watcher's wait if no signal came
@@ -239,7 +264,7 @@ int run_native(const stack_options& o, const server_main& server) {
                            .native = &stack,
                            .tap = nic.get()};
         p->spawn(server(ctx));
-        run_process(sched, *p, o);
+        run_process(sched, *p, ctx);
         code = exit_code_of(*p, ctx);
         // Frames still held by fault stages go now, while the stack and NIC exist.
         if (tx_faults)
@@ -259,7 +284,7 @@ int run_host(const stack_options& o, const server_main& server) {
     auto p = process::create(o.process_name, &stack);
     server_context ctx{.proc = *p, .sched = sched, .counters = counters, .options = o};
     p->spawn(server(ctx));
-    run_process(sched, *p, o);
+    run_process(sched, *p, ctx);
     return exit_code_of(*p, ctx);
 }
 

@@ -3,8 +3,10 @@
 // io_uring reactor, the stack asked for (the native stack over a TAP device, with capture
 // and fault injection in front of it if asked, or the host stack: Linux sockets), a
 // process whose socket calls that stack serves, and runs the server coroutine in it until
-// it ends or SIGINT/SIGTERM arrives. Then it ends the process (its handles close), shuts
-// the TAP device down and lets the loop run until the kernel holds none of its buffers.
+// it ends or SIGINT/SIGTERM arrives (SIGUSR1 prints the counters and, on the native stack,
+// the TCP connection table on stderr, as nstat and ss -tani would). Then it ends the process
+// (its handles close), shuts the TAP device down and lets the loop run until the kernel
+// holds none of its buffers.
 //
 //   int main(int argc, char** argv) {
 //       coronet::stack_options opts; // filled in from the command line

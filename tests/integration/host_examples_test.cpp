@@ -10,6 +10,7 @@
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <netinet/in.h>
 #include <thread>
 
@@ -135,4 +136,40 @@ TEST_CASE("coronet-httpd on the host stack answers curl: files, /hello, keep-ali
               "404"); // curl squashes ..; the server never leaves the root
     }
     std::filesystem::remove_all(root);
+}
+
+TEST_CASE("coronet-httpd's admin port serves /metrics, and SIGUSR1 prints its counters") {
+    CORONET_ENTER_NETNS();
+    // stderr into a file of our own, read after the report.
+    char path[] = "/tmp/coronet-httpd-stderr-XXXXXX";
+    const int err = ::mkstemp(path);
+    REQUIRE(err >= 0);
+    {
+        child_process httpd(
+            {example("httpd"), "--stack", "host", "--port", "8080", "--admin-port", "9090"}, -1,
+            err);
+        REQUIRE(httpd.started());
+        wait_for_port(8080);
+        wait_for_port(9090);
+        CHECK(run({"curl", "-sS", "http://127.0.0.1:8080/hello"}).out == "Hello from coronet!\n");
+        const auto metrics = run({"curl", "-sS", "http://127.0.0.1:9090/metrics"}).out;
+        CHECK(metrics.find("# TYPE coronet_httpd_requests counter\ncoronet_httpd_requests 1\n") !=
+              std::string::npos);
+        CHECK(run({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                   "http://127.0.0.1:8080/metrics"})
+                  .out == "404"); // not on the public port
+        httpd.signal(SIGUSR1);
+        std::string report;
+        for (int attempt = 0;
+             attempt < 200 && report.find("coronet: counters") == std::string::npos; ++attempt) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            std::ifstream in(path);
+            report.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        CHECK(report.find("--- coronet: counters ---") != std::string::npos);
+        httpd.signal(SIGTERM);
+        CHECK(httpd.wait() == 0); // SIGUSR1 reported and did not stop it; SIGTERM did
+    }
+    ::close(err);
+    ::unlink(path);
 }

@@ -77,8 +77,9 @@ inline std::string enter_fresh_netns() {
 // waits for it), so a ping left running never outlives its test case.
 class child_process {
 public:
-    // argv[0] is looked up in PATH. Output goes to `out_fd` (-1: /dev/null).
-    explicit child_process(std::initializer_list<std::string> argv, int out_fd = -1) {
+    // argv[0] is looked up in PATH. Output goes to `out_fd`, errors to `err_fd` (-1: /dev/null).
+    explicit child_process(std::initializer_list<std::string> argv, int out_fd = -1,
+                           int err_fd = -1) {
         std::vector<std::string> args(argv);
         std::vector<char*> raw;
         for (auto& a : args)
@@ -91,7 +92,11 @@ public:
         } else {
             posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
         }
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        if (err_fd >= 0) {
+            posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+        } else {
+            posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        }
         if (::posix_spawnp(&pid_, raw[0], &fa, nullptr, raw.data(), environ) != 0) pid_ = -1;
         posix_spawn_file_actions_destroy(&fa);
     }
@@ -104,6 +109,10 @@ public:
         }
     }
     bool started() const noexcept { return pid_ > 0; }
+    // Sends `signo` to the child (while it runs).
+    void signal(int signo) const {
+        if (pid_ > 0 && !reaped_) ::kill(pid_, signo);
+    }
     // The exit status (-1 if it did not start or was killed by a signal).
     int wait() {
         if (pid_ <= 0) return -1;
