@@ -61,6 +61,9 @@ struct stack_options {
     // a fixed seed a stranger on the network computes them too. Give one to replay a run.
     std::uint64_t seed = 0;
     bool trace = false;           // one line per packet per layer, on stderr
+    // How long a datagram's first fragment waits for the rest (RFC 791's reassembly timer,
+    // Linux's ipfrag_time). Tests of incomplete fragments shorten it.
+    duration reassembly_timeout = std::chrono::seconds(30);
 
     // --- both ---
     std::string process_name = "server";

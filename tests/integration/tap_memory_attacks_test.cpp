@@ -1,15 +1,18 @@
 // The memory attacks of issue 10 §2 against the native stack over TAP, with the Linux kernel
 // as the attacker (the simulated versions are in tests/protocols/{udp,ipv4,tcp}): a UDP
-// flood into a socket nobody reads, and a thousand connections left in FIN-WAIT-2. Meanwhile
-// a kernel TCP client fetches from a coronet server on the same stack, byte for byte, and
-// once the attack is over the pool is whole again.
+// flood into a socket nobody reads, and first fragments of datagrams that never complete.
+// Meanwhile a kernel TCP client fetches from a coronet server on the same stack, byte for
+// byte, and once the attack is over the pools are whole again.
 #include "drivers/tap/tap_nic.hpp"
+#include "protocols/ipv4/wire.hpp"
 #include "protocols/stack/native_stack.hpp"
 #include "tests/integration/kernel_peer.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -73,34 +76,66 @@ task<std::uint32_t> pool_settles(buffer_pool& pool, std::uint32_t in_use, durati
     co_return pool.in_use();
 }
 
-// What a UDP flood did: datagrams sent, and the most buffers the socket's queue held.
-struct flood_report {
+// A flood from the kernel that none of is lost on the way: send(i) sends packet i (false if
+// the kernel refused it, to be sent again), in bursts of 100, each only once coronet has
+// accounted for all before it (accounted(): how many it counted as kept, dropped or
+// discarded), so the kernel's TAP queue never overflows and what coronet counts is what was
+// sent. The first burst is of one packet, which waits in the kernel until coronet's address
+// is resolved (that queue holds less than 100 of them). after() runs after each burst.
+// `sent` counts on over calls; false if coronet did not account for a burst in time.
+struct paced_flood {
+    std::function<bool(std::uint64_t)> send;
+    std::function<std::uint64_t()> accounted;
+    std::function<void()> after = [] {};
     std::uint64_t sent = 0;
-    std::uint64_t most_queued = 0;
+
+    task<bool> run(std::uint64_t n, duration limit = 20s) {
+        const std::uint64_t target = sent + n;
+        auto deadline = scheduler::current().now() + limit;
+        while (sent < target) {
+            for (const auto burst = std::min(target, sent == 0 ? 1 : sent + 100); sent < burst;
+                 ++sent)
+                if (!send(sent)) break;
+            while (accounted() < sent) {
+                if (scheduler::current().now() > deadline) co_return false;
+                (void)co_await sleep_for(1ms);
+            }
+            after();
+        }
+        co_return true;
+    }
 };
 
-// Sends `datagrams` zero-length and 1-byte datagrams to coronet's port 9 from `from`, in
-// bursts of 100, each burst only once coronet has counted the last one as delivered or
-// dropped: so none is lost on the way (in the kernel's TAP queue), and what coronet counts
-// is what was sent.
-task<void> udp_flood(server_context& ctx,
-                     const std::vector<std::unique_ptr<test::kernel_udp>>& from,
-                     std::uint64_t datagrams, flood_report& r) {
-    const std::vector<char> empty, one{'x'};
-    auto arrived = [&] {
-        return read_counter(ctx, "udp.in_datagrams") + read_counter(ctx, "udp.rcvbuf_errors");
-    };
-    const std::uint64_t base = arrived() - r.sent;
-    const std::uint64_t target = r.sent + datagrams;
-    auto deadline = scheduler::current().now() + 30s;
-    while (r.sent < target && scheduler::current().now() < deadline) {
-        for (std::uint64_t burst = std::min(r.sent + 100, target); r.sent < burst; ++r.sent)
-            if (!from[r.sent % from.size()]->send(r.sent % 2 ? one : empty, coronet_ip, 9)) break;
-        while (arrived() - base < r.sent && scheduler::current().now() < deadline)
-            (void)co_await sleep_for(1ms);
-        r.most_queued = std::max(r.most_queued, read_counter(ctx, "memory.udp_receive_buffers"));
+// A raw kernel socket (IP_HDRINCL) writing IPv4 packets whose header the test builds: the
+// first fragments of datagrams that never complete, from any source address of the namespace.
+class kernel_fragment_sender {
+public:
+    kernel_fragment_sender() : fd_(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) {}
+    ~kernel_fragment_sender() { ::close(fd_); }
+    kernel_fragment_sender(const kernel_fragment_sender&) = delete;
+    kernel_fragment_sender& operator=(const kernel_fragment_sender&) = delete;
+    bool ok() const noexcept { return fd_ >= 0; }
+    // Fragment zero of UDP datagram `id` from `source`, with `length` bytes (a multiple of
+    // 8) of its payload and more fragments to come.
+    bool send_first(ipv4_address source, std::uint16_t id, std::uint16_t length) const {
+        std::vector<std::byte> p(ipv4::min_header_length + length);
+        ipv4::emit({.source = source,
+                    .destination = coronet_ip,
+                    .protocol = ipv4::protocol::udp,
+                    .identification = id,
+                    .dont_fragment = false,
+                    .more_fragments = true,
+                    .payload_length = length},
+                   p);
+        examples::fill_pattern(std::span(p).subspan(ipv4::min_header_length), id);
+        auto to = test::inet(coronet_ip, 0);
+        return ::sendto(fd_, p.data(), p.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                        sizeof to) == static_cast<ssize_t>(p.size());
     }
-}
+
+private:
+    int fd_;
+};
 
 } // namespace
 
@@ -113,7 +148,9 @@ TEST_CASE("a flood of 50,000 zero-length and 1-byte datagrams from kernel socket
     std::uint32_t in_use_before = 0, in_use_after = 0, in_use_flooded = 0;
     std::uint64_t delivered = 0, dropped = 0, queued_flooded = 0, queued_after = 0;
     std::uint64_t total_after = 0;
-    flood_report flood;
+    paced_flood flood;
+    std::uint64_t most_queued = 0;
+    bool flooded = false;
     stream_report fetched;
     std::thread fetcher;
     int rc = run_server(test_stack(), [&](server_context& ctx) -> task<void> {
@@ -131,10 +168,21 @@ TEST_CASE("a flood of 50,000 zero-length and 1-byte datagrams from kernel socket
         std::vector<std::unique_ptr<test::kernel_udp>> from;
         for (int i = 0; i < 4; ++i)
             from.push_back(std::make_unique<test::kernel_udp>());
+        const std::vector<char> empty, one{'x'};
+        flood.send = [&](std::uint64_t i) {
+            return from[i % from.size()]->send(i % 2 ? one : empty, coronet_ip, 9);
+        };
+        flood.accounted = [&] {
+            return read_counter(ctx, "udp.in_datagrams") + read_counter(ctx, "udp.rcvbuf_errors");
+        };
+        flood.after = [&] {
+            most_queued = std::max(most_queued, read_counter(ctx, "memory.udp_receive_buffers"));
+        };
         // The queue full first, then the fetch while the rest of the flood goes on.
-        co_await udp_flood(ctx, from, datagrams / 5, flood);
+        flooded = co_await flood.run(datagrams / 5);
         fetcher = kernel_fetch(fetch_port, fetched);
-        co_await udp_flood(ctx, from, datagrams - datagrams / 5, flood);
+        const bool rest = co_await flood.run(datagrams - datagrams / 5);
+        flooded = flooded && rest;
         (void)co_await test::wait_flag(fetched.done, 30s);
         delivered = read_counter(ctx, "udp.in_datagrams");
         dropped = read_counter(ctx, "udp.rcvbuf_errors");
@@ -148,12 +196,13 @@ TEST_CASE("a flood of 50,000 zero-length and 1-byte datagrams from kernel socket
     });
     if (fetcher.joinable()) fetcher.join();
     CHECK(rc == 0);
+    CHECK(flooded);
     CHECK(flood.sent == datagrams);
     // Linux's default 212,992 bytes of receive buffer, charged in whole 2 KiB buffers whatever
     // a datagram's length: 104 of them (a count of bytes would have let in all 50,000).
     CHECK(delivered == 104);
     CHECK(dropped == datagrams - 104);
-    CHECK(flood.most_queued == 104);
+    CHECK(most_queued == 104);
     CHECK(queued_flooded == 104);
     CHECK(in_use_flooded == in_use_before + 104);
     CHECK(fetched.error == 0);
@@ -164,4 +213,114 @@ TEST_CASE("a flood of 50,000 zero-length and 1-byte datagrams from kernel socket
     CHECK(in_use_after == in_use_before);
     WARN("receive pool in use: " << in_use_before << " before the flood, " << in_use_flooded
                                  << " flooded, " << in_use_after << " after the close");
+}
+
+TEST_CASE("4,000 first fragments that never complete, from eight kernel addresses, hold no more "
+          "than reassembly's share of the budget; a kernel client fetches 1 MiB meanwhile, and "
+          "once they time out the pool is whole",
+          "[integration][tap][memory]") {
+    CORONET_ENTER_NETNS();
+    constexpr std::uint64_t file = 1 << 20;
+    constexpr int datagrams = 4000, sources = 8;
+    auto opts = test_stack();
+    opts.reassembly_timeout = 3s; // (Linux's and the default: 30 s)
+    std::uint32_t rx_before = 0, rx_after = 0, tx_before = 0, tx_after = 0;
+    std::uint64_t most_held = 0, held_after = 0, total_after = 0, left = 0, left_after = 0;
+    std::uint32_t pressure = 0, low = 0;
+    std::uint64_t sent = 0;
+    bool addressed = true, raw_ok = false, flooded = false;
+    std::map<std::string, std::uint64_t> c;
+    stream_report fetched;
+    std::thread fetcher;
+    int rc = run_server(opts, [&](server_context& ctx) -> task<void> {
+        auto& p = ctx.proc;
+        auto& rx = ctx.tap->pool();
+        auto& tx = ctx.native->pool();
+        pressure = ctx.native->memory()->limits().pressure;
+        low = ctx.native->memory()->limits().low;
+        auto l = co_await p.listen({ipv4_any, fetch_port});
+        if (!l) co_return ctx.finish(1);
+        p.spawn(pattern_server(p, *l, file));
+        std::vector<ipv4_address> from;
+        for (int i = 0; i < sources; ++i) {
+            from.emplace_back(10, 0, 0, static_cast<std::uint8_t>(11 + i));
+            addressed = addressed && test::run({"ip", "addr", "add", to_string(from.back()) + "/24",
+                                                "dev", ctx.tap->name()})
+                                             .status == 0;
+        }
+        kernel_fragment_sender raw;
+        raw_ok = raw.ok();
+        rx_before = rx.in_use();
+        tx_before = tx.in_use();
+        // Each fragment ends up held, discarded (evicted) or dropped at the door.
+        auto& reassembly = ctx.native->reassembly();
+        paced_flood flood{
+            .send =
+                [&](std::uint64_t i) {
+                    return raw.send_first(from[i % sources], static_cast<std::uint16_t>(i), 1000);
+                },
+            .accounted =
+                [&] {
+                    return read_counter(ctx, "ipv4.reasm_fails") +
+                           read_counter(ctx, "ipv4.reasm_pressure_drops") + reassembly.datagrams();
+                },
+            .after =
+                [&] {
+                    most_held =
+                        std::max(most_held, read_counter(ctx, "memory.ipv4_reassembly_buffers"));
+                }};
+        if (!raw_ok) co_return ctx.finish(2);
+        flooded = co_await flood.run(datagrams / 4);
+        fetcher = kernel_fetch(fetch_port, fetched);
+        const bool rest = co_await flood.run(datagrams - datagrams / 4);
+        flooded = flooded && rest;
+        sent = flood.sent;
+        (void)co_await test::wait_flag(fetched.done, 30s);
+        left = reassembly.datagrams();
+        // Those left time out; the ICMP time exceeded each sends back goes out and is freed.
+        auto deadline = scheduler::current().now() + 10s;
+        while (reassembly.datagrams() != 0 && scheduler::current().now() < deadline)
+            (void)co_await sleep_for(10ms);
+        left_after = reassembly.datagrams();
+        rx_after = co_await pool_settles(rx, rx_before);
+        tx_after = co_await pool_settles(tx, tx_before);
+        held_after = read_counter(ctx, "memory.ipv4_reassembly_buffers");
+        total_after = read_counter(ctx, "memory.queued_buffers");
+        for (const char* n : {"ipv4.reasm_fails", "ipv4.reasm_pressure_drops",
+                              "ipv4.reasm_pressure_evictions", "ipv4.reasm_memory_evictions",
+                              "ipv4.reasm_timeout", "ipv4.reasm_oks", "ipv4.reasm_reqds"})
+            c[n] = read_counter(ctx, n);
+        ctx.finish();
+    });
+    if (fetcher.joinable()) fetcher.join();
+    CHECK(rc == 0);
+    CHECK(addressed);
+    REQUIRE(raw_ok);
+    CHECK(flooded);
+    CHECK(sent == datagrams);
+    CHECK(c["ipv4.reasm_reqds"] == static_cast<std::uint64_t>(datagrams));
+    // The flood filled reassembly's share of the budget, and no more: 4,000 fragments of one
+    // 2 KiB buffer each would have been 4,000 buffers; the byte cap (4 MiB) never bound.
+    INFO("budget: low " << low << ", pressure " << pressure << "; reassembly held " << most_held
+                        << " at the most, " << left << " datagrams when the flood ended");
+    CHECK(most_held > low);
+    CHECK(most_held <= pressure);
+    CHECK(c["ipv4.reasm_pressure_evictions"] > 0);
+    CHECK(c["ipv4.reasm_memory_evictions"] == 0);
+    CHECK(c["ipv4.reasm_oks"] == 0);
+    // Every datagram begun was discarded once: evicted, or timed out.
+    CHECK(c["ipv4.reasm_fails"] + c["ipv4.reasm_pressure_drops"] ==
+          static_cast<std::uint64_t>(datagrams));
+    CHECK(c["ipv4.reasm_timeout"] == left);
+    CHECK(fetched.error == 0);
+    CHECK(fetched.bytes == file);
+    CHECK(fetched.hash == test::pattern_hash(file));
+    CHECK(left_after == 0);
+    CHECK(held_after == 0);
+    CHECK(total_after == 0);
+    CHECK(rx_after == rx_before);
+    CHECK(tx_after == tx_before);
+    WARN("reassembly held " << most_held << " buffers at the most (pressure " << pressure << "), "
+                            << c["ipv4.reasm_pressure_evictions"] << " evicted, " << left
+                            << " timed out");
 }
