@@ -1,8 +1,8 @@
 // The memory attacks of issue 10 §2 against the native stack over TAP, with the Linux kernel
 // as the attacker (the simulated versions are in tests/protocols/{udp,ipv4,tcp}): a UDP
-// flood into a socket nobody reads, and first fragments of datagrams that never complete.
-// Meanwhile a kernel TCP client fetches from a coronet server on the same stack, byte for
-// byte, and once the attack is over the pools are whole again.
+// flood into a socket nobody reads, first fragments of datagrams that never complete, and a
+// thousand connections left in FIN-WAIT-2. Meanwhile a kernel TCP client fetches from a coronet
+// server on the same stack, byte for byte, and once the attack is over the pools are whole again.
 #include "drivers/tap/tap_nic.hpp"
 #include "protocols/ipv4/wire.hpp"
 #include "protocols/stack/native_stack.hpp"
@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -135,6 +136,60 @@ public:
 
 private:
     int fd_;
+};
+
+// Kernel TCP sockets of this namespace (/proc/net/tcp) connected to coronet's `port` and in
+// Linux state `st` (8: CLOSE_WAIT), or in any state (0).
+std::size_t kernel_sockets_to(std::uint16_t port, int st = 0) {
+    std::ifstream f("/proc/net/tcp");
+    std::string line, slot, local, remote, state;
+    char want[8];
+    std::snprintf(want, sizeof want, ":%04X", port);
+    std::size_t n = 0;
+    std::getline(f, line); // the header
+    while (std::getline(f, line)) {
+        std::istringstream in(line);
+        in >> slot >> local >> remote >> state;
+        if (remote.size() >= 5 && remote.compare(remote.size() - 5, 5, want) == 0 &&
+            (st == 0 || std::stoi(state, nullptr, 16) == st))
+            ++n;
+    }
+    return n;
+}
+
+// Connections of coronet's stack in `state` ("FIN-WAIT-2"), from its connection table.
+std::size_t coronet_connections(server_context& ctx, std::string_view state) {
+    std::istringstream table(ctx.native->tcp().connection_table());
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(table, line))
+        n += line.rfind(state, 0) == 0 && line.size() > state.size() && line[state.size()] == ' ';
+    return n;
+}
+
+// Kernel sockets that connect to coronet and never close until told to.
+struct kernel_idlers {
+    std::vector<int> fds;
+    ~kernel_idlers() { close_all(); }
+    bool connect(std::uint16_t port) {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return false;
+        auto sa = test::inet(coronet_ip, port);
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 &&
+            errno != EINPROGRESS) {
+            ::close(fd);
+            return false;
+        }
+        fds.push_back(fd);
+        return true;
+    }
+    // An orderly close (FIN), unread data or not: Linux sends a RST instead when data it
+    // received is unread, so the caller reads it first.
+    void close_all() {
+        for (int fd : fds)
+            ::close(fd);
+        fds.clear();
+    }
 };
 
 } // namespace
@@ -323,4 +378,95 @@ TEST_CASE("4,000 first fragments that never complete, from eight kernel addresse
     WARN("reassembly held " << most_held << " buffers at the most (pressure " << pressure << "), "
                             << c["ipv4.reasm_pressure_evictions"] << " evicted, " << left
                             << " timed out");
+}
+
+TEST_CASE("1,000 kernel sockets that never close leave coronet's server in FIN-WAIT-2 with "
+          "nothing pinned; a new client is still served, and once they close every connection "
+          "is released",
+          "[integration][tap][memory]") {
+    CORONET_ENTER_NETNS();
+    constexpr std::uint64_t response = 100;
+    constexpr int idlers = 1000;
+    constexpr int close_wait = 8; // Linux's TCP_CLOSE_WAIT in /proc/net/tcp
+    std::uint32_t rx_before = 0, tx_before = 0, rx_idle = 0, tx_idle = 0, rx_after = 0,
+                  tx_after = 0;
+    std::size_t fin_wait_2 = 0, in_close_wait = 0, fin_wait_2_after = 0, kernel_left = 0;
+    std::size_t time_wait_after = 0;
+    std::uint64_t estab_idle = 0, estab_after = 0, queued_idle = 0, queued_after = 0;
+    std::uint64_t drained = 0;
+    bool connected = false;
+    stream_report fetched;
+    std::thread fetcher;
+    kernel_idlers idle;
+    int rc = run_server(test_stack(), [&](server_context& ctx) -> task<void> {
+        auto& p = ctx.proc;
+        auto& rx = ctx.tap->pool();
+        auto& tx = ctx.native->pool();
+        auto l = co_await p.listen({ipv4_any, fetch_port}, {.backlog = 256});
+        if (!l) co_return ctx.finish(1);
+        p.spawn(pattern_server(p, *l, response));
+        rx_before = rx.in_use();
+        tx_before = tx.in_use();
+        // Each is sent its response and coronet's FIN, which the kernel acknowledges: the
+        // socket is in CLOSE_WAIT, coronet's end in FIN-WAIT-2.
+        paced_flood connects{
+            .send = [&](std::uint64_t) { return idle.connect(fetch_port); },
+            .accounted = [&] { return kernel_sockets_to(fetch_port, close_wait); }};
+        connected = co_await connects.run(idlers);
+        auto deadline = scheduler::current().now() + 10s;
+        while (coronet_connections(ctx, "FIN-WAIT-2") < idlers &&
+               scheduler::current().now() < deadline)
+            (void)co_await sleep_for(10ms);
+        in_close_wait = kernel_sockets_to(fetch_port, close_wait);
+        fin_wait_2 = coronet_connections(ctx, "FIN-WAIT-2");
+        estab_idle = read_counter(ctx, "tcp.curr_estab");
+        queued_idle = read_counter(ctx, "memory.queued_buffers");
+        rx_idle = co_await pool_settles(rx, rx_before);
+        tx_idle = co_await pool_settles(tx, tx_before);
+
+        fetcher = kernel_fetch(fetch_port, fetched);
+        (void)co_await test::wait_flag(fetched.done, 30s);
+
+        // They read what they were sent (so Linux closes with a FIN, not a RST) and close.
+        char buf[256];
+        for (int fd : idle.fds)
+            for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+                drained += static_cast<std::uint64_t>(n);
+        idle.close_all();
+        deadline = scheduler::current().now() + 10s;
+        while (kernel_sockets_to(fetch_port) != 0 && scheduler::current().now() < deadline)
+            (void)co_await sleep_for(10ms);
+        kernel_left = kernel_sockets_to(fetch_port);
+        fin_wait_2_after = coronet_connections(ctx, "FIN-WAIT-2");
+        time_wait_after = coronet_connections(ctx, "TIME-WAIT");
+        estab_after = read_counter(ctx, "tcp.curr_estab");
+        queued_after = read_counter(ctx, "memory.queued_buffers");
+        rx_after = co_await pool_settles(rx, rx_before);
+        tx_after = co_await pool_settles(tx, tx_before);
+        ctx.finish();
+    });
+    if (fetcher.joinable()) fetcher.join();
+    CHECK(rc == 0);
+    CHECK(connected);
+    CHECK(in_close_wait == idlers);
+    CHECK(fin_wait_2 == idlers);
+    // FIN-WAIT-2 holds nothing: what was sent is acknowledged, and nothing is queued.
+    CHECK(estab_idle == 0);
+    CHECK(queued_idle == 0);
+    CHECK(rx_idle == rx_before);
+    CHECK(tx_idle == tx_before);
+    CHECK(fetched.error == 0);
+    CHECK(fetched.bytes == response);
+    CHECK(fetched.hash == test::pattern_hash(response));
+    CHECK(drained == idlers * response);
+    // Each FIN answered: no kernel socket left (in LAST_ACK), none of coronet's in
+    // FIN-WAIT-2; what is left is TIME-WAIT, which holds no buffer.
+    CHECK(kernel_left == 0);
+    CHECK(fin_wait_2_after == 0);
+    CHECK(estab_after == 0);
+    CHECK(queued_after == 0);
+    CHECK(rx_after == rx_before);
+    CHECK(tx_after == tx_before);
+    WARN(fin_wait_2 << " connections in FIN-WAIT-2; after the kernel's close " << time_wait_after
+                    << " in TIME-WAIT");
 }
