@@ -69,7 +69,7 @@ std::uint64_t read_counter(server_context& ctx, const std::string& name) {
     return ctx.counters.read(name).value_or(0);
 }
 
-// Waits until the stack's pool has `in_use` buffers in use again (or `limit` passes).
+// Waits until `pool` has `in_use` buffers in use again (or `limit` passes).
 task<std::uint32_t> pool_settles(buffer_pool& pool, std::uint32_t in_use, duration limit = 10s) {
     auto deadline = scheduler::current().now() + limit;
     while (pool.in_use() != in_use && scheduler::current().now() < deadline)
@@ -77,13 +77,13 @@ task<std::uint32_t> pool_settles(buffer_pool& pool, std::uint32_t in_use, durati
     co_return pool.in_use();
 }
 
-// A flood from the kernel that none of is lost on the way: send(i) sends packet i (false if
-// the kernel refused it, to be sent again), in bursts of 100, each only once coronet has
+// A flood from the kernel of which nothing is lost on the way: send(i) sends packet i (false
+// if the kernel refused it: it is sent again), in bursts of 100, each only once coronet has
 // accounted for all before it (accounted(): how many it counted as kept, dropped or
 // discarded), so the kernel's TAP queue never overflows and what coronet counts is what was
 // sent. The first burst is of one packet, which waits in the kernel until coronet's address
 // is resolved (that queue holds less than 100 of them). after() runs after each burst.
-// `sent` counts on over calls; false if coronet did not account for a burst in time.
+// `sent` counts on over calls; false if the flood did not end within `limit`.
 struct paced_flood {
     std::function<bool(std::uint64_t)> send;
     std::function<std::uint64_t()> accounted;
@@ -94,21 +94,23 @@ struct paced_flood {
         const std::uint64_t target = sent + n;
         auto deadline = scheduler::current().now() + limit;
         while (sent < target) {
-            for (const auto burst = std::min(target, sent == 0 ? 1 : sent + 100); sent < burst;
-                 ++sent)
-                if (!send(sent)) break;
+            if (scheduler::current().now() > deadline) co_return false;
+            const auto burst = std::min(target, sent == 0 ? 1 : sent + 100);
+            while (sent < burst && send(sent))
+                ++sent;
             while (accounted() < sent) {
                 if (scheduler::current().now() > deadline) co_return false;
                 (void)co_await sleep_for(1ms);
             }
             after();
+            if (sent < burst) (void)co_await sleep_for(1ms); // refused: a pause, then again
         }
         co_return true;
     }
 };
 
-// A raw kernel socket (IP_HDRINCL) writing IPv4 packets whose header the test builds: the
-// first fragments of datagrams that never complete, from any source address of the namespace.
+// A raw kernel socket (IPPROTO_RAW: IP_HDRINCL) writing IPv4 packets whose header the test builds:
+// the first fragments of datagrams that never complete, from any source address of the namespace.
 class kernel_fragment_sender {
 public:
     kernel_fragment_sender() : fd_(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) {}
@@ -183,8 +185,8 @@ struct kernel_idlers {
         fds.push_back(fd);
         return true;
     }
-    // An orderly close (FIN), unread data or not: Linux sends a RST instead when data it
-    // received is unread, so the caller reads it first.
+    // Closes them all: with a FIN where what they were sent has been read, else (Linux) with
+    // a RST.
     void close_all() {
         for (int fd : fds)
             ::close(fd);
@@ -332,7 +334,7 @@ TEST_CASE("4,000 first fragments that never complete, from eight kernel addresse
         sent = flood.sent;
         (void)co_await test::wait_flag(fetched.done, 30s);
         left = reassembly.datagrams();
-        // Those left time out; the ICMP time exceeded each sends back goes out and is freed.
+        // Those left time out; the ICMP time exceeded messages they cause go out and are freed.
         auto deadline = scheduler::current().now() + 10s;
         while (reassembly.datagrams() != 0 && scheduler::current().now() < deadline)
             (void)co_await sleep_for(10ms);
