@@ -36,6 +36,19 @@ duration wire::serialisation(std::size_t bytes) const noexcept {
         static_cast<duration::rep>((bits_ns + config_.bandwidth_bps - 1) / config_.bandwidth_bps));
 }
 
+void wire::cut(const nic& from, const nic& to) {
+    if (!is_cut(from, to)) cuts_.emplace_back(&from, &to);
+}
+
+void wire::heal(const nic& from, const nic& to) {
+    std::erase(cuts_, std::pair<const nic*, const nic*>(&from, &to));
+}
+
+bool wire::is_cut(const nic& from, const nic& to) const noexcept {
+    return std::find(cuts_.begin(), cuts_.end(), std::pair<const nic*, const nic*>(&from, &to)) !=
+           cuts_.end();
+}
+
 bool wire::passes_whole(const wire_nic& from) const noexcept {
     if (faults_.config().any()) return false; // faults strike MTU-sized frames
     return std::all_of(nics_.begin(), nics_.end(), [&](const ref<wire_nic>& n) {
@@ -133,6 +146,10 @@ void wire::on_event(event&& e) {
 }
 
 void wire::deliver_to(wire_nic& to, const event& e) {
+    if (!cuts_.empty() && is_cut(*e.sender, to)) {
+        ++stats_.dropped_partition;
+        return;
+    }
     const packet_offload& offload = e.frame.meta().offload;
     const bool gso = offload.gso_type != packet_offload::gso_none;
     // A receiver that takes partial checksums gets the frame as sent (virtio's NEEDS_CSUM on

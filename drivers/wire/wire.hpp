@@ -35,6 +35,11 @@
 //    travels, meets the faults and gets its checksum on its own, so loss still strikes
 //    single frames. The queue takes the whole burst or refuses it (ENOBUFS).
 // A receiver with rx_gso also gets ordinary needs_csum frames unfilled (unless corrupted).
+//
+// Partitions: cut(from, to) drops every frame from one NIC to another at its arrival (frames
+// in flight when the cut comes are lost too, as on a pulled cable), counted in
+// dropped_partition; a cut both ways is a symmetric partition, one way a one-way one (a
+// firewall dropping one direction). heal() restores delivery from the next arrival on.
 #include "drivers/faults/delay_line.hpp"
 #include "drivers/faults/fault_model.hpp"
 #include "drivers/wire/wire_nic.hpp"
@@ -43,6 +48,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace coronet {
@@ -83,6 +89,10 @@ public:
     duration serialisation(std::size_t bytes) const noexcept;
     // Frames on the wire (in flight) now.
     std::size_t in_flight() const noexcept { return in_flight_; }
+    // Frames from `from` to `to` are dropped on arrival until heal(from, to) (see the top).
+    void cut(const nic& from, const nic& to);
+    void heal(const nic& from, const nic& to);
+    bool is_cut(const nic& from, const nic& to) const noexcept;
 
     struct counters {
         counters(counter_registry& r, const std::string& name) : group(r, name) {}
@@ -100,6 +110,7 @@ public:
         counter& gso_segmented = group.declare("gso_segmented");       // TSO frames cut by the sender's NIC
         counter& gso_segments = group.declare("gso_segments");         // the frames they were cut into
         counter& partial_checksums_passed = group.declare("partial_checksums_passed");
+        counter& dropped_partition = group.declare("dropped_partition"); // arrived across a cut
     };
     // The wire belongs to no host, so its counters sit in a registry of its own.
     const counters& stats() const noexcept { return stats_; }
@@ -132,6 +143,7 @@ private:
     std::vector<ref<wire_nic>> nics_;
     delay_line<event> events_;
     std::size_t in_flight_ = 0;
+    std::vector<std::pair<const nic*, const nic*>> cuts_; // (from, to); a few at most
 };
 
 } // namespace coronet

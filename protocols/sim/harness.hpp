@@ -1,0 +1,130 @@
+#pragma once
+// A test harness for a user's own server: hosts on one wire, server and client processes
+// from lambdas, a run on virtual time to the clients' end with a limit, and faults, pcap and
+// counters one call away. No test framework inside: a Catch2 or GoogleTest case or a plain
+// main checks what run() returns and what the lambdas recorded.
+//
+//   sim::test_network net({.faults = {.loss = 0.02}});
+//   net.spawn_server(net.b(), [](process& p) -> task<void> {
+//       auto ls = p.own(co_await p.listen({ipv4_any, 7}));
+//       ...
+//   });
+//   std::string got;
+//   net.spawn_client(net.a(), [&](process& p) -> task<void> { ...connect(net.address(net.b()), 7)
+//   }); auto r = net.run();                 // false (and why, with the seed) on a hang or a crash
+//   assert(r && got == "hello");
+//
+// Seeds: a network whose options leave the seed unset takes CORONET_SEED from the environment
+// (else 1), so a failure's printed line "replay: CORONET_SEED=N" reruns it exactly. The seed is
+// printed on stderr when run() fails and when the network goes during an exception (a
+// REQUIRE that threw). Hosts are a, b, c... at 10.0.0.1, .2, .3... /24, with ARP settled
+// before the constructor returns; more than two hosts share a hub.
+//
+// Lifetimes: every process spawned here is ended and joined before the world goes, so a
+// server looping on accept() needs no stopping.
+#include "protocols/sim/world.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace coronet::sim {
+
+struct network_options {
+    std::size_t hosts = 2;
+    std::optional<std::uint64_t> seed{}; // unset: CORONET_SEED, else 1
+    fault_config faults{};
+    duration latency = std::chrono::milliseconds(1);
+    std::uint64_t bandwidth_bps = 1'000'000'000;
+    std::uint32_t mtu = 1500;
+    host_options host{};
+    duration time_limit = std::chrono::hours(1); // of virtual time, for each run()
+};
+
+// CORONET_SEED if set to a number, else `fallback`.
+std::uint64_t seed_from_env(std::uint64_t fallback = 1);
+
+struct run_result {
+    bool finished = false;            // every client ended, none by an exception
+    std::vector<std::string> hung;    // clients still running at the time limit
+    std::vector<std::string> crashed; // "name: reason" of processes an exception ended
+    std::uint64_t seed = 0;
+    time_point at{}; // virtual time when run() returned
+    explicit operator bool() const noexcept { return finished; }
+    // One line: what went wrong, the seed and the replay command.
+    std::string describe() const;
+};
+
+enum class direction : std::uint8_t { both, one_way };
+
+class test_network {
+public:
+    using body = std::function<task<void>(process&)>;
+
+    explicit test_network(network_options opts = {});
+    ~test_network();
+    test_network(const test_network&) = delete;
+    test_network& operator=(const test_network&) = delete;
+
+    sim::world& world() noexcept { return world_; }
+    std::uint64_t seed() const noexcept { return world_.seed(); }
+    host& at(std::size_t i) const { return *world_.hosts().at(i); }
+    host& a() const { return at(0); }
+    host& b() const { return at(1); }
+    ipv4_address address(const host& h) const;
+    coronet::wire& link() noexcept { return link_; }
+
+    // A process on `h` running `fn`; a server runs until the network goes.
+    process& spawn_server(host& h, body fn, std::string name = "server");
+    // A client: run() waits for every client's coroutines to end.
+    process& spawn_client(host& h, body fn, std::string name = "client");
+    // Runs until every client ended or the time limit; prints describe() on stderr if not.
+    run_result run();
+
+    // Writes h's traffic (all of the wire's, for two hosts) to a pcap file from now on.
+    void capture(const std::filesystem::path& path) { capture(a(), path); }
+    void capture(host& h, const std::filesystem::path& path);
+    // All counters of a host, one "group: name value" line each; one counter (0 if none).
+    std::string counters(const host& h) const { return h.counters_text(); }
+    std::uint64_t counter(host& h, const std::string& group, const std::string& name) const;
+
+    // Faults of the wire from the next frame on.
+    void set_faults(const fault_config& f) { link_.faults().set_config(f); }
+    // Frames from `from` to `to` (and back, for direction::both) are dropped until healed,
+    // now or at a virtual time `after` from now.
+    void partition(host& from, host& to, direction d = direction::both);
+    void heal(host& from, host& to, direction d = direction::both);
+    void partition_after(duration after, host& from, host& to, direction d = direction::both);
+    void heal_after(duration after, host& from, host& to, direction d = direction::both);
+
+private:
+    process& spawn(host& h, body fn, std::string name, bool client);
+    void at_time(duration after, std::function<void()> fn);
+
+    network_options opts_;
+    sim::world world_;
+    coronet::wire& link_;
+    ref<process> timers_; // runs the partitions set for later
+    std::vector<ref<process>> servers_;
+    std::vector<ref<process>> clients_;
+    int uncaught_ = 0;
+};
+
+// Runs `scenario` twice on fresh networks of `opts` (one seed), capturing host a, and tells
+// whether the two captures are identical byte for byte.
+struct replay_check {
+    bool identical = false;
+    std::size_t first_size = 0, second_size = 0;
+    std::size_t first_difference = 0; // offset of the first differing byte
+    std::string describe() const;
+};
+replay_check run_twice(const network_options& opts,
+                       const std::function<void(test_network&)>& scenario);
+// The capture of host a for one run of `scenario`, as bytes.
+std::string capture_of(const network_options& opts,
+                       const std::function<void(test_network&)>& scenario);
+
+} // namespace coronet::sim
