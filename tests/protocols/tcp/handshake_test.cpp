@@ -1,67 +1,65 @@
 // Opening connections between two simulated hosts: a connect to a closed port is refused; one
-// to a dead wire backs its SYN off and times out at exact virtual times.
-#include "tests/protocols/tcp/sim_fixture.hpp"
+// to a dead wire backs its SYN off and times out at exact virtual times. On the public harness
+// (protocols/sim/harness.hpp), which settles ARP first: the times below are TCP's.
+#include "protocols/sim/harness.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace coronet;
-using namespace coronet::tcp_test;
+using namespace std::chrono_literals;
 
+namespace {
+// The client's connect() to b:`to`: its error (0 on success) and when it returned.
+struct attempt {
+    int error = 0;
+    time_point done{};
+};
+attempt connect_once(sim::test_network& net, port to) {
+    attempt a;
+    net.spawn_client(net.a(), [&](process& p) -> task<void> {
+        auto c = co_await p.connect({net.address(net.b()), to});
+        a.error = c ? 0 : c.error();
+        a.done = net.world().now();
+    });
+    auto r = net.run();
+    INFO(r.describe());
+    REQUIRE(r);
+    return a;
+}
+} // namespace
 
 TEST_CASE("tcp handshake: connect to a closed port fails with ECONNREFUSED after one RTT",
           "[tcp][handshake]") {
-    pair_world pw;
-    auto client = pw.a.create_process("client");
-    int err = 0;
-    time_point done{};
-    (void)pw.w.run(pw.a.stack().ping(b_addr)); // ARP resolved: the times below are TCP's
-    const time_point start = pw.w.now();
-    client->spawn([&]() -> task<void> {
-        auto c = co_await client->connect({b_addr, 81});
-        err = c ? 0 : c.error();
-        done = pw.w.now();
-    });
-    pw.w.run(client->join());
-    CHECK(err == ECONNREFUSED);
-    CHECK(done - start < 3ms); // 1 ms each way (plus serialisation)
-    CHECK(pw.tcp_counter(pw.b, "out_rsts") == 1);
-    CHECK(pw.tcp_counter(pw.a, "attempt_fails") == 1);
+    sim::test_network net;
+    const time_point start = net.world().now();
+    auto a = connect_once(net, 81);
+    CHECK(a.error == ECONNREFUSED);
+    CHECK(a.done - start < 3ms); // 1 ms each way (plus serialisation)
+    CHECK(net.counter(net.b(), "tcp", "out_rsts") == 1);
+    CHECK(net.counter(net.a(), "tcp", "attempt_fails") == 1);
 }
 
 TEST_CASE("tcp timers: SYN retransmissions back off 1, 2, 4 ... s and fail with ETIMEDOUT at "
-          "127 s", "[tcp][timers]") {
+          "127 s",
+          "[tcp][timers]") {
     // ARP's entry must outlive the 127 s: with the default 60 s it expires, re-resolution
     // fails on the dead wire and connect() fails with EHOSTUNREACH at 66 s, as on Linux.
-    pair_world pw({}, {}, 1, 1500, 1ms, 3600s);
-    (void)pw.w.run(pw.a.stack().ping(b_addr)); // ARP resolved: the times below are TCP's
-    pw.link.faults().set_config({.loss = 1.0});
-    auto client = pw.a.create_process("client");
-    int err = 0;
-    const time_point start = pw.w.now();
-    time_point done{};
-    client->spawn([&]() -> task<void> {
-        auto c = co_await client->connect({b_addr, 80});
-        err = c ? 0 : c.error();
-        done = pw.w.now();
-    });
-    pw.w.run(client->join());
-    CHECK(err == ETIMEDOUT);
-    CHECK(done - start == 127s); // RFC 6298 §5.5: 1 + 2 + 4 + 8 + 16 + 32 + 64
-    CHECK(pw.tcp_counter(pw.a, "retrans_segs") == 6);
-    CHECK(pw.tcp_counter(pw.a, "attempt_fails") == 1);
+    sim::network_options o;
+    o.host.stack.arp.reachable_time = 3600s;
+    sim::test_network net(o);
+    net.set_faults({.loss = 1.0});
+    const time_point start = net.world().now();
+    auto a = connect_once(net, 80);
+    CHECK(a.error == ETIMEDOUT);
+    CHECK(a.done - start == 127s); // RFC 6298 §5.5: 1 + 2 + 4 + 8 + 16 + 32 + 64
+    CHECK(net.counter(net.a(), "tcp", "retrans_segs") == 6);
+    CHECK(net.counter(net.a(), "tcp", "attempt_fails") == 1);
 }
 
 TEST_CASE("tcp timers: with the default ARP lifetime, a dead wire fails connect() with "
-          "EHOSTUNREACH once ARP gives up", "[tcp][timers]") {
-    pair_world pw;
-    (void)pw.w.run(pw.a.stack().ping(b_addr));
-    pw.link.faults().set_config({.loss = 1.0});
-    auto client = pw.a.create_process("client");
-    int err = 0;
-    client->spawn([&]() -> task<void> {
-        auto c = co_await client->connect({b_addr, 80});
-        err = c ? 0 : c.error();
-    });
-    pw.w.run(client->join());
-    CHECK(err == EHOSTUNREACH);
+          "EHOSTUNREACH once ARP gives up",
+          "[tcp][timers]") {
+    sim::test_network net;
+    net.set_faults({.loss = 1.0});
+    CHECK(connect_once(net, 80).error == EHOSTUNREACH);
 }
