@@ -376,3 +376,26 @@ TEST_CASE("the wire runs on the real clock too", "[wire][real]") {
     CHECK(rb.got[0].at >= sent_at);
     CHECK(std::to_integer<int>(rb.got[0].bytes[17]) == 5);
 }
+
+TEST_CASE("a cut drops frames one way on arrival, in flight too, until healed",
+          "[wire][partition]") {
+    two_hosts h({.latency = 1ms});
+    h.connect();
+    REQUIRE(h.a.transmit(make_frame(h.pool_a, 60, 1))); // in flight when the cut comes
+    h.w.cut(h.a, h.b);
+    REQUIRE(h.a.transmit(make_frame(h.pool_a, 60, 2)));
+    REQUIRE(h.b.transmit(make_frame(h.pool_b, 60, 3))); // the other way still carries
+    h.s.run_until_idle();
+    CHECK(h.at_b.got.empty());
+    CHECK(h.at_a.got.size() == 1);
+    CHECK(h.w.stats().dropped_partition.value == 2);
+    CHECK(h.pool_a.in_use() == 0); // the dropped frames' buffers went back
+    CHECK(h.w.is_cut(h.a, h.b));
+    CHECK_FALSE(h.w.is_cut(h.b, h.a));
+    h.w.heal(h.a, h.b);
+    REQUIRE(h.a.transmit(make_frame(h.pool_a, 60, 4)));
+    h.s.run_until_idle();
+    REQUIRE(h.at_b.got.size() == 1);
+    CHECK(h.at_b.got[0].bytes == bytes_of(make_frame(h.pool_a, 60, 4)));
+    CHECK(h.w.stats().dropped_partition.value == 2);
+}
