@@ -21,7 +21,8 @@
 // before the constructor returns; more than two hosts share a hub.
 //
 // Lifetimes: every process spawned here is ended and joined before the world goes, so a
-// server looping on accept() needs no stopping.
+// server looping on accept() needs no stopping. Their coroutines resume once more then, with
+// ECANCELED: what a lambda still running may touch must be declared before the network.
 #include "protocols/sim/world.hpp"
 
 #include <cstdint>

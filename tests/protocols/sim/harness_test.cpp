@@ -4,9 +4,12 @@
 // and partitions (both ways, one way) stalling a client until healed.
 #include "protocols/sim/harness.hpp"
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 using namespace coronet;
@@ -97,6 +100,23 @@ TEST_CASE("harness: an echo server and client, byte-exact under 2 % loss", "[sim
               net.counter(net.b(), "tcp", "retrans_segs") >
           0);
     CHECK(net.counters(net.a()).find("tcp: retrans_segs") != std::string::npos);
+}
+
+TEST_CASE("harness: the README's example, a test of a server in a few lines", "[sim][harness]") {
+    sim::test_network net({.faults = {.loss = 0.02}});
+    net.spawn_server(net.b(), echo_server);
+    std::string got;
+    net.spawn_client(net.a(), [&](process& p) -> task<void> {
+        auto c = p.own(co_await p.connect({net.address(net.b()), 7}));
+        if (!c) co_return;
+        (void)co_await p.write_all(*c, std::as_bytes(std::span("hello", 5)));
+        std::array<std::byte, 5> buf;
+        if (co_await p.read_exactly(*c, buf))
+            got.assign(reinterpret_cast<const char*>(buf.data()), buf.size());
+    });
+    auto r = net.run();
+    REQUIRE(r);
+    REQUIRE(got == "hello");
 }
 
 TEST_CASE("harness: the time limit reports a hung client by name, with the seed",
