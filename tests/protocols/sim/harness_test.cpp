@@ -119,6 +119,24 @@ TEST_CASE("harness: the README's example, a test of a server in a few lines", "[
     REQUIRE(got == "hello");
 }
 
+TEST_CASE("harness: three hosts share a hub, two clients echo through one server",
+          "[sim][harness]") {
+    sim::test_network net({.hosts = 3, .seed = 4});
+    CHECK(net.link().settings().kind == wire_kind::hub);
+    CHECK(net.address(net.at(2)) == ipv4_address(10, 0, 0, 3));
+    const auto from_a = pattern(20000, 1), from_c = pattern(30000, 2);
+    std::vector<std::byte> at_a, at_c;
+    net.spawn_server(net.b(), echo_server);
+    net.spawn_client(net.a(), echo_client(net, from_a, at_a));
+    net.spawn_client(net.at(2), echo_client(net, from_c, at_c));
+    auto r = net.run();
+    INFO(r.describe());
+    REQUIRE(r);
+    CHECK(at_a == from_a);
+    CHECK(at_c == from_c);
+    CHECK(net.counter(net.b(), "tcp", "passive_opens") == 2);
+}
+
 TEST_CASE("harness: the time limit reports a hung client by name, with the seed",
           "[sim][harness]") {
     sim::test_network net({.seed = 11, .time_limit = 10s});
