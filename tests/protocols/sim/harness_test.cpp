@@ -185,6 +185,9 @@ TEST_CASE("harness: a client ended by an exception fails the run with its reason
 }
 
 TEST_CASE("harness: the seed comes from CORONET_SEED unless the test sets one", "[sim][harness]") {
+    // The replay seed a run of this binary was given goes back for the cases after this one.
+    const char* given = std::getenv("CORONET_SEED");
+    const std::string saved = given != nullptr ? given : "";
     ::setenv("CORONET_SEED", "42", 1);
     CHECK(sim::test_network().seed() == 42);
     CHECK(sim::test_network({.seed = 5}).seed() == 5);
@@ -192,6 +195,7 @@ TEST_CASE("harness: the seed comes from CORONET_SEED unless the test sets one", 
     CHECK(sim::test_network().seed() == 1);
     ::unsetenv("CORONET_SEED");
     CHECK(sim::seed_from_env(9) == 9);
+    if (given != nullptr) ::setenv("CORONET_SEED", saved.c_str(), 1);
 }
 
 TEST_CASE("harness: two runs with one seed capture the same bytes; another seed differs",
