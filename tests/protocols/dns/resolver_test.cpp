@@ -5,15 +5,16 @@
 #include "protocols/dns/connect.hpp"
 #include "protocols/dns/resolver.hpp"
 #include "protocols/sim/world.hpp"
+#include "tests/protocols/dns/zone.hpp"
 
 #include <catch2/catch.hpp>
 #include <functional>
-#include <map>
 #include <memory>
-#include <optional>
+#include <set>
 
 using namespace coronet;
 using namespace coronet::dns;
+using namespace coronet::dns::testing;
 using namespace std::chrono_literals;
 
 namespace {
@@ -24,18 +25,8 @@ const ipv4_address ns1_ip{10, 0, 0, 53}, ns2_ip{10, 0, 0, 54}, stranger_ip{10, 0
 const std::string both_servers =
     "nameserver 10.0.0.53\nnameserver 10.0.0.54\noptions timeout:3 attempts:2\n";
 
-// What a server answers: records by question name; a name not in the table is NXDOMAIN.
-struct zone {
-    std::map<std::string, std::vector<record>> names;
-    bool silent = false;
-    std::optional<dns::rcode> rcode; // every answer with this code, no records
-    int queries = 0;
-};
-
 zone test_zone() {
-    const auto a = [](const char* n, ipv4_address ip) {
-        return record{.name = n, .ttl = 60, .address = ip};
-    };
+    const auto a = a_record;
     const auto cname = [](const char* n, const char* t) {
         return record{.name = n, .type = record_type::cname, .ttl = 60, .target = t};
     };
@@ -48,21 +39,6 @@ zone test_zone() {
     z.names["dangling.test"] = {cname("dangling.test", "elsewhere.test")};
     z.names["app.test"] = {a("app.test", ns1_ip), a("app.test", ns2_ip)};
     return z;
-}
-
-// The answer `z` gives to the query `q`.
-std::vector<std::byte> answer(const zone& z, const message& q) {
-    message m{.id = q.id,
-              .flags = {.response = true, .recursion_desired = true, .recursion_available = true},
-              .questions = q.questions};
-    const auto found = z.names.find(q.questions.at(0).name);
-    if (z.rcode)
-        m.flags.rcode = *z.rcode;
-    else if (found == z.names.end())
-        m.flags.rcode = rcode::name_error;
-    else
-        m.answers = found->second;
-    return emit(m).value();
 }
 
 struct dns_world {
@@ -112,16 +88,7 @@ struct dns_world {
         spawn(h, [&z](process& p) -> task<void> {
             auto s = p.socket(socket_type::datagram).value();
             REQUIRE(p.bind(s, {ipv4_any, dns::port}));
-            std::array<std::byte, 512> buf;
-            for (;;) {
-                auto got = co_await p.recv_from(s, buf);
-                if (!got) co_return;
-                ++z.queries;
-                auto q = parse(std::span(buf).first(got->size));
-                if (!q || q->questions.size() != 1 || z.silent) continue;
-                auto reply = answer(z, *q);
-                (void)co_await p.send_to(s, reply, got->from);
-            }
+            co_await dns::testing::serve(p, s, z);
         });
     }
 
@@ -211,6 +178,16 @@ TEST_CASE("dns resolver: every server silent: ETIMEDOUT after attempts x servers
     CHECK(z1.queries == 2);
     CHECK(z2.queries == 2);
     CHECK(t.r->stats().timeouts.value == 4);
+    // Each query its own ID and its own source port.
+    std::set<std::uint16_t> ids, ports;
+    for (const auto* z : {&z1, &z2}) {
+        for (const auto& [id, from] : z->seen) {
+            ids.insert(id);
+            ports.insert(from.port.value());
+        }
+    }
+    CHECK(ids.size() == 4);
+    CHECK(ports.size() == 4);
 }
 
 TEST_CASE("dns resolver: SERVFAIL moves on to the next server; only failures is EAGAIN", "[dns]") {
