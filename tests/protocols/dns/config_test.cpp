@@ -1,5 +1,6 @@
 // The hosts table and resolv.conf, read as glibc reads them.
 #include "protocols/dns/config.hpp"
+#include "protocols/dns/resolver.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -66,6 +67,10 @@ TEST_CASE("dns config files: read whole, a missing one is ENOENT", "[dns]") {
     REQUIRE(text);
     CHECK(hosts_table::parse(*text).lookup("files.test") ==
           std::vector<ipv4_address>{{10, 9, 8, 7}});
+    // The system's options from these paths: a missing resolv.conf is glibc's default.
+    const auto system = system_options(path, path.string() + ".missing");
+    CHECK(system.hosts.lookup("files.test") == std::vector<ipv4_address>{{10, 9, 8, 7}});
+    CHECK(system.config.servers == std::vector<endpoint>{{{127, 0, 0, 1}, 53}});
     std::filesystem::remove(path);
     CHECK(read_config_file(path).error() == ENOENT);
 }

@@ -85,4 +85,12 @@ TEST_CASE("dns connect on the host stack: a name from the hosts table to a liste
     REQUIRE(h);
     CHECK(w.client->get_peer_name(*h).value() == where);
     CHECK(r.stats().queries.value == 0);
+    // With the system's resolver: a numeric address needs no file and no query.
+    w.server->spawn([&]() -> task<void> {
+        auto conn = co_await w.server->accept(ls);
+        REQUIRE(conn);
+    });
+    auto numeric = w.run(dns::connect(*w.client, "127.0.0.1:" + std::to_string(where.port.value())));
+    REQUIRE(numeric);
+    CHECK(w.client->get_peer_name(*numeric).value() == where);
 }
