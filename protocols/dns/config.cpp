@@ -74,7 +74,7 @@ resolv_config resolv_config::parse(std::string_view text) {
     // glibc's resolv.conf takes ';' for a comment as well as '#'.
     for_each_line(text, "#;", [&](const std::vector<std::string_view>& words) {
         if (words[0] == "nameserver" && words.size() >= 2 && c.servers.size() < max_servers) {
-            if (auto a = ipv4_address::parse(words[1])) c.servers.push_back({*a, dns::port});
+            if (auto a = ipv4_address::parse(words[1])) c.servers.push_back({*a, dns::server_port});
         } else if (words[0] == "options") {
             for (std::size_t i = 1; i < words.size(); ++i) {
                 option_value(words[i], "timeout:", timeout, 1, max_timeout_seconds);
@@ -83,7 +83,7 @@ resolv_config resolv_config::parse(std::string_view text) {
         }
     });
     c.timeout = std::chrono::seconds(timeout);
-    if (c.servers.empty()) c.servers.push_back({ipv4_address(127, 0, 0, 1), dns::port});
+    if (c.servers.empty()) c.servers.push_back({ipv4_address(127, 0, 0, 1), dns::server_port});
     return c;
 }
 

@@ -9,8 +9,8 @@
 // 3. an A query to each configured server in turn, `attempts` rounds, each server given
 //    `timeout`. Every query has a random 16-bit ID and goes from a new socket bound to
 //    port 0, i.e. a random source port (both stacks pick ephemeral ports at random, RFC
-//    6056); an answer counts only if it comes from the server asked (address and port 53),
-//    carries the query's ID and repeats its question, as RFC 5452 §9.1 asks. Anything else
+//    6056); an answer counts only if it comes from the server asked (address and port, 53 from a
+//    file), carries the query's ID and repeats its question, as RFC 5452 §9.1 asks. Anything else
 //    is dropped, counted, and the wait goes on until the server's time is up.
 // A CNAME chain in the answer is followed (at most max_cname_chain links); no query is
 // made for a link the server left out. No cache, no search domains, no TCP fallback, no

@@ -22,7 +22,7 @@
 
 namespace coronet::dns {
 
-inline constexpr std::uint16_t port = 53;
+inline constexpr std::uint16_t server_port = 53;
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_name_size = 255; // on the wire, with the length bytes
 inline constexpr std::size_t max_label_size = 63;

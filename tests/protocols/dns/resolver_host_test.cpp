@@ -90,7 +90,8 @@ TEST_CASE("dns connect on the host stack: a name from the hosts table to a liste
         auto conn = co_await w.server->accept(ls);
         REQUIRE(conn);
     });
-    auto numeric = w.run(dns::connect(*w.client, "127.0.0.1:" + std::to_string(where.port.value())));
+    auto numeric =
+        w.run(dns::connect(*w.client, "127.0.0.1:" + std::to_string(where.port.value())));
     REQUIRE(numeric);
     CHECK(w.client->get_peer_name(*numeric).value() == where);
 }

@@ -21,7 +21,7 @@ namespace {
 
 using addresses = std::vector<ipv4_address>;
 
-const ipv4_address ns1_ip{10, 0, 0, 53}, ns2_ip{10, 0, 0, 54}, stranger_ip{10, 0, 0, 66};
+const ipv4_address ns1_ip{10, 0, 0, 53}, ns2_ip{10, 0, 0, 54};
 const std::string both_servers =
     "nameserver 10.0.0.53\nnameserver 10.0.0.54\noptions timeout:3 attempts:2\n";
 
@@ -87,7 +87,7 @@ struct dns_world {
     void serve(sim::host& h, zone& z) {
         spawn(h, [&z](process& p) -> task<void> {
             auto s = p.socket(socket_type::datagram).value();
-            REQUIRE(p.bind(s, {ipv4_any, dns::port}));
+            REQUIRE(p.bind(s, {ipv4_any, dns::server_port}));
             co_await dns::testing::serve(p, s, z);
         });
     }
@@ -215,14 +215,14 @@ TEST_CASE("dns resolver: answers with a wrong ID, question or source are ignored
     } leak;
     t.spawn(t.stranger, [&leak](process& p) -> task<void> {
         auto s = p.socket(socket_type::datagram).value();
-        REQUIRE(p.bind(s, {ipv4_any, dns::port}));
+        REQUIRE(p.bind(s, {ipv4_any, dns::server_port}));
         while (leak.forged.empty())
             (void)co_await p.sleep(1ms);
         (void)co_await p.send_to(s, leak.forged, leak.to);
     });
     t.spawn(t.ns1, [&leak](process& p) -> task<void> {
         auto s = p.socket(socket_type::datagram).value();
-        REQUIRE(p.bind(s, {ipv4_any, dns::port}));
+        REQUIRE(p.bind(s, {ipv4_any, dns::server_port}));
         auto other_port = p.socket(socket_type::datagram).value();
         REQUIRE(p.bind(other_port, {ipv4_any, 5353}));
         std::array<std::byte, 512> buf;
@@ -256,7 +256,7 @@ TEST_CASE("dns resolver: a malformed answer with the query's ID is EBADMSG, coun
     dns_world t;
     t.spawn(t.ns1, [](process& p) -> task<void> {
         auto s = p.socket(socket_type::datagram).value();
-        REQUIRE(p.bind(s, {ipv4_any, dns::port}));
+        REQUIRE(p.bind(s, {ipv4_any, dns::server_port}));
         std::array<std::byte, 512> buf;
         for (;;) {
             auto got = co_await p.recv_from(s, buf);
