@@ -297,6 +297,52 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
         CHECK(t.close(t.self, fd) == 0);
     }
 
+    SECTION("SO_RCVTIMEO: a read with nothing to read fails with EAGAIN once it passed") {
+        const timeval quarter{.tv_sec = 0, .tv_usec = 250'000};
+        REQUIRE(t.setsockopt(t.self, accepted, SOL_SOCKET, SO_RCVTIMEO, &quarter, sizeof quarter) ==
+                0);
+        timeval got{};
+        socklen_t len = sizeof got;
+        CHECK(t.getsockopt(t.self, accepted, SOL_SOCKET, SO_RCVTIMEO, &got, &len) == 0);
+        CHECK(len == sizeof got);
+        CHECK(got.tv_sec == 0);
+        CHECK(got.tv_usec == 250'000);
+        len = sizeof got;
+        CHECK(t.getsockopt(t.self, accepted, SOL_SOCKET, SO_SNDTIMEO, &got, &len) == 0);
+        CHECK(got.tv_sec == 0); // none
+        CHECK(got.tv_usec == 0);
+
+        // The read blocks; the adapter lets virtual time reach the timeout's timer.
+        const long long before = now_us(t);
+        char c;
+        errno = 0;
+        CHECK(t.read(t.self, accepted, &c, 1) == -1);
+        CHECK(errno == EAGAIN);
+        CHECK(now_us(t) - before >= 250'000);
+        // Nothing was lost: data that comes later is read.
+        send_segment(t, flag::psh | flag::ack, remote_isn + 1, iss + 1, 10);
+        std::vector<char> buf(100);
+        CHECK(t.read(t.self, accepted, buf.data(), buf.size()) == 10);
+
+        // Linux's checks: EDOM for microseconds out of range, EINVAL for a short value.
+        const timeval bad{.tv_sec = 1, .tv_usec = 1'000'000};
+        errno = 0;
+        CHECK(t.setsockopt(t.self, accepted, SOL_SOCKET, SO_SNDTIMEO, &bad, sizeof bad) == -1);
+        CHECK(errno == EDOM);
+        const int short_value = 1;
+        errno = 0;
+        CHECK(t.setsockopt(t.self, accepted, SOL_SOCKET, SO_SNDTIMEO, &short_value,
+                           sizeof short_value) == -1);
+        CHECK(errno == EINVAL);
+        // A part millisecond counts whole: 1.0005 s is 1001 ms.
+        const timeval odd{.tv_sec = 1, .tv_usec = 500};
+        CHECK(t.setsockopt(t.self, accepted, SOL_SOCKET, SO_SNDTIMEO, &odd, sizeof odd) == 0);
+        len = sizeof got;
+        CHECK(t.getsockopt(t.self, accepted, SOL_SOCKET, SO_SNDTIMEO, &got, &len) == 0);
+        CHECK(got.tv_sec == 1);
+        CHECK(got.tv_usec == 1000);
+    }
+
     SECTION("socket options: coronet's are served, the rest are ENOPROTOOPT") {
         int one = 1;
         CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);

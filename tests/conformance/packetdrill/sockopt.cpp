@@ -4,10 +4,12 @@
 #include "protocols/tcp/socket.hpp"
 #include "tests/conformance/packetdrill/adapter.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <optional>
+#include <sys/time.h>
 
 namespace coronet::packetdrill {
 
@@ -85,6 +87,28 @@ tcp::socket* tcb(simulation::world& w, handle h) {
     return i;
 }
 
+// SO_RCVTIMEO / SO_SNDTIMEO: Linux's timeval, coronet's milliseconds (0 none).
+std::optional<socket_option> timeout_option(int level, int name) {
+    if (level != SOL_SOCKET) return std::nullopt;
+    if (name == SO_RCVTIMEO) return socket_option::receive_timeout;
+    if (name == SO_SNDTIMEO) return socket_option::send_timeout;
+    return std::nullopt;
+}
+
+// Linux's sock_set_timeout: EDOM for microseconds outside [0, 1 s); {0, 0} and a time
+// beyond the option's range are no timeout; a part millisecond counts whole, so that a
+// timeout never becomes none. A negative tv_sec, which Linux takes as "do not wait", has no
+// counterpart in coronet's option (0 is none): EINVAL.
+result<std::int64_t> timeout_ms(const void* value, socklen_t len) {
+    if (len < static_cast<socklen_t>(sizeof(timeval))) return error{EINVAL};
+    timeval tv{};
+    std::memcpy(&tv, value, sizeof tv);
+    if (tv.tv_usec < 0 || tv.tv_usec >= 1'000'000) return error{EDOM};
+    if (tv.tv_sec < 0) return error{EINVAL};
+    if (tv.tv_sec >= INT32_MAX / 1000) return 0;
+    return std::int64_t{tv.tv_sec} * 1000 + (tv.tv_usec + 999) / 1000;
+}
+
 template <class T>
 result<int> put(const T& v, void* value, socklen_t* len) {
     if (value == nullptr || len == nullptr) return error{EFAULT};
@@ -153,6 +177,14 @@ result<int> adapter::getsockopt(int fd, int level, int name, void* value, sockle
         *len = n;
         return 0;
     }
+    if (auto t = timeout_option(level, name)) {
+        if (*len < static_cast<socklen_t>(sizeof(timeval))) return error{EINVAL};
+        auto ms =
+            sim_.run([&](simulation::world& w) { return w.app->get_socket_option(h, *t).get(); });
+        if (!ms) return error{ms.error()};
+        const timeval tv{.tv_sec = *ms / 1000, .tv_usec = (*ms % 1000) * 1000};
+        return put(tv, value, len);
+    }
     auto opt = integer_option(level, name);
     if (!opt) return error{ENOPROTOOPT};
     auto v =
@@ -192,6 +224,11 @@ result<int> adapter::setsockopt(int fd, int level, int name, const void* value, 
         }
         opt = socket_option::max_segment;
         v = i;
+    } else if (auto t = timeout_option(level, name)) {
+        auto ms = timeout_ms(value, len);
+        if (!ms) return error{ms.error()};
+        opt = t;
+        v = *ms;
     } else {
         opt = integer_option(level, name);
         if (!opt) return error{ENOPROTOOPT};
