@@ -6,10 +6,12 @@
 #include "protocols/ipv4/wire.hpp"
 #include "protocols/tcp/wire.hpp"
 #include "tests/conformance/packetdrill/interface.hpp"
+#include "tests/conformance/packetdrill/linux_tcp_info.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
@@ -18,6 +20,7 @@
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace coronet;
@@ -341,6 +344,58 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
         CHECK(t.getsockopt(t.self, accepted, SOL_SOCKET, SO_SNDTIMEO, &got, &len) == 0);
         CHECK(got.tv_sec == 1);
         CHECK(got.tv_usec == 1000);
+    }
+
+    SECTION("the exported getsockopt: the adapter's descriptors get the whole tcp_info, the "
+            "rest go to the C library") {
+        // What packetdrill's `%{ }%` blocks call when the object is preloaded.
+        using getsockopt_fn = int (*)(int, int, int, void*, socklen_t*);
+        auto exported = reinterpret_cast<getsockopt_fn>(dlsym(lib.handle, "getsockopt"));
+        REQUIRE(exported != nullptr);
+        REQUIRE(reinterpret_cast<void*>(exported) != reinterpret_cast<void*>(&::getsockopt));
+        packetdrill::linux_tcp_info info{};
+        socklen_t len = sizeof info;
+        REQUIRE(exported(accepted, IPPROTO_TCP, TCP_INFO, &info, &len) == 0);
+        CHECK(len == 280); // as today's Linux; glibc's struct ends at tcpi_total_retrans
+        CHECK(info.state == TCP_ESTABLISHED);
+        CHECK(info.snd_mss == 1000);
+        CHECK(info.snd_cwnd == 10);   // RFC 6928's initial window
+        CHECK(info.snd_wnd == 65535); // the remote's window, unscaled: it offered no scaling
+        // NewReno and CUBIC have nothing for TCP_CC_INFO: length 0, as Linux's.
+        std::array<std::byte, 64> cc{};
+        len = sizeof cc;
+        CHECK(exported(accepted, IPPROTO_TCP, TCP_CC_INFO, cc.data(), &len) == 0);
+        CHECK(len == 0);
+        send_segment(t, flag::psh | flag::ack, remote_isn + 1, iss + 1, 300);
+        std::array<std::uint32_t, 9> mem{};
+        len = sizeof mem;
+        CHECK(exported(accepted, SOL_SOCKET, SO_MEMINFO, mem.data(), &len) == 0);
+        CHECK(len == sizeof mem);
+        CHECK(mem[0] == 300); // SK_MEMINFO_RMEM_ALLOC: unread bytes
+        int rcvbuf = 0;
+        len = sizeof rcvbuf;
+        CHECK(t.getsockopt(t.self, accepted, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) == 0);
+        CHECK(mem[1] == static_cast<std::uint32_t>(rcvbuf));
+        // Fields beyond glibc's struct: the counts of what came in.
+        len = sizeof info;
+        REQUIRE(exported(accepted, IPPROTO_TCP, TCP_INFO, &info, &len) == 0);
+        CHECK(info.bytes_received == 300);
+        CHECK(info.data_segs_in == 1);
+
+        // Any other descriptor is the kernel's: a socket pair answers SO_TYPE, and the
+        // adapter's /dev/null placeholder would say ENOTSOCK to the kernel's getsockopt.
+        int pair[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM, 0, pair) == 0);
+        int type = 0;
+        len = sizeof type;
+        CHECK(exported(pair[0], SOL_SOCKET, SO_TYPE, &type, &len) == 0);
+        CHECK(type == SOCK_DGRAM);
+        ::close(pair[0]);
+        ::close(pair[1]);
+        len = sizeof info;
+        errno = 0;
+        CHECK(::getsockopt(accepted, IPPROTO_TCP, TCP_INFO, &info, &len) == -1);
+        CHECK(errno == ENOTSOCK);
     }
 
     SECTION("socket options: coronet's are served, the rest are ENOPROTOOPT") {

@@ -85,6 +85,11 @@ result<adapter::descriptor> adapter::find(int fd) {
     return it->second;
 }
 
+bool adapter::owns(int fd) {
+    std::lock_guard l(fds_m_);
+    return fds_.contains(fd);
+}
+
 result<int> adapter::insert(descriptor d) {
     const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return error{errno};

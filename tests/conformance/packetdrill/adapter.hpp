@@ -53,6 +53,8 @@ public:
     result<int> gettimeofday(timeval* tv);
 
     simulation& sim() noexcept { return sim_; }
+    // Whether fd is one of the adapter's descriptors.
+    bool owns(int fd);
 
     // How far a sniff lets virtual time run for a packet that does not come.
     static constexpr auto sniff_horizon = std::chrono::hours(3);

@@ -1,12 +1,20 @@
-// libcoronet-packetdrill.so's one exported symbol and the C trampolines of its table: each
+// libcoronet-packetdrill.so's exported symbols and the C trampolines of its table: each
 // call goes to the adapter, and an error comes back as -1 with its errno, as a system call's.
+//
+// packetdrill's `%{ }%` blocks read TCP_INFO (and TCP_CC_INFO, SO_MEMINFO) with the C
+// library's getsockopt on the script's descriptor, not through the table. The object
+// therefore also exports getsockopt: when it is preloaded (LD_PRELOAD) that definition comes
+// first, serves the adapter's descriptors and passes every other one on to the C library's.
+// Loaded only with dlopen, as packetdrill loads it, it interposes on nothing.
 #include "tests/conformance/packetdrill/adapter.hpp"
 #include "tests/conformance/packetdrill/interface.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
 
@@ -14,6 +22,9 @@ namespace coronet::packetdrill {
 namespace {
 
 adapter& self(void* p) { return *static_cast<adapter*>(p); }
+
+// The adapter packetdrill_interface_init made last, for the exported getsockopt.
+std::atomic<adapter*> current{nullptr};
 
 template <class T>
 T unwrap(result<T> r) {
@@ -35,7 +46,11 @@ T guarded(F f) {
 
 iovec one(void* buf, size_t len) { return {buf, len}; }
 
-void pd_destroy(void* p) { delete &self(p); }
+void pd_destroy(void* p) {
+    adapter* a = &self(p);
+    current.compare_exchange_strong(a, nullptr);
+    delete &self(p);
+}
 int pd_socket(void* p, int domain, int type, int protocol) {
     return guarded<int>([&] { return self(p).socket(domain, type, protocol); });
 }
@@ -202,8 +217,10 @@ packetdrill_interface_init(const char* flags, coronet::packetdrill::interface_ta
                      flags);
         std::abort();
     }
+    auto* a = new adapter(*s);
+    current.store(a);
     *t = interface_table{
-        .self = new adapter(*s),
+        .self = a,
         .destroy = pd_destroy,
         .socket = pd_socket,
         .bind = pd_bind,
@@ -237,4 +254,19 @@ packetdrill_interface_init(const char* flags, coronet::packetdrill::interface_ta
         .pipe = pd_pipe,
         .splice = pd_splice,
     };
+}
+
+extern "C" __attribute__((visibility("default"))) int
+getsockopt(int fd, int level, int name, void* __restrict value,
+           socklen_t* __restrict len) noexcept {
+    using namespace coronet::packetdrill;
+    if (adapter* a = current.load(); a != nullptr && a->owns(fd))
+        return guarded<int>([&] { return a->getsockopt(fd, level, name, value, len); });
+    using libc_getsockopt = int (*)(int, int, int, void*, socklen_t*);
+    static const auto next = reinterpret_cast<libc_getsockopt>(dlsym(RTLD_NEXT, "getsockopt"));
+    if (next == nullptr) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return next(fd, level, name, value, len);
 }

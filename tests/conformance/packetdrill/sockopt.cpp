@@ -1,9 +1,11 @@
 // getsockopt/setsockopt: Linux's option names mapped to coronet's socket options, TCP_INFO
-// from the tcp_info system call, SO_ERROR from the TCB's pending error. ENOPROTOOPT for
-// what coronet lacks.
+// from the tcp_info system call (in today's Linux layout), SO_ERROR from the TCB's pending
+// error. ENOPROTOOPT for what coronet lacks.
 #include "protocols/tcp/socket.hpp"
 #include "tests/conformance/packetdrill/adapter.hpp"
+#include "tests/conformance/packetdrill/linux_tcp_info.hpp"
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <netinet/in.h>
@@ -56,35 +58,6 @@ std::optional<socket_option> integer_option(int level, int name) {
 tcp::socket* tcb(simulation::world& w, handle h) {
     auto s = w.app->handles().lookup_as<socket_object>(h, access_mask{});
     return s ? dynamic_cast<tcp::socket*>(*s) : nullptr;
-}
-
-// Linux's struct tcp_info from the system call's (its state numbers are Linux's).
-::tcp_info linux_info(const coronet::tcp_info& c) {
-    ::tcp_info i{};
-    i.tcpi_state = static_cast<std::uint8_t>(c.state);
-    i.tcpi_retransmits = c.retransmits;
-    if (c.sack) i.tcpi_options |= TCPI_OPT_SACK;
-    if (c.timestamps) i.tcpi_options |= TCPI_OPT_TIMESTAMPS;
-    if (c.window_scale) {
-        i.tcpi_options |= TCPI_OPT_WSCALE;
-        i.tcpi_snd_wscale = c.snd_wscale & 0xf;
-        i.tcpi_rcv_wscale = c.rcv_wscale & 0xf;
-    }
-    i.tcpi_rto = c.rto;
-    i.tcpi_snd_mss = c.snd_mss;
-    i.tcpi_rcv_mss = c.rcv_mss;
-    i.tcpi_unacked = c.unacked;
-    i.tcpi_sacked = c.sacked;
-    i.tcpi_lost = c.lost;
-    i.tcpi_rtt = c.rtt;
-    i.tcpi_rttvar = c.rttvar;
-    i.tcpi_snd_ssthresh = c.snd_ssthresh;
-    i.tcpi_snd_cwnd = c.snd_cwnd;
-    i.tcpi_advmss = c.advmss;
-    i.tcpi_rcv_rtt = c.rcv_rtt;
-    i.tcpi_rcv_space = c.rcv_space;
-    i.tcpi_total_retrans = c.total_retrans;
-    return i;
 }
 
 // SO_RCVTIMEO / SO_SNDTIMEO: Linux's timeval, coronet's milliseconds (0 none).
@@ -150,8 +123,7 @@ result<int> adapter::getsockopt(int fd, int level, int name, void* value, sockle
         if (!stream) return error{EOPNOTSUPP};
         auto got = sim_.run([&](simulation::world& w) { return w.app->tcp_info(h).get(); });
         if (!got) return error{got.error()};
-        const ::tcp_info info = linux_info(*got);
-        if (name == TCP_INFO) return put(info, value, len);
+        if (name == TCP_INFO) return put(to_linux(*got), value, len);
         // Linux's tcp_getsockopt: the MSS in use (536, TCP_MSS_DEFAULT, before a handshake);
         // in CLOSE and LISTEN the TCP_MAXSEG set, if one is.
         auto user = sim_.run([&](simulation::world& w) {
@@ -160,6 +132,32 @@ result<int> adapter::getsockopt(int fd, int level, int name, void* value, sockle
         const bool idle = got->state == tcp_state::closed || got->state == tcp_state::listen;
         if (user && *user != 0 && idle) return put<int>(static_cast<int>(*user), value, len);
         return put<int>(got->snd_mss != 0 ? static_cast<int>(got->snd_mss) : 536, value, len);
+    }
+    if (level == IPPROTO_TCP && name == TCP_CC_INFO) {
+        // Linux's answer for NewReno and CUBIC, which have no get_info: nothing, length 0.
+        if (!stream) return error{EOPNOTSUPP};
+        *len = 0;
+        return 0;
+    }
+    if (level == SOL_SOCKET && name == SO_MEMINFO) {
+        // sk_get_meminfo's nine counters: the buffers' sizes and the bytes queued each way
+        // (coronet's receive and send queues); the rest, which coronet does not keep, 0.
+        std::array<std::uint32_t, 9> m{};
+        sim_.run([&](simulation::world& w) {
+            if (auto* t = tcb(w, h)) {
+                m[0] = static_cast<std::uint32_t>(t->readable_bytes()); // RMEM_ALLOC
+                m[5] = static_cast<std::uint32_t>(t->send_queued());    // WMEM_QUEUED
+            }
+            return 0;
+        });
+        auto buffer = [&](socket_option o) {
+            auto v = sim_.run(
+                [&](simulation::world& w) { return w.app->get_socket_option(h, o).get(); });
+            return v ? static_cast<std::uint32_t>(*v) : 0u;
+        };
+        m[1] = buffer(socket_option::receive_buffer); // RCVBUF
+        m[3] = buffer(socket_option::send_buffer);    // SNDBUF
+        return put(m, value, len);
     }
     if (level == IPPROTO_TCP && name == TCP_INQ) {
         if (!stream) return error{EOPNOTSUPP};
