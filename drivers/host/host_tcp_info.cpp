@@ -59,6 +59,7 @@ result<tcp_info> host_socket::connection_info() const {
     i.notsent_bytes = k.tcpi_notsent_bytes;
     i.rcv_space = k.tcpi_rcv_space;
     i.snd_wnd = k.tcpi_snd_wnd;
+    i.last_data_recv = k.tcpi_last_data_recv;
     // rcv_wnd stays 0: these headers' struct has no tcpi_rcv_wnd (Linux 6.x adds it).
     return i;
 }

@@ -4,8 +4,9 @@
 // the tcpi_ prefix. The native stack fills it from the TCB, the host stack from
 // getsockopt(TCP_INFO) itself; a field a stack does not know stays 0, and 0 says "unknown"
 // or "none" wherever Linux would say ~0 (min_rtt before a sample, pacing_rate unlimited).
-// Times are microseconds; snd_cwnd, snd_ssthresh, unacked, sacked and lost are segments, as
-// Linux counts them (the native stack counts bytes and divides by the MSS, rounding up).
+// Times are microseconds (last_data_recv milliseconds, as Linux's); snd_cwnd, snd_ssthresh,
+// unacked, sacked and lost are segments, as Linux counts them (the native stack counts bytes
+// and divides by the MSS, rounding up).
 #include <cstdint>
 
 namespace coronet {
@@ -67,6 +68,9 @@ struct tcp_info : tcp_counts {
     std::uint32_t rcv_space = 0;     // the receive buffer's room as auto-tuning sees it
     std::uint32_t rcv_wnd = 0;       // the window last advertised, from RCV.NXT
     std::uint32_t snd_wnd = 0;       // the peer's window
+    // Milliseconds since data last arrived in order (since the handshake before any), as
+    // Linux's tcpi_last_data_recv.
+    std::uint32_t last_data_recv = 0;
 };
 
 } // namespace coronet

@@ -40,6 +40,11 @@ std::uint32_t micros(duration d) noexcept {
     return us <= 0 ? 0 : us >= UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(us);
 }
 
+std::uint32_t millis(duration d) noexcept {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    return ms <= 0 ? 0 : ms >= UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(ms);
+}
+
 // Bytes as segments of `mss`, rounded up (Linux counts packets where coronet counts bytes).
 std::uint32_t segments(std::uint64_t bytes, std::uint32_t mss) noexcept {
     if (mss == 0) return 0;
@@ -91,6 +96,8 @@ result<tcp_info> socket::connection_info() const {
         if (rcv_adv_ > rcv_nxt_) i.rcv_wnd = distance(rcv_nxt_, rcv_adv_);
         i.snd_wnd = snd_wnd_;
     }
+    if (synchronized(state_) && layer_ != nullptr)
+        i.last_data_recv = millis(layer_->now() - last_data_at_);
     if (sb_) {
         i.sacked = segments(sb_->sacked_bytes(), mss_);
         i.lost = segments(sb_->lost_bytes(), mss_);

@@ -103,6 +103,9 @@ void socket::set_state(tcp::state s) {
     if (layer_ != nullptr) {
         if (counted(s) && !counted(state_)) ++layer_->stats().curr_estab;
         if (!counted(s) && counted(state_)) --layer_->stats().curr_estab.value;
+        // The handshake counts as the last arrival until data comes (Linux's lrcvtime, set
+        // in tcp_finish_connect and for the accepted child), for tcp_info's last_data_recv.
+        if (synchronized(s) && !synchronized(state_)) last_data_at_ = layer_->now();
     }
     state_ = s;
 }

@@ -316,7 +316,8 @@ private:
     std::uint32_t ts_recent_ = 0;
     std::uint32_t unacked_bytes_ = 0; // received in order since the last ACK sent
     // Quick-ack mode: how many more ACKs go at once rather than delayed (Linux's
-    // icsk_ack.quick), and when in-order data last arrived (Linux's lrcvtime).
+    // icsk_ack.quick), and when in-order data last arrived (Linux's lrcvtime; the
+    // handshake's completion before any data).
     std::uint8_t quick_acks_ = 0;
     bool data_arrived_ = false;
     time_point last_data_at_{};

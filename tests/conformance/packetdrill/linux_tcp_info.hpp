@@ -78,6 +78,7 @@ inline linux_tcp_info to_linux(const coronet::tcp_info& c) {
     i.delivery_rate = c.delivery_rate;
     i.snd_wnd = c.snd_wnd;
     i.rcv_wnd = c.rcv_wnd;
+    i.last_data_recv = c.last_data_recv;
     return i;
 }
 

@@ -110,3 +110,45 @@ TEST_CASE("tcp_info: the errors of the call", "[tcp][info]") {
     CHECK(p->tcp_info(s).error() == EBADF);
     CHECK(p->calls(sysno::tcp_info) == 4);
 }
+
+TEST_CASE("tcp_info: last_data_recv counts from the handshake, then from the last data",
+          "[tcp][info]") {
+    pair_world pw;
+    auto server = pw.b.create_process("server");
+    auto client = pw.a.create_process("client");
+    auto ls = server->listen({ipv4_any, port(80)}).value();
+    tcp_info before_data{}, after_data{}, later{};
+    bool done = false;
+    server->spawn([&]() -> task<void> {
+        auto c = co_await server->accept(ls);
+        REQUIRE(c);
+        (void)co_await server->sleep(1s);
+        auto sent = co_await server->write_all(*c, std::as_bytes(std::span("hello", 5)));
+        REQUIRE(sent);
+        std::array<std::byte, 1> end{};
+        (void)co_await server->read(*c, end);
+    });
+    client->spawn([&]() -> task<void> {
+        auto c = co_await client->connect({b_addr, port(80)});
+        REQUIRE(c);
+        (void)co_await client->sleep(900ms);
+        before_data = client->tcp_info(*c).value();
+        std::array<std::byte, 5> in{};
+        auto got = co_await client->read_exactly(*c, in);
+        REQUIRE(got);
+        after_data = client->tcp_info(*c).value();
+        (void)co_await client->sleep(250ms);
+        later = client->tcp_info(*c).value();
+        REQUIRE(client->close(*c));
+        done = true;
+    });
+    pw.w.run(client->join());
+    pw.w.run(server->join());
+    REQUIRE(done);
+    // connect() returns as the SYN-ACK comes: 900 ms of sleep since.
+    CHECK(before_data.last_data_recv >= 900);
+    CHECK(before_data.last_data_recv <= 901);
+    CHECK(after_data.last_data_recv == 0); // read as it arrived
+    CHECK(later.last_data_recv >= 250);
+    CHECK(later.last_data_recv <= 251);
+}
