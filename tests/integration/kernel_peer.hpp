@@ -20,6 +20,7 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <optional>
 #include <poll.h>
 #include <sstream>
 #include <sys/ioctl.h>
@@ -245,15 +246,62 @@ private:
     bool ok_ = false;
 };
 
+// Extra addresses of the kernel's end of the TAP device (10.0.0.<first>, ...), for kernel
+// sockets bound to them. remove() takes them away again: with forwarding off, the kernel
+// then drops what coronet sends to them (counted in Ip InAddrErrors) with neither a RST nor
+// an ICMP error, and its sockets on them can send nothing, so to coronet their peers
+// vanished: they never acknowledge again.
+class kernel_addresses {
+public:
+    kernel_addresses(std::string device, int n, std::uint8_t first = 11)
+        : device_(std::move(device)) {
+        for (int i = 0; i < n; ++i) {
+            all_.emplace_back(10, 0, 0, static_cast<std::uint8_t>(first + i));
+            ok_ = ok_ && change("add", all_.back());
+        }
+    }
+    ~kernel_addresses() { remove(); }
+    kernel_addresses(const kernel_addresses&) = delete;
+    kernel_addresses& operator=(const kernel_addresses&) = delete;
+    // Whether every add (and remove) succeeded.
+    bool ok() const noexcept { return ok_; }
+    ipv4_address operator[](std::size_t i) const { return all_[i % all_.size()]; }
+    void remove() {
+        if (removed_) return;
+        removed_ = true;
+        for (auto a : all_)
+            ok_ = change("del", a) && ok_;
+    }
+
+private:
+    bool change(const std::string& verb, ipv4_address a) const {
+        return run({"ip", "addr", verb, to_string(a) + "/24", "dev", device_}).status == 0;
+    }
+    std::string device_;
+    std::vector<ipv4_address> all_;
+    bool ok_ = true;
+    bool removed_ = false;
+};
+
+// Binds `fd` to `source` (any port); false if that failed.
+inline bool bind_source(int fd, ipv4_address source) {
+    auto sa = inet(source, 0);
+    return ::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0;
+}
+
 // A kernel TCP socket that asks coronet's HTTP server for a path and reads the answer only
 // when told to, polled from the loop (non-blocking): a reader that stalls, or stops for
 // good. SO_RCVBUF is set before connect, so the window it offers stays that small (1: the
-// kernel's minimum, SOCK_MIN_RCVBUF).
+// kernel's minimum, SOCK_MIN_RCVBUF; 0: the kernel's default, auto-tuned). From `source`
+// if given (one of kernel_addresses, to vanish).
 class kernel_http_reader {
 public:
-    kernel_http_reader(std::uint16_t port, int receive_buffer)
+    kernel_http_reader(std::uint16_t port, int receive_buffer,
+                       std::optional<ipv4_address> source = std::nullopt)
         : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+        if (receive_buffer > 0)
+            ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+        if (source) (void)bind_source(fd_, *source);
         auto sa = inet(coronet_ip, port);
         (void)::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
     }

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 using namespace coronet;
@@ -49,13 +50,43 @@ task<void> pattern_server(process& p, handle l, std::uint64_t n) {
     }
 }
 
-// A kernel thread that connects to coronet's pattern server and reads to the end, hashing.
-std::thread kernel_fetch(std::uint16_t port, stream_report& r) {
-    return std::thread([port, &r] {
+// Reads a request of `request` bytes on `c` (adding what arrives to `received`), then sends
+// `n` bytes of the pattern and closes; closes at once if the read fails (the peer is gone).
+task<void> answer_request(process& p, handle c, std::size_t request, std::uint64_t n,
+                          std::uint64_t& received) {
+    std::vector<std::byte> buf(request);
+    for (std::size_t got = 0; got < request;) {
+        auto r = co_await p.read(c, std::span(buf).subspan(got));
+        if (!r || *r == 0) {
+            (void)co_await p.close(c);
+            co_return;
+        }
+        got += *r;
+        received += *r;
+    }
+    co_await send_pattern(p, c, n);
+}
+
+// coronet's server of requests: every connection on `l` is answered as answer_request says.
+task<void> request_server(process& p, handle l, std::size_t request, std::uint64_t n,
+                          std::uint64_t& received) {
+    for (;;) {
+        auto c = co_await p.accept(l);
+        if (!c) co_return;
+        p.spawn(answer_request(p, *c, request, n, received));
+    }
+}
+
+// A kernel thread that connects to coronet's pattern server, sends `request`, and reads to
+// the end, hashing.
+std::thread kernel_fetch(std::uint16_t port, stream_report& r, std::string request = {}) {
+    return std::thread([port, &r, request = std::move(request)] {
         int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         test::set_io_timeout(fd, 30);
         auto sa = test::inet(coronet_ip, port);
-        if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 ||
+            ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+                static_cast<ssize_t>(request.size())) {
             r.error = errno;
             ::close(fd);
         } else {
@@ -173,9 +204,13 @@ std::size_t coronet_connections(server_context& ctx, std::string_view state) {
 struct kernel_idlers {
     std::vector<int> fds;
     ~kernel_idlers() { close_all(); }
-    bool connect(std::uint16_t port) {
+    bool connect(std::uint16_t port, std::optional<ipv4_address> source = std::nullopt) {
         int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) return false;
+        if (source && !test::bind_source(fd, *source)) {
+            ::close(fd);
+            return false;
+        }
         auto sa = test::inet(coronet_ip, port);
         if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 &&
             errno != EINPROGRESS) {
@@ -298,13 +333,8 @@ TEST_CASE("4,000 first fragments that never complete, from eight kernel addresse
         auto l = co_await p.listen({ipv4_any, fetch_port});
         if (!l) co_return ctx.finish(1);
         p.spawn(pattern_server(p, *l, file));
-        std::vector<ipv4_address> from;
-        for (int i = 0; i < sources; ++i) {
-            from.emplace_back(10, 0, 0, static_cast<std::uint8_t>(11 + i));
-            addressed = addressed && test::run({"ip", "addr", "add", to_string(from.back()) + "/24",
-                                                "dev", ctx.tap->name()})
-                                             .status == 0;
-        }
+        test::kernel_addresses from(ctx.tap->name(), sources);
+        addressed = from.ok();
         kernel_fragment_sender raw;
         raw_ok = raw.ok();
         rx_before = rx.in_use();
@@ -314,7 +344,7 @@ TEST_CASE("4,000 first fragments that never complete, from eight kernel addresse
         paced_flood flood{
             .send =
                 [&](std::uint64_t i) {
-                    return raw.send_first(from[i % sources], static_cast<std::uint16_t>(i), 1000);
+                    return raw.send_first(from[i], static_cast<std::uint16_t>(i), 1000);
                 },
             .accounted =
                 [&] {
@@ -471,4 +501,109 @@ TEST_CASE("1,000 kernel sockets that never close leave coronet's server in FIN-W
     CHECK(tx_after == tx_before);
     WARN(fin_wait_2 << " connections in FIN-WAIT-2; after the kernel's close " << time_wait_after
                     << " in TIME-WAIT");
+}
+
+TEST_CASE("1,000 half-open connections, from kernel sockets whose addresses vanished after a "
+          "partial request, hold nothing once coronet's keepalive ends them; a new client is "
+          "served meanwhile, and the pool is whole",
+          "[integration][tap][memory]") {
+    CORONET_ENTER_NETNS();
+    constexpr std::uint64_t response = 100;
+    constexpr int idlers = 1000, sources = 8;
+    constexpr std::size_t request = 16, partial = 8; // the idlers send half of their request
+    std::uint32_t rx_before = 0, tx_before = 0, rx_after = 0, tx_after = 0;
+    std::size_t estab_idle = 0, estab_after = 0;
+    std::uint64_t received = 0, received_idle = 0, sent_partial = 0, curr_estab_after = 0,
+                  queued_after = 0;
+    std::uint64_t probes = 0, icmp_in = 0;
+    std::uint64_t kernel_rsts = 0, kernel_icmp = 0, kernel_dropped = 0;
+    bool addressed = false, connected = false, removed = false;
+    stream_report fetched;
+    std::thread fetcher;
+    kernel_idlers idle;
+    int rc = run_server(test_stack(), [&](server_context& ctx) -> task<void> {
+        auto& p = ctx.proc;
+        auto& rx = ctx.tap->pool();
+        auto& tx = ctx.native->pool();
+        auto l = co_await p.listen({ipv4_any, fetch_port}, {.backlog = 256});
+        if (!l) co_return ctx.finish(1);
+        // Accepted connections inherit these: after 1 s of silence, two probes a second
+        // apart, then the connection ends (ETIMEDOUT).
+        for (auto [o, v] : {std::pair{socket_option::keep_alive, 1},
+                            {socket_option::keep_idle, 1},
+                            {socket_option::keep_interval, 1},
+                            {socket_option::keep_count, 2}}) {
+            auto set = co_await p.set_socket_option(*l, o, v);
+            if (!set) co_return ctx.finish(2);
+        }
+        p.spawn(request_server(p, *l, request, response, received));
+        rx_before = rx.in_use();
+        tx_before = tx.in_use();
+        test::kernel_addresses from(ctx.tap->name(), sources);
+        addressed = from.ok();
+        paced_flood connects{
+            .send = [&](std::uint64_t i) { return idle.connect(fetch_port, from[i]); },
+            .accounted = [&] { return coronet_connections(ctx, "ESTABLISHED"); }};
+        connected = co_await connects.run(idlers);
+        const std::string half(partial, 'G');
+        for (int fd : idle.fds)
+            sent_partial += ::send(fd, half.data(), half.size(), MSG_NOSIGNAL) ==
+                            static_cast<ssize_t>(half.size());
+        auto deadline = scheduler::current().now() + 10s;
+        while (received < idlers * partial && scheduler::current().now() < deadline)
+            (void)co_await sleep_for(10ms);
+        const auto rsts = test::kernel_net_counters("/proc/net/snmp", "Tcp:", {"OutRsts"});
+        const auto icmp = test::kernel_net_counters("/proc/net/snmp", "Icmp:", {"OutMsgs"});
+        const auto drops = test::kernel_net_counters("/proc/net/snmp", "Ip:", {"InAddrErrors"});
+        from.remove();
+        removed = from.ok();
+        estab_idle = coronet_connections(ctx, "ESTABLISHED");
+        received_idle = received;
+
+        fetcher = kernel_fetch(fetch_port, fetched, std::string(request, 'G'));
+        (void)co_await test::wait_flag(fetched.done, 30s);
+
+        deadline = scheduler::current().now() + 15s;
+        while (coronet_connections(ctx, "ESTABLISHED") != 0 &&
+               scheduler::current().now() < deadline)
+            (void)co_await sleep_for(10ms);
+        estab_after = coronet_connections(ctx, "ESTABLISHED");
+        curr_estab_after = read_counter(ctx, "tcp.curr_estab");
+        probes = read_counter(ctx, "tcp.keepalive_probes");
+        icmp_in = read_counter(ctx, "icmp.in_msgs");
+        kernel_rsts = test::kernel_net_counters("/proc/net/snmp", "Tcp:", {"OutRsts"}) - rsts;
+        kernel_icmp = test::kernel_net_counters("/proc/net/snmp", "Icmp:", {"OutMsgs"}) - icmp;
+        kernel_dropped =
+            test::kernel_net_counters("/proc/net/snmp", "Ip:", {"InAddrErrors"}) - drops;
+        rx_after = co_await pool_settles(rx, rx_before);
+        tx_after = co_await pool_settles(tx, tx_before);
+        queued_after = read_counter(ctx, "memory.queued_buffers");
+        ctx.finish();
+    });
+    if (fetcher.joinable()) fetcher.join();
+    CHECK(rc == 0);
+    CHECK(addressed);
+    CHECK(connected);
+    CHECK(sent_partial == idlers);
+    CHECK(received_idle == idlers * partial);
+    CHECK(received == idlers * partial + request);
+    CHECK(removed);
+    CHECK(estab_idle == idlers);
+    CHECK(fetched.error == 0);
+    CHECK(fetched.bytes == response);
+    CHECK(fetched.hash == test::pattern_hash(response));
+    // The peers vanished silently: the kernel dropped coronet's probes (at least two for each),
+    // answering none with a RST or an ICMP error; each was probed twice, then ended.
+    CHECK(kernel_rsts == 0);
+    CHECK(kernel_icmp == 0);
+    CHECK(icmp_in == 0);
+    CHECK(kernel_dropped >= 2 * idlers);
+    CHECK(probes == 2 * idlers);
+    CHECK(estab_after == 0);
+    CHECK(curr_estab_after == 0);
+    CHECK(queued_after == 0);
+    CHECK(rx_after == rx_before);
+    CHECK(tx_after == tx_before);
+    WARN(estab_idle << " half-open connections; " << probes << " keepalive probes, "
+                    << kernel_dropped << " packets dropped by the kernel");
 }
