@@ -233,6 +233,7 @@ int run_native(const stack_options& o, const server_main& server) {
         native::options stack_opts;
         stack_opts.seed = seed;
         stack_opts.reassembly.timeout = o.reassembly_timeout;
+        stack_opts.tcp.retries = o.tcp_retries;
         const std::size_t segment = o.mtu - 40; // payload of a full-sized frame
         stack_opts.tcp.max_receive_buffer =
             std::min(stack_opts.tcp.max_receive_buffer, std::size_t{rx_buffers} / 2 * segment / 2);

@@ -64,6 +64,9 @@ struct stack_options {
     // How long a datagram's first fragment waits for the rest (RFC 791's reassembly timer,
     // Linux's ipfrag_time). Tests of incomplete fragments shorten it.
     duration reassembly_timeout = std::chrono::seconds(30);
+    // Unanswered retransmissions (or window probes) before a connection fails with ETIMEDOUT
+    // (Linux's tcp_retries2). Tests of peers that vanish shorten it.
+    unsigned tcp_retries = 15;
 
     // --- both ---
     std::string process_name = "server";
