@@ -378,6 +378,26 @@ inline std::uint64_t kernel_net_counters(const std::string& table, const std::st
     return 0;
 }
 
+// What this namespace's kernel answered and dropped from one point on (deltas by since()):
+// peers that vanished silently leave no RST and no ICMP message, and what coronet sends them
+// is dropped (Ip InAddrErrors: for an address no longer local, with forwarding off).
+struct kernel_replies {
+    std::uint64_t rsts = snmp("Tcp:", "OutRsts");
+    std::uint64_t icmp = snmp("Icmp:", "OutMsgs");
+    std::uint64_t dropped = snmp("Ip:", "InAddrErrors");
+
+    static std::uint64_t snmp(const std::string& section, std::string_view name) {
+        return kernel_net_counters("/proc/net/snmp", section, {name});
+    }
+    kernel_replies since() const {
+        kernel_replies now;
+        now.rsts -= rsts;
+        now.icmp -= icmp;
+        now.dropped -= dropped;
+        return now;
+    }
+};
+
 struct stream_report {
     stream_report() = default;
     stream_report(const stream_report& o) // (a copy once the thread is done)

@@ -516,7 +516,7 @@ TEST_CASE("1,000 half-open connections, from kernel sockets whose addresses vani
     std::uint64_t received = 0, received_idle = 0, sent_partial = 0, curr_estab_after = 0,
                   queued_after = 0;
     std::uint64_t probes = 0, icmp_in = 0;
-    std::uint64_t kernel_rsts = 0, kernel_icmp = 0, kernel_dropped = 0;
+    test::kernel_replies kernel;
     bool addressed = false, connected = false, removed = false;
     stream_report fetched;
     std::thread fetcher;
@@ -552,9 +552,7 @@ TEST_CASE("1,000 half-open connections, from kernel sockets whose addresses vani
         auto deadline = scheduler::current().now() + 10s;
         while (received < idlers * partial && scheduler::current().now() < deadline)
             (void)co_await sleep_for(10ms);
-        const auto rsts = test::kernel_net_counters("/proc/net/snmp", "Tcp:", {"OutRsts"});
-        const auto icmp = test::kernel_net_counters("/proc/net/snmp", "Icmp:", {"OutMsgs"});
-        const auto drops = test::kernel_net_counters("/proc/net/snmp", "Ip:", {"InAddrErrors"});
+        const test::kernel_replies before;
         from.remove();
         removed = from.ok();
         estab_idle = coronet_connections(ctx, "ESTABLISHED");
@@ -571,10 +569,7 @@ TEST_CASE("1,000 half-open connections, from kernel sockets whose addresses vani
         curr_estab_after = read_counter(ctx, "tcp.curr_estab");
         probes = read_counter(ctx, "tcp.keepalive_probes");
         icmp_in = read_counter(ctx, "icmp.in_msgs");
-        kernel_rsts = test::kernel_net_counters("/proc/net/snmp", "Tcp:", {"OutRsts"}) - rsts;
-        kernel_icmp = test::kernel_net_counters("/proc/net/snmp", "Icmp:", {"OutMsgs"}) - icmp;
-        kernel_dropped =
-            test::kernel_net_counters("/proc/net/snmp", "Ip:", {"InAddrErrors"}) - drops;
+        kernel = before.since();
         rx_after = co_await pool_settles(rx, rx_before);
         tx_after = co_await pool_settles(tx, tx_before);
         queued_after = read_counter(ctx, "memory.queued_buffers");
@@ -594,10 +589,10 @@ TEST_CASE("1,000 half-open connections, from kernel sockets whose addresses vani
     CHECK(fetched.hash == test::pattern_hash(response));
     // The peers vanished silently: the kernel dropped coronet's probes (at least two for each),
     // answering none with a RST or an ICMP error; each was probed twice, then ended.
-    CHECK(kernel_rsts == 0);
-    CHECK(kernel_icmp == 0);
+    CHECK(kernel.rsts == 0);
+    CHECK(kernel.icmp == 0);
     CHECK(icmp_in == 0);
-    CHECK(kernel_dropped >= 2 * idlers);
+    CHECK(kernel.dropped >= 2 * idlers);
     CHECK(probes == 2 * idlers);
     CHECK(estab_after == 0);
     CHECK(curr_estab_after == 0);
@@ -605,5 +600,5 @@ TEST_CASE("1,000 half-open connections, from kernel sockets whose addresses vani
     CHECK(rx_after == rx_before);
     CHECK(tx_after == tx_before);
     WARN(estab_idle << " half-open connections; " << probes << " keepalive probes, "
-                    << kernel_dropped << " packets dropped by the kernel");
+                    << kernel.dropped << " packets dropped by the kernel");
 }
