@@ -4,6 +4,8 @@
 // buffers fill with what the peers' closed windows keep (up to 1 MiB each: 512 buffers of
 // 2 KiB, 8 x 512 the stack's whole pool of 4,096). Meanwhile curl fetches the same file and
 // must get all of it, promptly; once the attackers are gone the pool is whole again.
+// Then eight readers that vanish (their kernel addresses deleted, so neither ACK nor RST
+// comes back) until coronet's retransmissions give up.
 #include "drivers/tap/tap_nic.hpp"
 #include "examples/common/http_server.hpp"
 #include "protocols/stack/native_stack.hpp"
