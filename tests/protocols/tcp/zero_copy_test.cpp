@@ -255,51 +255,66 @@ TEST_CASE("tcp zero copy: non-blocking EAGAIN, end of stream, cancellation, EPIP
     }
 }
 
+namespace {
+
+// `data` from `user`'s buffers to a server that reads it to the end, in one send_zc_all; the
+// world stays for the checks afterwards, and its processes end with the fixture.
+struct zc_upload {
+    pair_world pw;
+    ref<process> server = pw.b.create_process("server");
+    ref<process> client = pw.a.create_process("client");
+    std::vector<std::byte> got;
+    bool done = false;
+    int send_error = 0;
+
+    zc_upload(buffer_pool& user, const std::vector<std::byte>& data) {
+        server->spawn([this, sp = server.get()]() -> task<void> {
+            auto ls = sp->listen({ipv4_any, 80}).get().value();
+            auto c = (co_await sp->accept(ls)).value();
+            std::vector<std::byte> buf(65536);
+            for (;;) {
+                auto n = co_await sp->read(c, buf);
+                if (!n || *n == 0) break;
+                got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+            }
+            done = true;
+            (void)sp->close(c).get();
+            (void)sp->close(ls).get();
+        });
+        client->spawn([this, &user, &data, cp = client.get()]() -> task<void> {
+            auto c = (co_await cp->connect({b_addr, 80})).value();
+            packet p = payload(user, data);
+            if (auto r = co_await cp->send_zc_all(c, p); !r) send_error = r.error();
+            (void)cp->close(c).get();
+        });
+        pw.w.run_until([this] { return done; }, 60s);
+    }
+    ~zc_upload() {
+        server->terminate("test over");
+        client->terminate("test over");
+        pw.w.run(server->join());
+        pw.w.run(client->join());
+    }
+};
+
+} // namespace
+
 TEST_CASE("tcp zero copy: segments of send_zc data take their headers from the stack's pool, "
           "never from the pool the data came from",
           "[tcp][zero_copy]") {
     // Eight 64 KiB buffers, all of them data: a header buffer taken from this pool would
     // find none (and before, each segment in flight held a 64 KiB buffer for 54 bytes).
     buffer_pool big{{.buffer_size = 65536, .buffer_count = 8, .slice_count = 4096}};
-    pair_world pw;
-    ref<process> server = pw.b.create_process("server");
-    ref<process> client = pw.a.create_process("client");
     const auto data = pattern(8 * 65536, 5);
-    std::vector<std::byte> got;
-    bool done = false;
-    int send_error = 0;
-    server->spawn([&, sp = server.get()]() -> task<void> {
-        auto ls = sp->listen({ipv4_any, 80}).get().value();
-        auto c = (co_await sp->accept(ls)).value();
-        std::vector<std::byte> buf(65536);
-        for (;;) {
-            auto n = co_await sp->read(c, buf);
-            if (!n || *n == 0) break;
-            got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
-        }
-        done = true;
-        (void)sp->close(c).get();
-        (void)sp->close(ls).get();
-    });
-    client->spawn([&, cp = client.get()]() -> task<void> {
-        auto c = (co_await cp->connect({b_addr, 80})).value();
-        packet p = payload(big, data);
-        if (auto r = co_await cp->send_zc_all(c, p); !r) send_error = r.error();
-        (void)cp->close(c).get();
-    });
-    pw.w.run_until([&] { return done; }, 60s);
-    INFO("send error " << send_error);
-    REQUIRE(done);
-    CHECK(got.size() == data.size());
-    CHECK(first_difference(got, data) == data.size());
+    zc_upload z(big, data);
+    INFO("send error " << z.send_error);
+    REQUIRE(z.done);
+    CHECK(z.got.size() == data.size());
+    CHECK(first_difference(z.got, data) == data.size());
     CHECK(big.high_water() == 8); // the data, nothing else
-    CHECK(pw.tcp_counter(pw.a, "no_buffers") == 0);
-    pw.w.run_for(120s);
+    CHECK(z.pw.tcp_counter(z.pw.a, "no_buffers") == 0);
+    z.pw.w.run_for(120s);
     CHECK(big.in_use() == 0);
-    server->terminate("test over");
-    client->terminate("test over");
-    pw.w.run(server->join());
-    pw.w.run(client->join());
 }
 
 TEST_CASE("tcp zero copy: send_zc from a pool with few descriptors copies what it cannot share, "
@@ -310,44 +325,15 @@ TEST_CASE("tcp zero copy: send_zc from a pool with few descriptors copies what i
     // Before, each such segment failed, freed its header buffer and so woke its own wait for
     // the stack's pool: the sender spun at one instant and virtual time never moved on.
     buffer_pool few{{.buffer_size = 16384, .buffer_count = 8}};
-    pair_world pw;
-    ref<process> server = pw.b.create_process("server");
-    ref<process> client = pw.a.create_process("client");
     const auto data = pattern(8 * 16384, 6);
-    std::vector<std::byte> got;
-    bool done = false;
-    int send_error = 0;
-    server->spawn([&, sp = server.get()]() -> task<void> {
-        auto ls = sp->listen({ipv4_any, 80}).get().value();
-        auto c = (co_await sp->accept(ls)).value();
-        std::vector<std::byte> buf(65536);
-        for (;;) {
-            auto n = co_await sp->read(c, buf);
-            if (!n || *n == 0) break;
-            got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
-        }
-        done = true;
-        (void)sp->close(c).get();
-        (void)sp->close(ls).get();
-    });
-    client->spawn([&, cp = client.get()]() -> task<void> {
-        auto c = (co_await cp->connect({b_addr, 80})).value();
-        packet p = payload(few, data);
-        if (auto r = co_await cp->send_zc_all(c, p); !r) send_error = r.error();
-        (void)cp->close(c).get();
-    });
-    pw.w.run_until([&] { return done; }, 60s);
-    INFO("send error " << send_error);
-    REQUIRE(done);
-    CHECK(got.size() == data.size());
-    CHECK(first_difference(got, data) == data.size());
-    const auto copied = pw.tcp_counter(pw.a, "send_zc_copied");
+    zc_upload z(few, data);
+    INFO("send error " << z.send_error);
+    REQUIRE(z.done);
+    CHECK(z.got.size() == data.size());
+    CHECK(first_difference(z.got, data) == data.size());
+    const auto copied = z.pw.tcp_counter(z.pw.a, "send_zc_copied");
     CHECK(copied > 0);           // some segments could not share
     CHECK(copied < data.size()); // and the others did
-    pw.w.run_for(120s);
+    z.pw.w.run_for(120s);
     CHECK(few.in_use() == 0);
-    server->terminate("test over");
-    client->terminate("test over");
-    pw.w.run(server->join());
-    pw.w.run(client->join());
 }
