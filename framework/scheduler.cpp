@@ -69,6 +69,16 @@ bool scheduler::run_once(bool may_block) {
     return idle(may_block);
 }
 
+bool scheduler::step() {
+    std::uint64_t fired = timers_.maybe_armed() ? timers_.advance(clock_->now()) : 0;
+    stats_.timers_fired += fired;
+    std::size_t reaped = io_ ? io_->poll() : 0;
+    bool worked = fired > 0 || reaped > 0 || !dpcs_.empty() || !ready_.empty();
+    if (!dpcs_.empty()) run_dpcs();
+    if (!ready_.empty()) run_ready();
+    return worked;
+}
+
 bool scheduler::idle(bool may_block) {
     auto next = timers_.next_expiry();
     bool io_pending = io_ && io_->pending() > 0;

@@ -108,6 +108,26 @@ public:
     bool run_once(bool may_block = true);
     // Runs until nothing can happen any more (the program is quiescent).
     void run_until_idle();
+    // One turn that never idles: fires due timers, reaps completions, runs DPCs and a batch
+    // of ready coroutines. True if it found any of those to do. Several schedulers on one
+    // thread (a simulated multi-core host) are driven this way, in turn, by their owner,
+    // which moves their shared virtual clock when none of them has work.
+    bool step();
+    // The earliest armed timer, if any (for an owner that idles on behalf of the scheduler).
+    std::optional<time_point> next_timer() { return timers_.next_expiry(); }
+
+    // Makes `s` the calling thread's current scheduler for the activation's lifetime (and
+    // restores the one before): how an owner of several schedulers on one thread runs each.
+    class activation {
+    public:
+        explicit activation(scheduler& s) noexcept : previous_(current_) { current_ = &s; }
+        ~activation() { current_ = previous_; }
+        activation(const activation&) = delete;
+        activation& operator=(const activation&) = delete;
+
+    private:
+        scheduler* previous_;
+    };
     // Runs until pred() holds; false if the loop went quiescent first.
     template <class Pred>
     bool run_until(Pred pred) {
