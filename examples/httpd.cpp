@@ -60,9 +60,15 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 65535));
     examples::parse_or_exit(app, argc, argv);
     opts.process_name = "httpd";
-    server_state st{cfg};
-    const server_main serve = [&st](server_context& ctx) {
+    // One server per shard, each with its own buffers and cache (a shard touches nothing of
+    // another's); made here because they must outlive the stacks they serve on.
+    std::vector<std::unique_ptr<server_state>> states;
+    for (unsigned i = 0; i < shard_count(opts); ++i)
+        states.push_back(std::make_unique<server_state>(cfg));
+    const server_main serve = [&states](server_context& ctx) {
+        server_state& st = *states[ctx.shard_id];
         st.stack_counters = &ctx.counters;
+        st.admin = ctx.shard_id == 0; // one admin port, served by shard 0
         if (ctx.native != nullptr)
             st.connection_table = [&tcp = ctx.native->tcp()](bool json) {
                 const auto rows = tcp::connection_rows(tcp);
@@ -72,12 +78,15 @@ int main(int argc, char** argv) {
     };
     const int rc = run_server(opts, serve);
     if (!cfg.root.empty()) {
-        const auto& c = st.cache.stats();
+        server_totals t;
+        for (const auto& st : states)
+            t.add(*st);
         fmt::print(
             "httpd: {} requests, {} files sent ({} bytes); cache: {} hits, {} misses, {} "
             "invalidations, {} evictions, {} too large, {} entries in {} bytes; {} buffer waits\n",
-            st.requests, st.files_sent, st.file_bytes_sent, c.hits, c.misses, c.invalidations,
-            c.evictions, c.too_large, c.entries, c.bytes, st.buffer_waits);
+            t.requests, t.files_sent, t.file_bytes_sent, t.cache.hits, t.cache.misses,
+            t.cache.invalidations, t.cache.evictions, t.cache.too_large, t.cache.entries,
+            t.cache.bytes, t.buffer_waits);
     }
     return rc;
 }

@@ -272,7 +272,7 @@ task<void> serve_admin(process& p, server_state& st) {
 } // namespace
 
 task<void> http_serve(process& p, server_state& st) {
-    if (st.cfg.admin_port != 0) p.spawn(serve_admin(p, st));
+    if (st.cfg.admin_port != 0 && st.admin) p.spawn(serve_admin(p, st));
     auto ls = co_await p.listen({ipv4_any, st.cfg.port}, {.backlog = 1024});
     if (!ls) {
         fmt::print(stderr, "listen on port {}: {}\n", st.cfg.port, ls.message());

@@ -70,6 +70,7 @@ struct server_state {
     std::uint64_t buffer_waits = 0; // waits for a free file buffer
     counter head_bytes_copied{};    // response heads copied into head buffers
     const counter_registry* stack_counters = nullptr; // what the admin port shows; null: none
+    bool admin = true; // listen on cfg.admin_port (one shard of several does)
     // The stack's connection table (protocols/tcp/connection_table.hpp) as text or JSON for
     // the admin port; empty on a stack without one (the host stack: ss shows the kernel's).
     std::function<std::string(bool json)> connection_table{};
@@ -82,6 +83,28 @@ struct server_state {
         {.max_bytes = std::min(cfg.cache_bytes, std::size_t{file_chunk} * cfg.file_buffers / 2),
          .max_entry_bytes = cfg.cache_entry_bytes,
          .revalidate_after = cfg.cache_revalidate}};
+};
+
+// The figures of several servers (one per shard) added up, for the summary at exit.
+struct server_totals {
+    std::uint64_t requests = 0, files_sent = 0, file_bytes_sent = 0, buffer_waits = 0;
+    fs::file_cache_stats cache{};
+    void add(const server_state& st) {
+        requests += st.requests;
+        files_sent += st.files_sent;
+        file_bytes_sent += st.file_bytes_sent;
+        buffer_waits += st.buffer_waits;
+        const auto& c = st.cache.stats();
+        cache.hits += c.hits;
+        cache.misses += c.misses;
+        cache.invalidations += c.invalidations;
+        cache.evictions += c.evictions;
+        cache.too_large += c.too_large;
+        cache.bytes_hit += c.bytes_hit;
+        cache.bytes_read += c.bytes_read;
+        cache.entries += c.entries;
+        cache.bytes += c.bytes;
+    }
 };
 
 // Serves one accepted connection until it closes; closes it. An admin session answers the

@@ -100,6 +100,11 @@ void add_stack_options(CLI::App& app, stack_options& out) {
         ->group(faults);
     app.add_flag("--trace", out.trace, "print one line per packet per layer on stderr")
         ->group(group);
+    app.add_option("--cores", out.cores,
+                   "shards: one thread per core, each with its own stack and a copy of the "
+                   "server; 0: every CPU the process may use (default 1)")
+        ->check(CLI::Range(0u, 1024u))
+        ->group(group);
 }
 
 void parse_or_exit(CLI::App& app, int argc, char** argv) {
@@ -112,6 +117,11 @@ void parse_or_exit(CLI::App& app, int argc, char** argv) {
                     throw CLI::ValidationError(std::string(flag) +
                                                " applies to the native stack only");
         }
+        if (auto* cores = app.get_option_no_throw("--cores"); cores && cores->count() &&
+                                                             cores->as<unsigned>() != 1)
+            for (const char* flag : {"--pcap", "--loss", "--duplicate", "--reorder", "--corrupt", "--delay"})
+                if (auto* o = app.get_option_no_throw(flag); o && o->count())
+                    throw CLI::ValidationError(std::string(flag) + " needs --cores 1");
     } catch (const CLI::CallForHelp&) {
         std::fputs(app.help().c_str(), stdout);
         std::exit(0);

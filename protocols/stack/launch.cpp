@@ -9,7 +9,8 @@
 #include "framework/uring/ops.hpp"
 #include "framework/uring/reactor.hpp"
 #include "protocols/stack/native_stack.hpp"
-#include "protocols/tcp/connection_table.hpp"
+#include "framework/shard/shard.hpp"
+#include "protocols/stack/shard_run.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -88,17 +89,6 @@ private:
     struct sigaction old_usr1_ {};
 };
 
-// What SIGUSR1 prints on stderr, as `nstat` and `ss -tani` would: every counter of the stack
-// and, on the native stack, its TCP listeners and connections.
-void report(const server_context& ctx) {
-    std::string out = "--- coronet: counters ---\n" + ctx.counters.dump();
-    if (ctx.native != nullptr)
-        out += "--- coronet: tcp connections ---\n" +
-               tcp::connection_text(tcp::connection_rows(ctx.native->tcp()));
-    std::fwrite(out.data(), 1, out.size(), stderr);
-    std::fflush(stderr);
-}
-
 // Gives the TAP interface (coronet's own device) an IPv4 address, as `ip addr add` would.
 void set_kernel_address(const std::string& ifname, ipv4_prefix p) {
     int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -122,30 +112,54 @@ void set_kernel_address(const std::string& ifname, ipv4_prefix p) {
     ::close(s);
 }
 
-// Runs the process until it ends; SIGINT or SIGTERM meanwhile ends it, SIGUSR1 reports. (Not
-// when_any of the two: a process's join cannot be cancelled, so the loser would be waited for
-// forever.)
-void run_process(scheduler& sched, process& p, const server_context& ctx) {
-    if (!ctx.options.stop_on_signals) {
+// Where a shard's server runs: its index, what the shards share, and (on shard 0, when
+// the run stops on signals) the signal pipe.
+struct shard_place {
+    unsigned id = 0;
+    launch::run_shared& shared;
+    signal_reader* signals = nullptr;
+    bool done = false; // shard_done() was called
+};
+
+std::string process_name(const stack_options& o, const shard_place& place) {
+    return place.shared.count() == 1 ? o.process_name
+                                     : o.process_name + "/" + std::to_string(place.id);
+}
+
+// Runs the process until it ends. On the shard that watches signals, SIGINT or SIGTERM ends
+// every shard's process and SIGUSR1 reports them all; it watches until every shard is done,
+// not only its own. (Not when_any of the join and the watcher: a process's join cannot be
+// cancelled, so the loser would be waited for forever.)
+void run_process(scheduler& sched, process& p, server_context& ctx, shard_place& place) {
+    task_scope background; // calls that end the other shards
+    ctx.finish_all = [&](int code) { place.shared.end_all(place.id, false, code, background); };
+    place.shared.attach(place.id, p, ctx);
+    if (place.signals == nullptr) {
         sched.run(p.join());
-        return;
-    }
-    signal_reader signals;
-    task_scope watcher;
-    watcher.spawn([&]() -> task<void> {
-        for (;;) {
-            const int sig = co_await signals.next();
-            if (sig == SIGUSR1) {
-                report(ctx);
-                continue;
+    } else {
+        task_scope watcher;
+        watcher.spawn([&]() -> task<void> {
+            for (;;) {
+                const int sig = co_await place.signals->next();
+                if (sig == SIGUSR1) {
+                    const std::string out = co_await place.shared.report_all();
+                    std::fwrite(out.data(), 1, out.size(), stderr);
+                    std::fflush(stderr);
+                    continue;
+                }
+                if (sig != 0) place.shared.end_all(place.id, true, 0, background);
+                co_return;
             }
-            if (sig != 0) p.terminate("stopped by a signal");
-            co_return;
-        }
-    });
-    sched.run(p.join());
-    signals.wake(); // a 0 ends the watcher's wait if no signal came
-    sched.run(watcher.join());
+        });
+        sched.run(p.join());
+        place.shared.shard_done();
+        place.done = true;
+        sched.run_until([&] { return place.shared.all_ended(); });
+        place.signals->wake(); // a 0 ends the watcher's wait if no signal came
+        sched.run(watcher.join());
+    }
+    sched.run(background.join());
+    place.shared.detach(place.id);
 }
 
 int exit_code_of(const process& p, const server_context& ctx) {
@@ -185,9 +199,8 @@ ref<tap_nic> open_tap(uring::uring_reactor& reactor, counter_registry& counters,
     }
 }
 
-int run_native(const stack_options& o, const server_main& server) {
-    scheduler sched;
-    uring::uring_reactor reactor(sched);
+int run_native_shard(const stack_options& o, const server_main& server, scheduler& sched,
+                     uring::uring_reactor& reactor, shard_place& place) {
     counter_registry counters;
     // The receive pool is the NIC's alone; its buffers hold an MTU-sized frame and its
     // virtio header.
@@ -258,15 +271,17 @@ int run_native(const stack_options& o, const server_main& server) {
                 throw std::runtime_error("gateway " + to_string(*o.gateway) + " is not on " +
                                          to_string(o.address));
         }
-        auto p = process::create(o.process_name, &stack);
+        auto p = process::create(process_name(o, place), &stack);
         server_context ctx{.proc = *p,
                            .sched = sched,
                            .counters = counters,
                            .options = o,
                            .native = &stack,
-                           .tap = nic.get()};
+                           .tap = nic.get(),
+                           .shard_id = place.id,
+                           .shard_count = place.shared.count()};
         p->spawn(server(ctx));
-        run_process(sched, *p, ctx);
+        run_process(sched, *p, ctx, place);
         code = exit_code_of(*p, ctx);
         // Frames still held by fault stages go now, while the stack and NIC exist.
         if (tx_faults)
@@ -278,24 +293,77 @@ int run_native(const stack_options& o, const server_main& server) {
     return code;
 }
 
-int run_host(const stack_options& o, const server_main& server) {
-    scheduler sched;
-    uring::uring_reactor reactor(sched);
+int run_host_shard(const stack_options& o, const server_main& server, scheduler& sched,
+                   uring::uring_reactor& reactor, shard_place& place) {
     counter_registry counters;
     host::host_stack stack(reactor);
-    auto p = process::create(o.process_name, &stack);
-    server_context ctx{.proc = *p, .sched = sched, .counters = counters, .options = o};
+    auto p = process::create(process_name(o, place), &stack);
+    server_context ctx{.proc = *p,
+                       .sched = sched,
+                       .counters = counters,
+                       .options = o,
+                       .shard_id = place.id,
+                       .shard_count = place.shared.count()};
     p->spawn(server(ctx));
-    run_process(sched, *p, ctx);
+    run_process(sched, *p, ctx, place);
     return exit_code_of(*p, ctx);
+}
+
+void check_sharded_options(const stack_options& o, unsigned cores) {
+    if (cores == 1) return;
+    const auto& f = o.faults;
+    if (!o.pcap.empty() || f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 ||
+        f.delay.count() > 0)
+        throw std::invalid_argument("coronet: pcap capture and fault injection need cores = 1 "
+                                    "(they sit in front of one NIC queue)");
+    if (o.stack == stack_kind::native) // TODO(issue 13): multi-queue TAP and steering
+        throw std::invalid_argument("coronet: the native stack runs on one core for now");
 }
 
 } // namespace
 
-int run_server(const stack_options& options, const server_main& server) {
-    return options.stack == stack_kind::host ? run_host(options, server)
-                                             : run_native(options, server);
+unsigned shard_count(const stack_options& o) {
+    if (o.cores != 0) return o.cores;
+    return std::max<unsigned>(1, static_cast<unsigned>(shard_group::usable_cpus().size()));
 }
+
+int run_server(const stack_options& options, const server_main& server) {
+    const unsigned cores = shard_count(options);
+    check_sharded_options(options, cores);
+    launch::run_shared shared(cores);
+    std::optional<signal_reader> signals;
+    if (options.stop_on_signals) signals.emplace();
+    // One shard's run. If it cannot start (no TAP device, a port in use), the others are ended
+    // too, and its error is what run_server throws.
+    auto one = [&](scheduler& sched, uring::uring_reactor& reactor, unsigned id) -> int {
+        shard_place place{.id = id, .shared = shared, .signals = id == 0 && signals ? &*signals : nullptr};
+        try {
+            const int code = options.stack == stack_kind::host
+                                 ? run_host_shard(options, server, sched, reactor, place)
+                                 : run_native_shard(options, server, sched, reactor, place);
+            if (!place.done) shared.shard_done();
+            return code;
+        } catch (...) {
+            if (!place.done) shared.shard_done();
+            task_scope ending;
+            shared.end_all(id, false, 1, ending);
+            sched.run(ending.join());
+            throw;
+        }
+    };
+    if (cores == 1) {
+        scheduler sched;
+        uring::uring_reactor reactor(sched);
+        return one(sched, reactor, 0);
+    }
+    shard_group group({.count = cores});
+    std::vector<int> codes(cores, 0);
+    group.run_threads([&](shard& s) { codes[s.id()] = one(s.sched(), *s.reactor(), s.id()); });
+    for (int c : codes)
+        if (c != 0) return c;
+    return 0;
+}
+
 
 int run_server(const stack_options& options, const std::function<task<void>(process&)>& server) {
     return run_server(options,

@@ -69,6 +69,12 @@ struct stack_options {
     unsigned tcp_retries = 15;
 
     // --- both ---
+    // Shards (framework/shard): one thread per core, each with its own scheduler, io_uring,
+    // stack and process running the server; 0: one per CPU the process may use. On the host
+    // stack each shard listens with SO_REUSEPORT; on the native stack each has its own queue
+    // of a multi-queue TAP device. With 1 (the default) everything runs on the calling thread.
+    // pcap and fault injection need 1.
+    unsigned cores = 1;
     std::string process_name = "server";
     // Ends the run on SIGINT/SIGTERM (their handlers are coronet's for the run). Off, the
     // signals keep their usual effect.
@@ -84,6 +90,11 @@ struct server_context {
     native::native_stack* native = nullptr; // the native stack (ping, counters), or null on host
     tap_nic* tap = nullptr;                 // its NIC
     int exit_code = 0;                      // what run_server returns if the server ends by itself
+    unsigned shard_id = 0;                  // this shard, of shard_count (options.cores resolved)
+    unsigned shard_count = 1;
+    // Ends every shard's process (finish() ends only this one's): run_server then returns
+    // `code` once all have ended.
+    std::function<void(int code)> finish_all{};
 
     // Ends the run from inside: the process ends (its other coroutines are cancelled, its
     // handles close) and run_server returns `code`.
@@ -100,9 +111,14 @@ using server_main = std::function<task<void>(server_context&)>;
 
 // Runs `server` in a process on the chosen stack, as described above. Returns the exit
 // code: the context's exit_code when the server ends, 0 after a signal, 1 when the process
-// crashed (its reason printed on stderr). Start-up failures (no /dev/net/tun, no
+// crashed (its reason printed on stderr). With several shards the server runs on each; a
+// shard whose process crashes ends alone (the others serve on) and the run returns 1 at the
+// end; SIGINT/SIGTERM ends them all. Start-up failures (no /dev/net/tun, no
 // CAP_NET_ADMIN, a bad address) throw std::system_error / std::runtime_error.
 int run_server(const stack_options& options, const server_main& server);
+
+// How many shards run_server runs for these options (cores, with 0 resolved).
+unsigned shard_count(const stack_options& options);
 
 // The same, for a server that needs nothing but its process.
 int run_server(const stack_options& options, const std::function<task<void>(process&)>& server);
