@@ -43,6 +43,8 @@ result<sockopt_place> place_of(socket_option opt) {
         return sockopt_place{IPPROTO_TCP, TCP_USER_TIMEOUT};
     case socket_option::reuse_address:
         return sockopt_place{SOL_SOCKET, SO_REUSEADDR};
+    case socket_option::reuse_port:
+        return sockopt_place{SOL_SOCKET, SO_REUSEPORT};
     default:
         return error{ENOPROTOOPT};
     }
