@@ -43,23 +43,17 @@ struct split {
     int exact = 0;
 };
 
-// Two shards on one port, `first` listening first (index 0 of the group), n short
-// connections from a client on `cpu` (any CPU when negative).
+// n short connections from a client on `cpu` (any CPU when negative) to two shards.
 split run_two_shards(host::host_options opts, int cpu, int n) {
-    echo_shard first(opts, {loopback, 0});
-    REQUIRE(first.listening());
-    const endpoint at = *first.listening();
-    echo_shard second(opts, at);
-    REQUIRE(second.listening());
+    two_shards shards(opts);
+    REQUIRE(shards.listening());
     split s;
-    s.exact = cpu < 0 ? short_connections(at, n) : short_connections_on_cpu(cpu, at, n);
-    first.stop();
-    second.stop();
-    CHECK(first.accept_failures + second.accept_failures == 0);
-    CHECK(first.drained);
-    CHECK(second.drained);
-    s.first = first.accepted;
-    s.second = second.accepted;
+    s.exact =
+        cpu < 0 ? short_connections(shards.at, n) : short_connections_on_cpu(cpu, shards.at, n);
+    shards.stop();
+    CHECK(shards.clean());
+    s.first = shards.first.accepted;
+    s.second = shards.second.accepted;
     return s;
 }
 

@@ -22,11 +22,9 @@ host::host_options reusing() { return {.reuse_port = true}; }
 TEST_CASE("host stack: two shards listening on one port with reuse_port share 64 connections",
           "[host][reuse_port]") {
     constexpr int n = 64;
-    echo_shard first(reusing(), {loopback, 0});
-    REQUIRE(first.listening());
-    const endpoint at = *first.listening();
-    echo_shard second(reusing(), at);
-    REQUIRE(second.listening());
+    two_shards shards(reusing());
+    REQUIRE(shards.listening());
+    auto& [first, at, second] = shards;
     CHECK(*second.listening() == at);
 
     // All connected first, so that each listener's share is the kernel's choice alone.
@@ -39,8 +37,7 @@ TEST_CASE("host stack: two shards listening on one port with reuse_port share 64
         if (clients[i]->round_trip(request_of(i, 1000 + i))) ++exact;
     }
     clients.clear(); // their sessions read the end of stream and close
-    first.stop();
-    second.stop();
+    shards.stop();
 
     std::printf("64 connections over two reuse_port listeners: %d and %d\n", first.accepted,
                 second.accepted);
@@ -49,30 +46,24 @@ TEST_CASE("host stack: two shards listening on one port with reuse_port share 64
     CHECK(second.accepted > 0);
     CHECK(first.accepted + second.accepted == n);
     CHECK(first.echoed + second.echoed == n * 1000 + n * (n - 1) / 2);
-    CHECK(first.accept_failures + second.accept_failures == 0);
-    CHECK(first.drained);
-    CHECK(second.drained);
+    CHECK(shards.clean());
 }
 
 TEST_CASE("host stack: 1,000 short connections spread over two reuse_port shards",
           "[host][reuse_port]") {
     constexpr int n = 1000;
-    echo_shard first(reusing(), {loopback, 0});
-    REQUIRE(first.listening());
-    const endpoint at = *first.listening();
-    echo_shard second(reusing(), at);
-    REQUIRE(second.listening());
-    const int exact = short_connections(at, n);
-    first.stop();
-    second.stop();
+    two_shards shards(reusing());
+    REQUIRE(shards.listening());
+    const int exact = short_connections(shards.at, n);
+    shards.stop();
+    auto& [first, at, second] = shards;
     std::printf("1,000 short connections over two reuse_port listeners: %d and %d\n",
                 first.accepted, second.accepted);
     CHECK(exact == n);
     CHECK(first.accepted > 0);
     CHECK(second.accepted > 0);
     CHECK(first.accepted + second.accepted == n);
-    CHECK(first.drained);
-    CHECK(second.drained);
+    CHECK(shards.clean());
 }
 
 TEST_CASE("host stack: without reuse_port a second listener on a port in use fails with "

@@ -95,6 +95,27 @@ private:
     std::thread thread_;
 };
 
+// Two shards on one port, `first` listening first (index 0 of a reuse_port group); `second`
+// listens where `first` does.
+struct two_shards {
+    explicit two_shards(host::host_options opts)
+        : first(opts, {loopback, 0}), at(first.listening().value_or(endpoint{})), second(opts, at) {
+    }
+    bool listening() const noexcept { return first.listening() && second.listening(); }
+    void stop() {
+        first.stop();
+        second.stop();
+    }
+    // After stop(): no accept failed, and both io_urings are empty.
+    bool clean() const noexcept {
+        return first.accept_failures + second.accept_failures == 0 && first.drained &&
+               second.drained;
+    }
+    echo_shard first;
+    endpoint at;
+    echo_shard second;
+};
+
 // A blocking kernel socket connected to `to`; a lost answer fails the test instead of hanging
 // it (SO_RCVTIMEO).
 struct kernel_client {
