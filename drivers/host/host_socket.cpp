@@ -1,5 +1,6 @@
 #include "drivers/host/host_socket.hpp"
 
+#include "drivers/host/cpu_steering.hpp"
 #include "drivers/host/host_stack.hpp"
 #include "drivers/host/receive_buffers.hpp"
 #include "framework/uring/ops.hpp"
@@ -43,6 +44,8 @@ result<sockopt_place> place_of(socket_option opt) {
         return sockopt_place{IPPROTO_TCP, TCP_USER_TIMEOUT};
     case socket_option::reuse_address:
         return sockopt_place{SOL_SOCKET, SO_REUSEADDR};
+    case socket_option::reuse_port:
+        return sockopt_place{SOL_SOCKET, SO_REUSEPORT};
     default:
         return error{ENOPROTOOPT};
     }
@@ -65,7 +68,12 @@ result<> host_socket::bind(const endpoint& local) {
     return check(::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa));
 }
 
-result<> host_socket::listen(int backlog) { return check(::listen(fd_, backlog)); }
+result<> host_socket::listen(int backlog) {
+    if (auto r = check(::listen(fd_, backlog)); !r) return r;
+    const std::uint32_t shards = stack_.opts_.steer_by_cpu;
+    if (shards > 0 && type_ == socket_type::stream) return steer_by_cpu(fd_, shards);
+    return {};
+}
 
 task<result<>> host_socket::connect(const endpoint& remote) {
     auto sa = to_sockaddr(remote);

@@ -7,8 +7,9 @@
 #include <chrono>
 #include <new>
 #include <stdexcept>
-#include <system_error>
 #include <sys/socket.h>
+#include <system_error>
+#include <unistd.h>
 
 namespace coronet::host {
 
@@ -37,6 +38,14 @@ result<ref<socket_object>> host_stack::socket(socket_type type) {
     int kind = type == socket_type::stream ? SOCK_STREAM : SOCK_DGRAM;
     int fd = ::socket(AF_INET, kind | SOCK_CLOEXEC, 0);
     if (fd < 0) return error{errno};
+    if (opts_.reuse_port) {
+        const int on = 1;
+        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0) {
+            const int err = errno;
+            ::close(fd);
+            return error{err};
+        }
+    }
     auto s = make_object<host_socket>(*this, fd, type);
     if (!opts_.multishot_accept) s->use_single_accepts();
     return ref<socket_object>(std::move(s));

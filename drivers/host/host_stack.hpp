@@ -25,6 +25,16 @@ struct host_options {
     // bytes in each (a multiple of 64). 256 of 16 KiB: 4 MiB, a loopback segment in one.
     std::uint32_t receive_buffers = 256;
     std::uint32_t receive_buffer_size = 16384;
+    // Every socket the stack makes starts with SO_REUSEPORT (socket_option::reuse_port, which
+    // can still turn it off before bind): one stack per shard, each listening on the same
+    // port, and the kernel spreads the connections (and datagrams) across them. Off, a
+    // second listener on a port in use fails with EADDRINUSE, as two unrelated servers must.
+    bool reuse_port = false;
+    // With reuse_port: every stream listener attaches cpu_steering.hpp's program, which gives
+    // a connection to listener (CPU that took its SYN) % steer_by_cpu instead of the kernel's
+    // 4-tuple hash; the number of shards listening, 0 for off. Listener i (the i-th to
+    // listen) should be the shard pinned to CPU i.
+    std::uint32_t steer_by_cpu = 0;
 };
 
 class receive_buffers;

@@ -159,6 +159,10 @@ immediate<result<handle>> process::listen(const endpoint& local, listen_options 
         if (auto r = set_socket_option(*h, socket_option::reuse_address, 1).get(); !r && r.error() != ENOPROTOOPT)
             return fail(r.error());
     }
+    if (opts.reuse_port) {
+        if (auto r = set_socket_option(*h, socket_option::reuse_port, 1).get(); !r)
+            return fail(r.error());
+    }
     if (auto r = bind(*h, local).get(); !r) return fail(r.error());
     if (auto r = listen(*h, opts.backlog).get(); !r) return fail(r.error());
     return immediate<result<handle>>{h};

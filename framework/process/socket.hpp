@@ -39,6 +39,10 @@ enum class socket_option : std::uint8_t {
     user_timeout,       // TCP_USER_TIMEOUT, milliseconds
     congestion_control, // 0 NewReno, 1 CUBIC
     reuse_address,      // SO_REUSEADDR: 0 or 1
+    // SO_REUSEPORT: 0 or 1, set before bind. On the host stack, listeners on one port (one
+    // per shard) share its connections, spread by the kernel; on the native stack, where
+    // each shard has its own stack and port space, it is kept and changes nothing.
+    reuse_port,
     non_blocking,       // 1: calls that would wait fail with EAGAIN instead
     max_segment,        // TCP_MAXSEG: bytes, 0 for the path's; caps the MSS of the next handshake
     cork,               // TCP_CORK: 0 or 1; a partial segment waits (at most an RTO); 0 sends it
@@ -53,6 +57,7 @@ enum class socket_option : std::uint8_t {
 struct listen_options {
     int backlog = 128;
     bool reuse_address = true;
+    bool reuse_port = false; // socket_option::reuse_port before bind
 };
 
 struct datagram_info {

@@ -524,6 +524,9 @@ result<> socket::set_option(socket_option opt, std::int64_t v) {
     case socket_option::reuse_address:
         reuse_address_ = v != 0;
         return {};
+    case socket_option::reuse_port: // one stack per shard: no port to share (socket.hpp)
+        reuse_port_ = v != 0;
+        return {};
     case socket_option::non_blocking:
         non_blocking_ = v != 0;
         return {};
@@ -567,6 +570,8 @@ result<std::int64_t> socket::get_option(socket_option opt) const {
         return std::int64_t{duration_cast<milliseconds>(user_timeout_).count()};
     case socket_option::congestion_control: return static_cast<std::int64_t>(algorithm_);
     case socket_option::reuse_address: return std::int64_t{reuse_address_};
+    case socket_option::reuse_port:
+        return std::int64_t{reuse_port_};
     case socket_option::non_blocking: return std::int64_t{non_blocking_};
     case socket_option::max_segment: return std::int64_t{user_mss_};
     case socket_option::cork: return std::int64_t{cork_};

@@ -268,6 +268,7 @@ private:
     bool no_delay_ = false;
     bool keep_alive_ = false;
     bool reuse_address_ = false;
+    bool reuse_port_ = false; // kept for get_option only
     bool rcv_locked_ = false; // SO_RCVBUF set: no auto-tuning (Linux's SOCK_RCVBUF_LOCK)
     bool read_shut_ = false;
     bool fin_queued_ = false; // shutdown(write) or close: a FIN follows the data

@@ -138,6 +138,9 @@ result<> socket::set_option(socket_option opt, std::int64_t value) {
     case socket_option::non_blocking:
         non_blocking_ = value != 0;
         return {};
+    case socket_option::reuse_port: // one stack per shard: no port to share (socket.hpp)
+        reuse_port_ = value != 0;
+        return {};
     default:
         return error{ENOPROTOOPT};
     }
@@ -149,6 +152,8 @@ result<std::int64_t> socket::get_option(socket_option opt) const {
         return static_cast<std::int64_t>(receive_buffer_);
     case socket_option::non_blocking:
         return std::int64_t{non_blocking_ ? 1 : 0};
+    case socket_option::reuse_port:
+        return std::int64_t{reuse_port_ ? 1 : 0};
     default:
         return error{ENOPROTOOPT};
     }

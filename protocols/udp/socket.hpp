@@ -86,6 +86,7 @@ private:
     bool connected_ = false;
     bool closed_ = false;
     bool non_blocking_ = false;
+    bool reuse_port_ = false; // kept for get_option only
     int pending_error_ = 0;
     std::size_t receive_buffer_;
     std::size_t queued_bytes_ = 0;

@@ -239,6 +239,32 @@ TEMPLATE_TEST_CASE("both stacks: UDP datagrams keep their boundaries and their s
     for (const auto& i : infos) CHECK(i.from == from);
 }
 
+// A difference written down: socket_option::reuse_port is accepted by both, on stream and
+// datagram sockets, and reads back; only the host stack shares a port with it (SO_REUSEPORT,
+// one listener per shard). The native stack runs one stack per shard, each with its own
+// ports, so within one stack a second listener on a port in use stays EADDRINUSE.
+TEMPLATE_TEST_CASE("both stacks: reuse_port is accepted and reads back; only the host stack "
+                   "shares a port with it",
+                   "[parity]", native_env, host_env) {
+    TestType env;
+    auto& p = *env.server;
+    for (const socket_type type : {socket_type::stream, socket_type::datagram}) {
+        auto h = p.socket(type).value();
+        CHECK(p.get_socket_option(h, socket_option::reuse_port).value() == 0);
+        REQUIRE(p.set_socket_option(h, socket_option::reuse_port, 1));
+        CHECK(p.get_socket_option(h, socket_option::reuse_port).value() == 1);
+        REQUIRE(p.set_socket_option(h, socket_option::reuse_port, 0));
+        CHECK(p.get_socket_option(h, socket_option::reuse_port).value() == 0);
+        REQUIRE(p.close(h));
+    }
+    auto ls = p.listen(env.listen_at, {.reuse_port = true}).value();
+    const auto second = p.listen(p.get_socket_name(ls).value(), {.reuse_port = true});
+    if (std::string_view(TestType::name) == "host")
+        CHECK(second.has_value());
+    else
+        CHECK(second.error() == EADDRINUSE);
+}
+
 // A difference written down: a reset after the peer's FIN. RFC 9293 §3.10.7.4 says a RST in
 // CLOSE-WAIT answers outstanding and later RECEIVEs and SENDs with "connection reset", and
 // coronet does so (ECONNRESET for both). Linux keeps the end of stream it has seen (read

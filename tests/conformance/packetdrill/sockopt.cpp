@@ -28,6 +28,8 @@ std::optional<socket_option> integer_option(int level, int name) {
             return socket_option::receive_buffer;
         case SO_REUSEADDR:
             return socket_option::reuse_address;
+        case SO_REUSEPORT:
+            return socket_option::reuse_port;
         default:
             return std::nullopt;
         }
