@@ -296,7 +296,8 @@ int run_native_shard(const stack_options& o, const server_main& server, schedule
 int run_host_shard(const stack_options& o, const server_main& server, scheduler& sched,
                    uring::uring_reactor& reactor, shard_place& place) {
     counter_registry counters;
-    host::host_stack stack(reactor);
+    // Every shard listens on the server's ports: the kernel spreads connections across them.
+    host::host_stack stack(reactor, {.reuse_port = place.shared.count() > 1});
     auto p = process::create(process_name(o, place), &stack);
     server_context ctx{.proc = *p,
                        .sched = sched,
