@@ -154,16 +154,17 @@ struct mq_world {
         }
         return got;
     }
-    // Waits for `n` arrivals, then 100 ms more for any beyond (a duplicate or a stray would
-    // show in the count).
-    arrivals wait_udp(std::size_t n, ipv4::protocol p = ipv4::protocol::udp) {
+    // Waits for `n` arrivals, then `tail` more for any beyond (a duplicate or a stray would
+    // show in the count; with no tail, in the next wait's).
+    arrivals wait_udp(std::size_t n, ipv4::protocol p = ipv4::protocol::udp,
+                      std::chrono::milliseconds tail = std::chrono::milliseconds(100)) {
         arrivals got;
         auto gather = [&] {
             auto more = take_udp(p);
             got.insert(got.end(), more.begin(), more.end());
         };
         pump_until([&] { return gather(), got.size() >= n; });
-        pump_until([&] { return gather(), false; }, std::chrono::milliseconds(100));
+        if (tail.count() > 0) pump_until([&] { return gather(), false; }, tail);
         return got;
     }
 

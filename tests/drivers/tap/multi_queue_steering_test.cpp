@@ -15,6 +15,8 @@ using namespace coronet::test;
 
 namespace {
 
+constexpr std::chrono::milliseconds no_tail{0};
+
 std::string per_queue(const std::vector<std::size_t>& n) {
     std::string s;
     for (auto c : n)
@@ -109,7 +111,7 @@ TEST_CASE("the kernel sends a flow's packets to the queue that last transmitted 
     std::size_t followed = 0, against_hash = 0, tries = 0;
     for (auto& f : kernel) {
         f->send("unseen");
-        auto first = w.wait_udp(1);
+        auto first = w.wait_udp(1, ipv4::protocol::udp, no_tail);
         REQUIRE(first.size() == 1);
         unsigned hash_queue = first[0].first;
         // Every queue in turn transmits on the flow, the hash's own last, so that most
@@ -121,7 +123,7 @@ TEST_CASE("the kernel sends a flow's packets to the queue that last transmitted 
             w.pump_until([&] { return (reached = f->receive()).has_value(); });
             CHECK(reached == "from " + std::to_string(k));
             f->send("after " + std::to_string(k));
-            auto next = w.wait_udp(1);
+            auto next = w.wait_udp(1, ipv4::protocol::udp, no_tail);
             REQUIRE(next.size() == 1);
             ++tries;
             if (next[0].first == k) ++followed;
