@@ -31,6 +31,7 @@ void native_stack::set_steering(unsigned me, unsigned count, forwarder fwd) {
 
 void native_stack::inject(interface_id id, std::span<const std::byte> frame,
                           const packet_offload& offload) {
+    if (!steering_stats_) throw std::logic_error("inject: steering is off (set_steering)");
     auto& s = *steering_stats_;
     ++s.injected;
     if (frame.size() > max_injected_frame) {
