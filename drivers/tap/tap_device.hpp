@@ -11,6 +11,12 @@
 // The interface itself (MAC, MTU, IFF_UP) is set with ioctls on an AF_INET socket of the
 // current network namespace: no netlink, no shelling out.
 //
+// Multi-queue (IFF_MULTI_QUEUE, tuntap.rst §3.3): every open of the device is one queue, a
+// descriptor of its own. Framing (IFF_NO_PI, IFF_VNET_HDR), the virtio header size and the
+// offloads belong to the device, not the queue: the first queue sets them with the interface,
+// and a later one (tap_open_mode::attach_queue) only checks them (SIOCETHTOOL reads the
+// offloads back) and fails with EINVAL on a mismatch.
+//
 // Opening is start-up: failures throw std::system_error whose code is the errno and whose
 // text says what to do (ENOENT: no tun device node; EPERM: CAP_NET_ADMIN is missing).
 #include "drivers/tap/tap_options.hpp"

@@ -41,7 +41,7 @@ tap_device open_device(const tap_options& o, const buffer_pool& pool) {
 
 nic_config config_for(const tap_device& d, const tap_options& o) {
     nic_config c;
-    c.name = d.name();
+    c.name = o.nic_name.empty() ? d.name() : o.nic_name;
     c.mac = o.mac;
     c.mtu = o.mtu;
     bool csum = (d.offloads() & TUN_F_CSUM) != 0;

@@ -12,12 +12,26 @@ namespace coronet {
 enum class tap_open_mode : std::uint8_t {
     create, // a new device; EBUSY if one of that name exists (IFF_TUN_EXCL)
     attach, // an existing (persistent) TAP device; ENODEV if there is none
+    // One more queue of a live multi-queue device (one whose first queue was opened with
+    // multi_queue, by this process or another): `name` is that device's full name (no "%d").
+    // The device, its MAC, MTU, link state and offloads stay as the first queue set them;
+    // this queue only checks that they are what its own options ask (EINVAL if not), and
+    // ENODEV if there is no such device.
+    attach_queue,
 };
 
 struct tap_options {
     // The interface name; a "%d" in it is filled in by the kernel.
     std::string name = "tap%d";
     tap_open_mode mode = tap_open_mode::create;
+    // IFF_MULTI_QUEUE: the device takes more queues (attach_queue), up to 256, each its own
+    // descriptor read and written by its own tap_nic. The kernel hands each queue the flows
+    // that queue last transmitted, and spreads the others by flow hash (drivers/tap/README.md).
+    // attach_queue implies it.
+    bool multi_queue = false;
+    // The NIC's name (its counter group and interrupt line); empty: the device's. Queues of
+    // one device that share a counter registry need one each (e.g. "tap0_q1"; no dots).
+    std::string nic_name;
     // coronet's own address, the source of the frames it sends.
     mac_address mac{0x02, 0, 0, 0, 0, 1};
     // The address of the kernel's end (the TAP interface); by default the kernel's random one.

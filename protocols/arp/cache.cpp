@@ -93,7 +93,7 @@ std::deque<packet> cache::take_waiting(entry& e) noexcept {
     return out;
 }
 
-void cache::input(const repr& r) {
+void cache::receive(const repr& r, bool answer) {
     if (r.operation == operation::request)
         ++stats_.in_requests;
     else
@@ -121,6 +121,7 @@ void cache::input(const repr& r) {
     const bool for_us = r.target_ip == ip_ && !ip_.is_any();
     if (for_us && r.operation == operation::request) {
         if (!merged) confirm(create(r.sender_ip), r.sender_mac);
+        if (!answer) return;
         // "Swap hardware and protocol fields, putting the local hardware and protocol
         // addresses in the sender fields. Set the ar$op field to ares_op$REPLY."
         ++stats_.out_replies;

@@ -115,7 +115,10 @@ public:
     void resolve(ipv4_address next_hop, packet&& ip_packet);
 
     // A received ARP packet, parsed. Answers requests for our address.
-    void input(const repr& r);
+    void input(const repr& r) { receive(r, true); }
+    // One that another shard of the host received (and answered): learnt as input() would,
+    // never answered, so the requester gets one reply.
+    void learn(const repr& r) { receive(r, false); }
 
     // Sends an announcement of our address (a gratuitous request, RFC 5227 §2.3).
     void announce();
@@ -149,6 +152,7 @@ private:
                                             boost::intrusive::constant_time_size<false>>;
 
     static void on_timer(timer_entry* t);
+    void receive(const repr& r, bool answer);
     entry& create(ipv4_address ip);
     void erase(entry& e) noexcept;
     void confirm(entry& e, mac_address mac);

@@ -60,7 +60,7 @@ std::unique_ptr<buffer_pool> make_pool(const options& o) {
 } // namespace
 
 native_stack::native_stack(scheduler& sched, counter_registry& registry, options opts)
-    : sched_(sched), opts_(opts), own_pool_(make_pool(opts)),
+    : sched_(sched), registry_(registry), opts_(opts), own_pool_(make_pool(opts)),
       pool_(opts.pool != nullptr ? opts.pool : own_pool_.get()), stats_(registry),
       memory_(registry, opts.memory.hard != 0
                             ? opts.memory

@@ -26,6 +26,7 @@
 #include "protocols/ipv4/wire.hpp"
 #include "protocols/stack/interface.hpp"
 #include "protocols/stack/options.hpp"
+#include "protocols/stack/steering.hpp"
 #include "protocols/tcp/layer.hpp"
 #include "protocols/udp/layer.hpp"
 
@@ -80,6 +81,21 @@ public:
         tcp_.set_trace(sink);
         trace_ = std::move(sink);
     }
+
+    // --- shards (steering.hpp) ---
+    // Makes this stack shard `me` of `count` with the same address: TCP segments another
+    // shard owns go to it through `fwd`, ARP to every other shard, and active opens pick
+    // ports this shard owns. Every shard's stack must have the same seed (the owner key).
+    // Count 1 (the default) turns it off. Shard counters: group "shard".
+    void set_steering(unsigned me, unsigned count, forwarder fwd);
+    const tcp::flow_owner& owner() const noexcept { return steering_.owner; }
+    // A frame another shard forwarded: copied into this stack's pool and received on
+    // interface `in` as if its NIC had delivered it (not forwarded again, an ARP request in
+    // it not answered). Counted in shard.injected; no buffer: shard.inject_dropped_no_buffer.
+    void inject(interface_id in, std::span<const std::byte> frame,
+                const packet_offload& offload = {});
+    // The shard counters; nullptr while steering is off.
+    const steering_counters* steering_stats() const noexcept { return steering_stats_.get(); }
 
     // --- ICMP echo (ping) ---
     // Sends one echo request with `payload_bytes` of data and waits for its reply: the round
@@ -136,6 +152,13 @@ private:
     // forward.cpp
     void forward(interface& in, packet&& p, const ipv4::repr& h,
                  std::span<const std::byte> raw_header);
+    // steering.cpp: true when the segment went (or was meant to go) to its owner shard.
+    bool steer_tcp(interface& in, const packet& segment, const ipv4::repr& h,
+                   std::span<const std::byte> raw_header);
+    void share_arp(interface& in, std::span<const std::byte> arp_packet, mac_address sender);
+    // Copies the frame `link` + `header` + `body` into a message for shard `to`.
+    bool send_to_shard(unsigned to, const ethernet::repr& link, std::span<const std::byte> header,
+                       const packet* body, const packet_offload& offload);
     // send.cpp
     result<> link_output(interface& out, ipv4_address next_hop, packet&& ip_packet);
     result<> transmit(interface& out, packet&& payload, mac_address destination,
@@ -166,6 +189,7 @@ private:
     bool tracing() const noexcept { return static_cast<bool>(trace_); }
 
     scheduler& sched_;
+    counter_registry& registry_;
     options opts_;
     std::unique_ptr<buffer_pool> own_pool_;
     buffer_pool* pool_;
@@ -179,6 +203,9 @@ private:
     udp::layer udp_;
     tcp::layer tcp_;
     bool forwarding_ = false;
+    steering steering_;
+    std::unique_ptr<steering_counters> steering_stats_;
+    bool injecting_ = false; // inside inject(): the frame came from another shard
     std::function<void(std::string_view)> trace_;
     std::uint16_t ping_identifier_;
     std::uint16_t ping_sequence_ = 0;

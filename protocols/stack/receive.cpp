@@ -35,7 +35,11 @@ void native_stack::arp_input(interface& in, const packet& p) {
               std::string(r->operation == arp::operation::request ? "who-has " : "reply ") +
                   to_string(r->target_ip) + " tell " + to_string(r->sender_ip) + " is-at " +
                   to_string(r->sender_mac));
+    if (!steering_.on()) [[likely]]
+        return in.arp().input(*r);
+    if (injecting_) return in.arp().learn(*r);
     in.arp().input(*r);
+    share_arp(in, std::span<const std::byte>(bytes).first(n), r->sender_mac);
 }
 
 void native_stack::ipv4_input(interface& in, packet&& p) {
@@ -136,6 +140,7 @@ void native_stack::transport_input(interface& in, packet&& p, const ipv4::repr& 
         return;
     }
     case ipv4::protocol::tcp: {
+        if (steering_.on() && steer_tcp(in, p, h, raw_header)) return;
         const bool valid = transport_checksum_trusted(p);
         return tcp_.input(std::move(p), h.source, h.destination, valid);
     }

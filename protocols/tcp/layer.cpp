@@ -189,6 +189,8 @@ result<> layer::bind_ephemeral(socket& s, ipv4_address local, const endpoint& re
     // A port is suitable when no listener or explicitly bound socket holds it and the
     // 4-tuple it would make is not in use, so, as Linux's connect(), one port serves
     // connections to different peers and a host is not limited to 16,384 connections.
+    // On a host of N shards a port is also suitable only if this shard owns the connection
+    // it would make: about one candidate in N, still in the unpredictable order above.
     std::array<std::byte, 10> t{};
     const std::uint32_t la = local.to_uint(), ra = remote.address.to_uint();
     const std::uint16_t rp = remote.port.value();
@@ -205,7 +207,7 @@ result<> layer::bind_ephemeral(socket& s, ipv4_address local, const endpoint& re
     const unsigned span = cfg_.ephemeral_last - first + 1u;
     for (unsigned i = 0; i < span; ++i) {
         const auto p = static_cast<std::uint16_t>(first + (offset + counter++) % span);
-        if (!shareable_port(p, local, remote)) continue;
+        if (!owner_.mine({local, port(p)}, remote) || !shareable_port(p, local, remote)) continue;
         s.local_ = {local, port(p)};
         s.bound_ = true;
         s.autobound_ = true;

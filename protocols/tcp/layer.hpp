@@ -13,6 +13,7 @@
 #include "framework/wake_relay.hpp"
 #include "protocols/tcp/config.hpp"
 #include "protocols/tcp/counters.hpp"
+#include "protocols/tcp/flow_owner.hpp"
 #include "protocols/tcp/isn.hpp"
 #include "protocols/tcp/network.hpp"
 #include "protocols/tcp/siphash.hpp"
@@ -82,6 +83,11 @@ public:
     // unique for the 4-tuple, shared with other connections to other peers) and binds `s` to
     // it; EADDRNOTAVAIL when every port is in use towards that peer.
     result<> bind_ephemeral(socket& s, ipv4_address local, const endpoint& remote);
+    // On a host of several shards, bind_ephemeral() takes only ports whose connection this
+    // shard owns (flow_owner.hpp), so the peer's answers, steered to the queue this shard
+    // sent on, need no forwarding. Count 1 (the default): every port is ours.
+    void set_owner(const flow_owner& owner) noexcept { owner_ = owner; }
+    const flow_owner& owner() const noexcept { return owner_; }
     void insert(socket& s);
     void erase(socket& s) noexcept;
     // A RST answering `seg` (RFC 9293 §3.10.7.1), sent from `local` to `remote`.
@@ -151,6 +157,7 @@ private:
     std::mt19937_64 rng_;
     // RFC 6056 Algorithm 4: the key of F and G and the table of per-destination counters.
     siphash_key port_key_;
+    flow_owner owner_;
     std::array<std::uint32_t, 4096> port_counters_{};
     std::function<void(std::string_view)> trace_;
     // The host-wide challenge ACKs: the second's start, those sent in it, its random budget.
