@@ -201,14 +201,6 @@ private:
 
 // --- kernel TCP ---
 
-inline sockaddr_in inet(ipv4_address a, std::uint16_t port) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(a.to_uint());
-    return sa;
-}
-
 // A kernel socket's blocking calls give up after this long, so a stuck peer fails the test
 // instead of hanging it.
 inline void set_io_timeout(int fd, int seconds) {

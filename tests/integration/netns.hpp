@@ -6,8 +6,10 @@
 // The test process itself moves into a fresh namespace (unshare(CLONE_NEWNET)) at the start
 // of each test case, and brings lo up there; children inherit it. Without the privilege or
 // /dev/net/tun the test fails in CI (CI=true) and is skipped elsewhere, with the reason.
+#include "framework/net/address.hpp"
 #include "tests/skip.hpp"
 
+#include <arpa/inet.h>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <csignal>
@@ -16,6 +18,7 @@
 #include <fcntl.h>
 #include <initializer_list>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <spawn.h>
 #include <string>
@@ -28,6 +31,15 @@
 extern char** environ;
 
 namespace coronet::test {
+
+// The socket address of `a`:`port`, for the kernel sockets of a test.
+inline sockaddr_in inet(ipv4_address a, std::uint16_t port) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(a.to_uint());
+    return sa;
+}
 
 inline bool in_ci() {
     const char* ci = std::getenv("CI");

@@ -17,34 +17,6 @@ namespace {
 
 constexpr std::size_t l4_offset = ethernet::header_length + ipv4::min_header_length; // 34
 
-// A kernel UDP socket in the test's namespace.
-struct kernel_udp {
-    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    explicit kernel_udp(std::uint16_t port) {
-        REQUIRE(fd >= 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(kernel_ip.to_uint());
-        REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
-    }
-    ~kernel_udp() { ::close(fd); }
-    std::optional<std::string> receive() const {
-        char buf[2048];
-        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n < 0) return std::nullopt;
-        return std::string(buf, static_cast<std::size_t>(n));
-    }
-    void send_to_coronet(std::uint16_t port, const std::string& text) const {
-        sockaddr_in to{};
-        to.sin_family = AF_INET;
-        to.sin_port = htons(port);
-        to.sin_addr.s_addr = htonl(coronet_ip.to_uint());
-        REQUIRE(::sendto(fd, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&to),
-                         sizeof to) == static_cast<ssize_t>(text.size()));
-    }
-};
-
 // A UDP datagram from 10.0.0.2:5000 whose checksum field holds only the pseudo-header sum,
 // as a sender that leaves the checksum to the NIC writes it.
 packet udp_with_partial_checksum(buffer_pool& pool, std::uint16_t port, const std::string& text,
@@ -119,7 +91,7 @@ TEST_CASE(
     tap_world w;
     REQUIRE(w.nic->features().tx_checksum_offload);
     w.kernel_address();
-    kernel_udp sock(9000);
+    udp_flow sock(9000);
     auto errors_before = udp_checksum_errors();
 
     // The control: the same unfinished checksum without needs_csum is a bad checksum.
@@ -145,8 +117,8 @@ TEST_CASE("with checksum offload the kernel hands coronet datagrams with partial
     w.kernel_address();
     REQUIRE(run({"ip", "neigh", "add", "10.0.0.2", "lladdr", "02:c0:7e:00:00:02", "dev", w.name()})
                 .status == 0);
-    kernel_udp sock(9000);
-    sock.send_to_coronet(7000, "partial");
+    udp_flow sock(9000);
+    sock.send("partial", 7000);
     REQUIRE(w.pump_until([&] { return udp_frame_to(w.catcher, 7000) != nullptr; }));
     const packet& p = *udp_frame_to(w.catcher, 7000);
     const auto& off = p.meta().offload;
@@ -174,8 +146,8 @@ TEST_CASE("without checksum offload the kernel's datagrams carry full checksums"
     w.kernel_address();
     REQUIRE(run({"ip", "neigh", "add", "10.0.0.2", "lladdr", "02:c0:7e:00:00:02", "dev", w.name()})
                 .status == 0);
-    kernel_udp sock(9000);
-    sock.send_to_coronet(7000, "complete");
+    udp_flow sock(9000);
+    sock.send("complete", 7000);
     REQUIRE(w.pump_until([&] { return udp_frame_to(w.catcher, 7000) != nullptr; }));
     const packet& p = *udp_frame_to(w.catcher, 7000);
     CHECK((p.meta().offload.flags & packet_offload::needs_csum) == 0);

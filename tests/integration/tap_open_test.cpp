@@ -13,20 +13,6 @@ using namespace coronet::test;
 
 namespace {
 
-struct open_failure {
-    int code = 0;
-    std::string what;
-};
-
-std::optional<open_failure> try_open(const tap_options& o) {
-    try {
-        tap_device d = tap_device::open(o, 2048);
-        return std::nullopt;
-    } catch (const std::system_error& e) {
-        return open_failure{e.code().value(), e.what()};
-    }
-}
-
 // Opens in a child process that has dropped CAP_NET_ADMIN, and reports how it failed.
 open_failure open_without_cap_net_admin(const tap_options& o) {
     int p[2];
@@ -61,10 +47,6 @@ open_failure open_without_cap_net_admin(const tap_options& o) {
     auto nl = msg.find('\n');
     REQUIRE(nl != std::string::npos);
     return {std::stoi(msg.substr(0, nl)), msg.substr(nl + 1)};
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
 }
 
 } // namespace

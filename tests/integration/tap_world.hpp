@@ -22,7 +22,9 @@
 #include <cstring>
 #include <linux/if_packet.h>
 #include <netinet/in.h>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace coronet::test {
@@ -56,6 +58,21 @@ inline tap_options test_options() {
     return o;
 }
 
+// pump_until for a test's own loop: turns it until pred() holds, waiting in the reactor
+// between turns; false after `limit` of real time (the kernel is real: a frame that never
+// comes fails the test).
+template <class Pred>
+bool pump_until(scheduler& sched, uring::uring_reactor& reactor, Pred pred,
+                std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        sched.run_once(false);
+        if (!pred()) reactor.wait(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
 struct tap_world {
     explicit tap_world(tap_options o = test_options(),
                        buffer_pool_options rx = {.buffer_size = 2048, .buffer_count = 64},
@@ -70,17 +87,10 @@ struct tap_world {
         pump_until([&] { return nic->stopped(); });
     }
 
-    // Turns the loop until pred() holds, waiting in the reactor between turns; false after
-    // `limit` of real time (the kernel is real: a frame that never comes fails the test).
+    // Turns the loop until pred() holds (the free pump_until).
     template <class Pred>
     bool pump_until(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-        auto deadline = std::chrono::steady_clock::now() + limit;
-        while (!pred()) {
-            if (std::chrono::steady_clock::now() > deadline) return false;
-            sched.run_once(false);
-            if (!pred()) reactor.wait(std::chrono::milliseconds(20));
-        }
-        return true;
+        return test::pump_until(sched, reactor, pred, limit);
     }
 
     std::string name() const { return nic->name(); }
@@ -124,6 +134,64 @@ public:
 private:
     child_process ping_;
 };
+
+// A kernel socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to 10.0.0.1:`port`.
+inline int kernel_socket(int type, std::uint16_t port) {
+    int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    auto a = inet(kernel_ip, port);
+    REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
+    return fd;
+}
+
+// A kernel UDP socket on 10.0.0.1:`port`: one end of a flow to coronet, which sends and
+// reads without blocking.
+class udp_flow {
+public:
+    explicit udp_flow(std::uint16_t port)
+        : port_(port), fd_(kernel_socket(SOCK_DGRAM | SOCK_NONBLOCK, port)) {}
+    ~udp_flow() { ::close(fd_); }
+    udp_flow(const udp_flow&) = delete;
+    udp_flow& operator=(const udp_flow&) = delete;
+
+    std::uint16_t port() const noexcept { return port_; }
+    void send(const std::string& text, std::uint16_t coronet_port = 9000) const {
+        auto to = inet(coronet_ip, coronet_port);
+        REQUIRE(::sendto(fd_, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                         sizeof to) == static_cast<ssize_t>(text.size()));
+    }
+    // A datagram coronet sent this socket, if one is waiting.
+    std::optional<std::string> receive() const {
+        char buf[2048];
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n < 0) return std::nullopt;
+        return std::string(buf, static_cast<std::size_t>(n));
+    }
+
+private:
+    std::uint16_t port_;
+    int fd_;
+};
+
+// How tap_device::open failed, if it did.
+struct open_failure {
+    int code = 0;
+    std::string what;
+};
+
+inline std::optional<open_failure> try_open(const tap_options& o,
+                                            std::size_t rx_frame_bytes = 2048) {
+    try {
+        tap_device d = tap_device::open(o, rx_frame_bytes);
+        return std::nullopt;
+    } catch (const std::system_error& e) {
+        return open_failure{e.code().value(), e.what()};
+    }
+}
+
+inline bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
 
 // The kernel's end writing raw frames onto the wire (an AF_PACKET socket bound to the TAP
 // interface): they come out of the device's read side, to coronet.

@@ -2,8 +2,8 @@
 // One multi-queue TAP device ("cmq0") in the test's own network namespace, with `n` queues,
 // each its own tap_nic (nic names "cmq0", "cmq0_q1", ...) and receiver, all on one scheduler
 // and reactor; the kernel's end is 10.0.0.1 and knows 10.0.0.2 at coronet_mac without ARP.
-// Kernel UDP sockets on 10.0.0.1 are the flows: udp_flow sends from one and reads what
-// coronet sends it; udp_from_coronet builds coronet's datagrams of a flow.
+// Kernel UDP sockets on 10.0.0.1 (udp_flow) are one end of each flow; udp_from_coronet
+// builds coronet's datagrams of a flow.
 #include "tests/integration/tap_world.hpp"
 
 #include <memory>
@@ -45,44 +45,6 @@ inline bytes udp_from_coronet(std::uint16_t kernel_port, const std::string& text
                           ipv4_packet(ipv4::protocol::udp, d));
 }
 
-// A kernel UDP socket on 10.0.0.1:`port`, one end of a flow to 10.0.0.2:9000.
-class udp_flow {
-public:
-    explicit udp_flow(std::uint16_t port)
-        : port_(port), fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
-        REQUIRE(fd_ >= 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(kernel_ip.to_uint());
-        REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
-    }
-    ~udp_flow() { ::close(fd_); }
-    udp_flow(const udp_flow&) = delete;
-    udp_flow& operator=(const udp_flow&) = delete;
-
-    std::uint16_t port() const noexcept { return port_; }
-    void send(const std::string& text) const {
-        sockaddr_in to{};
-        to.sin_family = AF_INET;
-        to.sin_port = htons(coronet_udp_port);
-        to.sin_addr.s_addr = htonl(coronet_ip.to_uint());
-        REQUIRE(::sendto(fd_, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&to),
-                         sizeof to) == static_cast<ssize_t>(text.size()));
-    }
-    // A datagram coronet sent this socket, if one is waiting.
-    std::optional<std::string> receive() const {
-        char buf[2048];
-        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-        if (n < 0) return std::nullopt;
-        return std::string(buf, static_cast<std::size_t>(n));
-    }
-
-private:
-    std::uint16_t port_;
-    int fd_;
-};
-
 struct mq_world {
     struct queue {
         explicit queue(buffer_pool_options o) : rx_pool(o) {}
@@ -122,16 +84,9 @@ struct mq_world {
         });
     }
 
-    // As tap_world::pump_until.
     template <class Pred>
     bool pump_until(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-        auto deadline = std::chrono::steady_clock::now() + limit;
-        while (!pred()) {
-            if (std::chrono::steady_clock::now() > deadline) return false;
-            sched.run_once(false);
-            if (!pred()) reactor.wait(std::chrono::milliseconds(20));
-        }
-        return true;
+        return test::pump_until(sched, reactor, pred, limit);
     }
 
     std::uint64_t counter(unsigned q, const std::string& c) const {

@@ -41,11 +41,7 @@ void kernel_asks_for(std::uint8_t first, std::uint8_t n) {
     int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     REQUIRE(s >= 0);
     for (std::uint8_t i = 0; i < n; ++i) {
-        sockaddr_in to{};
-        to.sin_family = AF_INET;
-        to.sin_port = htons(9);
-        to.sin_addr.s_addr =
-            htonl(ipv4_address{10, 0, 0, static_cast<std::uint8_t>(first + i)}.to_uint());
+        auto to = inet(ipv4_address{10, 0, 0, static_cast<std::uint8_t>(first + i)}, 9);
         CHECK(::sendto(s, "x", 1, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 1);
     }
     ::close(s);

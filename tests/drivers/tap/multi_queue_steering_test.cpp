@@ -52,14 +52,7 @@ std::optional<unsigned> segment_to(mq_world& w, std::uint16_t port) {
 
 // A kernel TCP listener on 10.0.0.1:`port`.
 struct kernel_listener {
-    explicit kernel_listener(std::uint16_t port)
-        : fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-        REQUIRE(fd >= 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(kernel_ip.to_uint());
-        REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
+    explicit kernel_listener(std::uint16_t port) : fd(kernel_socket(SOCK_STREAM, port)) {
         REQUIRE(::listen(fd, 128) == 0);
     }
     ~kernel_listener() { ::close(fd); }

@@ -12,22 +12,12 @@ using namespace coronet::test;
 
 namespace {
 
-struct open_failure {
-    int code = 0;
-    std::string what;
-};
-
-std::optional<open_failure> try_open(const tap_options& o) {
-    try {
-        tap_device d = tap_device::open(o, 2048);
-        return std::nullopt;
-    } catch (const std::system_error& e) {
-        return open_failure{e.code().value(), e.what()};
-    }
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
+// The first queue of multi-queue device "cmq0", for a later one to join.
+tap_device first_queue(std::size_t rx_frame_bytes = 2048) {
+    auto o = test_options();
+    o.name = "cmq0";
+    o.multi_queue = true;
+    return tap_device::open(o, rx_frame_bytes);
 }
 
 // The queues attached to the device, as the kernel reports them (IFLA_TUN_NUM_QUEUES, which
@@ -108,10 +98,7 @@ TEST_CASE("a queue that cannot join a device fails with the errno and what to do
         CHECK(contains(f->what, "multi_queue = true"));
     }
     SECTION("a multi-queue device opened again as single-queue: EINVAL") {
-        auto first = o;
-        first.mode = tap_open_mode::create;
-        first.multi_queue = true;
-        tap_device q0 = tap_device::open(first, 2048);
+        tap_device q0 = first_queue();
         auto single = test_options();
         single.name = "cmq0";
         single.mode = tap_open_mode::attach;
@@ -121,19 +108,16 @@ TEST_CASE("a queue that cannot join a device fails with the errno and what to do
         CHECK(contains(f->what, "set multi_queue"));
     }
     SECTION("creating a multi-queue device whose name is taken: EBUSY") {
-        auto first = o;
-        first.mode = tap_open_mode::create;
-        first.multi_queue = true;
-        tap_device q0 = tap_device::open(first, 2048);
-        auto f = try_open(first);
+        tap_device q0 = first_queue();
+        auto again = o;
+        again.mode = tap_open_mode::create;
+        again.multi_queue = true;
+        auto f = try_open(again);
         REQUIRE(f);
         CHECK(f->code == EBUSY);
     }
     SECTION("offloads unlike the first queue's: EINVAL, and the first queue's stay") {
-        auto first = o;
-        first.mode = tap_open_mode::create;
-        first.multi_queue = true;
-        tap_device q0 = tap_device::open(first, 2048);
+        tap_device q0 = first_queue();
         REQUIRE(q0.offloads() == TUN_F_CSUM);
         auto no_csum = o;
         no_csum.checksum_offload = false;
@@ -147,10 +131,7 @@ TEST_CASE("a queue that cannot join a device fails with the errno and what to do
         CHECK(q1.offloads() == TUN_F_CSUM);
     }
     SECTION("a device whose first queue has TSO4 refuses a queue whose buffers cannot hold it") {
-        auto first = o;
-        first.mode = tap_open_mode::create;
-        first.multi_queue = true;
-        tap_device q0 = tap_device::open(first, 65600);
+        tap_device q0 = first_queue(65600);
         REQUIRE(q0.offloads() == (TUN_F_CSUM | TUN_F_TSO4));
         auto f = try_open(o); // 2 KiB buffers
         REQUIRE(f);
