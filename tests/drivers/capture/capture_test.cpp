@@ -3,6 +3,7 @@
 #include "drivers/capture/capture.hpp"
 #include "drivers/wire/wire.hpp"
 #include "framework/coronet.hpp"
+#include "tests/drivers/frame_bytes.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -17,6 +18,8 @@
 #include <vector>
 
 using namespace coronet;
+using coronet::testing::bytes_of;
+using coronet::testing::packet_from;
 using namespace std::chrono_literals;
 
 namespace {
@@ -37,16 +40,7 @@ packet make_frame(buffer_pool& pool, std::size_t length, std::uint8_t src, std::
     mac_address{2, 0, 0, 0, 0, src}.write_to(std::span(bytes).subspan(6, 6));
     bytes[12] = std::byte{0x88};
     bytes[13] = std::byte{0xb5};
-    counter copied;
-    packet p = packet::allocate(pool).value();
-    p.append(bytes, copied).value();
-    return p;
-}
-
-std::vector<std::byte> bytes_of(const packet& p) {
-    std::vector<std::byte> out(p.length());
-    p.copy_out(0, out).value();
-    return out;
+    return packet_from(pool, bytes);
 }
 
 struct temp_file {

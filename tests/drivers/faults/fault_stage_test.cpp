@@ -3,6 +3,7 @@
 #include "drivers/faults/fault_stage.hpp"
 #include "drivers/wire/wire.hpp"
 #include "framework/coronet.hpp"
+#include "tests/drivers/frame_bytes.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -10,6 +11,8 @@
 #include <vector>
 
 using namespace coronet;
+using coronet::testing::bytes_of;
+using coronet::testing::packet_from;
 using namespace std::chrono_literals;
 
 namespace {
@@ -23,16 +26,7 @@ nic_config named(const char* name) {
 packet make_frame(buffer_pool& pool, std::size_t length, std::uint8_t seq) {
     std::vector<std::byte> bytes(length, std::byte{0x33});
     bytes[14] = std::byte{seq};
-    counter copied;
-    packet p = packet::allocate(pool).value();
-    p.append(bytes, copied).value();
-    return p;
-}
-
-std::vector<std::byte> bytes_of(const packet& p) {
-    std::vector<std::byte> out(p.length());
-    p.copy_out(0, out).value();
-    return out;
+    return packet_from(pool, bytes);
 }
 
 struct recorder final : frame_sink {

@@ -3,11 +3,14 @@
 // pool, and that what a queue sends leaves through the port.
 #include "drivers/wire/multiqueue.hpp"
 #include "framework/coronet.hpp"
+#include "tests/drivers/frame_bytes.hpp"
 
 #include <catch2/catch.hpp>
 #include <vector>
 
 using namespace coronet;
+using coronet::testing::bytes_of;
+using coronet::testing::packet_from;
 
 namespace {
 
@@ -52,19 +55,6 @@ std::vector<std::byte> ip_frame(mac_address from_mac, mac_address to_mac, endpoi
     return b;
 }
 
-packet make(buffer_pool& pool, const std::vector<std::byte>& bytes) {
-    counter copied;
-    packet p = packet::allocate(pool).value();
-    p.append(bytes, copied).value();
-    return p;
-}
-
-std::vector<std::byte> bytes_of(const packet& p) {
-    std::vector<std::byte> out(p.length());
-    p.copy_out(0, out).value();
-    return out;
-}
-
 struct keeper final : frame_sink {
     std::vector<packet> got;
     result<> push(packet&& frame) override {
@@ -97,7 +87,7 @@ struct bench {
     // Sends `frame` from the peer and returns the queue it reached (-1: none).
     int from_peer(const std::vector<std::byte>& frame) {
         const auto before0 = at_q[0].got.size(), before1 = at_q[1].got.size();
-        REQUIRE(peer.transmit(make(pool_peer, frame)));
+        REQUIRE(peer.transmit(packet_from(pool_peer, frame)));
         s.run_until_idle();
         if (at_q[0].got.size() > before0) return 0;
         if (at_q[1].got.size() > before1) return 1;
@@ -140,7 +130,7 @@ TEST_CASE("multiqueue: the queue that sent on a flow receives it, until another 
     const endpoint client = peer_on(b.port, service, 0);
     // Queue 1 answers the flow the hash gives to queue 0: the port learns it.
     const auto reply = ip_frame(port_mac, peer_mac, service, client, 6);
-    REQUIRE(b.port.queue(1).transmit(make(b.pool_q1, reply)));
+    REQUIRE(b.port.queue(1).transmit(packet_from(b.pool_q1, reply)));
     b.s.run_until_idle();
     REQUIRE(b.at_peer.got.size() == 1);
     CHECK(bytes_of(b.at_peer.got[0]) == reply);

@@ -2,6 +2,7 @@
 // sender's queue, the MTU, the receiver's buffers and ring, the DPC budget, checksum offload.
 #include "drivers/wire/wire.hpp"
 #include "framework/coronet.hpp"
+#include "tests/drivers/frame_bytes.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -9,6 +10,8 @@
 #include <vector>
 
 using namespace coronet;
+using coronet::testing::bytes_of;
+using coronet::testing::packet_from;
 using namespace std::chrono_literals;
 
 namespace {
@@ -36,16 +39,7 @@ packet make_frame(buffer_pool& pool, std::size_t length, std::uint32_t seq = 0) 
         for (int k = 0; k < 4; ++k)
             bytes[14 + k] = std::byte(static_cast<unsigned char>(seq >> (24 - 8 * k)));
     }
-    counter copied;
-    packet p = packet::allocate(pool).value();
-    p.append(bytes, copied).value();
-    return p;
-}
-
-std::vector<std::byte> bytes_of(const packet& p) {
-    std::vector<std::byte> out(p.length());
-    p.copy_out(0, out).value();
-    return out;
+    return packet_from(pool, bytes);
 }
 
 // The stack's receive input, as a test sees it: what arrived, when, in which DPC run.
