@@ -9,10 +9,23 @@
 #include "protocols/stack/launch.hpp"
 
 #include <atomic>
+#include <cstdint>
+#include <future>
 #include <string>
 #include <vector>
 
+namespace coronet {
+namespace uring {
+class uring_reactor;
+}
+namespace native {
+class native_stack;
+}
+} // namespace coronet
+
 namespace coronet::launch {
+
+class signal_reader; // launch.cpp: SIGINT/SIGTERM/SIGUSR1 as bytes on a pipe
 
 class run_shared {
 public:
@@ -50,6 +63,37 @@ private:
     std::atomic<bool> signalled_{false};
     std::atomic<int> code_{0};
 };
+
+// Where a shard's server runs: its index, what the shards share, and (on shard 0, when
+// the run stops on signals) the signal pipe.
+struct shard_place {
+    unsigned id = 0;
+    run_shared& shared;
+    signal_reader* signals = nullptr;
+    bool done = false; // shard_done() was called
+};
+
+// --- launch.cpp ---
+std::string process_name(const stack_options& o, const shard_place& place);
+// Runs the process until it ends (and, on the shard watching signals, until every shard is
+// done), then the calls it made to end the others.
+void run_process(scheduler& sched, process& p, server_context& ctx, shard_place& place);
+// What run_server returns for this shard (a crash's reason printed on stderr).
+int exit_code_of(const process& p, const server_context& ctx);
+
+// --- launch_native.cpp ---
+// What native shards share besides run_shared: the seed (every shard's stack has the same
+// keys: the owner of a connection is a keyed hash), the TAP device shard 0 made (the others
+// attach a queue each), and each shard's stack, for the frames forwarded to it.
+struct native_shared {
+    native_shared(unsigned count, std::uint64_t stack_seed);
+    std::uint64_t seed;
+    std::promise<std::string> device_made;
+    std::shared_future<std::string> device;
+    std::vector<native::native_stack*> stacks; // slot i written on shard i only
+};
+int run_native_shard(const stack_options& o, const server_main& server, scheduler& sched,
+                     uring::uring_reactor& reactor, shard_place& place, native_shared& shared);
 
 // The report of one shard (counters, and TCP connections on the native stack).
 std::string report_text(const server_context& ctx);
