@@ -88,5 +88,11 @@ int main(int argc, char** argv) {
             t.cache.invalidations, t.cache.evictions, t.cache.too_large, t.cache.entries,
             t.cache.bytes, t.buffer_waits);
     }
+    // Each shard's share, to see how evenly the kernel (SO_REUSEPORT) or the TAP queues spread
+    // connections; scripts/bench reads these lines.
+    if (states.size() > 1)
+        for (std::size_t i = 0; i < states.size(); ++i)
+            fmt::print("httpd: shard {}: {} requests, {} connections accepted\n", i,
+                       states[i]->requests, states[i]->accepted);
     return rc;
 }
