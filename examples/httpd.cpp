@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     // another's); made here because they must outlive the stacks they serve on.
     std::vector<std::unique_ptr<server_state>> states;
     for (unsigned i = 0; i < shard_count(opts); ++i)
-        states.push_back(std::make_unique<server_state>(cfg));
+        states.emplace_back(new server_state{cfg}); // clang 14 has no make_unique of an aggregate
     const server_main serve = [&states](server_context& ctx) {
         server_state& st = *states[ctx.shard_id];
         st.stack_counters = &ctx.counters;
@@ -88,5 +88,11 @@ int main(int argc, char** argv) {
             t.cache.invalidations, t.cache.evictions, t.cache.too_large, t.cache.entries,
             t.cache.bytes, t.buffer_waits);
     }
+    // Each shard's share, to see how evenly the kernel (SO_REUSEPORT) or the TAP queues spread
+    // connections; scripts/bench reads these lines.
+    if (states.size() > 1)
+        for (std::size_t i = 0; i < states.size(); ++i)
+            fmt::print("httpd: shard {}: {} requests, {} connections accepted\n", i,
+                       states[i]->requests, states[i]->accepted);
     return rc;
 }

@@ -234,6 +234,7 @@ std::string httpd_metrics(const server_state& st) {
     };
     const auto& c = st.cache.stats();
     metric("connections", st.connections, true);
+    metric("accepted", st.accepted);
     metric("requests", st.requests);
     metric("idle_timeouts", st.idle_timeouts);
     metric("header_timeouts", st.header_timeouts);
@@ -287,6 +288,7 @@ task<void> http_serve(process& p, server_state& st) {
             if (conn.error() == ECANCELED || conn.error() == EBADF) co_return;
             continue; // e.g. a connection reset before accept
         }
+        ++st.accepted;
         if (st.connections >= st.cfg.max_connections) {
             p.spawn([&p, c = *conn]() -> task<void> {
                 (void)co_await write_text(p, c, http::error_response(503, false));

@@ -62,6 +62,7 @@ inline constexpr std::uint32_t head_buffer = 512; // a response head, copied in 
 struct server_state {
     const httpd_config& cfg;
     std::size_t connections = 0;
+    std::uint64_t accepted = 0; // connections the listener accepted, 503s included
     std::uint64_t requests = 0;
     std::uint64_t idle_timeouts = 0;   // connections closed for idling between requests
     std::uint64_t header_timeouts = 0; // requests answered 408 for a head too slow to arrive

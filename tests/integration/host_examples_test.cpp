@@ -1,6 +1,7 @@
 // The examples on the host stack (Linux sockets through io_uring), as a user runs them:
 // coronet-echo and coronet-httpd started as programs on loopback in the test's own network
-// namespace, answered by curl and a kernel socket, and stopped by SIGTERM with status 0.
+// namespace, answered by curl and a kernel socket, and stopped by SIGTERM with status 0;
+// coronet-httpd also with two shards, whose per-shard summary lines scripts/bench reads.
 #include "tests/integration/netns.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,11 +9,13 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <netinet/in.h>
 #include <thread>
+#include <vector>
 
 using namespace coronet::test;
 
@@ -171,5 +174,68 @@ TEST_CASE("coronet-httpd's admin port serves /metrics, and SIGUSR1 prints its co
         CHECK(httpd.wait() == 0); // SIGUSR1 reported and did not stop it; SIGTERM did
     }
     ::close(err);
+    ::unlink(path);
+}
+
+TEST_CASE("coronet-httpd --cores 2 on the host stack counts every connection and request on the "
+          "shard that took it, and prints each shard's share at exit") {
+    CORONET_ENTER_NETNS();
+    char path[] = "/tmp/coronet-httpd-stdout-XXXXXX";
+    const int out = ::mkstemp(path);
+    REQUIRE(out >= 0);
+    constexpr int connections = 16;
+    constexpr int per_connection = 3;
+    {
+        child_process httpd({example("httpd"), "--stack", "host", "--cores", "2", "--port", "8080"},
+                            out);
+        REQUIRE(httpd.started());
+        const std::string request = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+        const std::string body = "Hello from coronet!\n";
+        for (int c = 0; c < connections; ++c) {
+            const int s = connect_loopback(SOCK_STREAM, 8080);
+            REQUIRE(s >= 0);
+            std::string pipelined;
+            for (int r = 0; r < per_connection; ++r)
+                pipelined += request;
+            CHECK(::write(s, pipelined.data(), pipelined.size()) ==
+                  static_cast<ssize_t>(pipelined.size()));
+            // Read until every response's body is in: the requests were all served.
+            std::string got;
+            char buf[4096];
+            auto bodies = [&] {
+                int n = 0;
+                for (auto at = got.find(body); at != std::string::npos; at = got.find(body, at + 1))
+                    ++n;
+                return n;
+            };
+            while (bodies() < per_connection) {
+                const auto n = ::read(s, buf, sizeof buf);
+                if (n <= 0) break;
+                got.append(buf, static_cast<std::size_t>(n));
+            }
+            CHECK(bodies() == per_connection);
+            ::close(s);
+        }
+        httpd.signal(SIGTERM);
+        CHECK(httpd.wait() == 0);
+    }
+    std::ifstream in(path);
+    std::string line;
+    std::vector<unsigned> shards;
+    std::uint64_t requests = 0, accepted = 0;
+    while (std::getline(in, line)) {
+        unsigned shard = 0;
+        unsigned long long r = 0, a = 0;
+        if (std::sscanf(line.c_str(), "httpd: shard %u: %llu requests, %llu connections accepted",
+                        &shard, &r, &a) == 3) {
+            shards.push_back(shard);
+            requests += r;
+            accepted += a;
+        }
+    }
+    CHECK(shards == std::vector<unsigned>{0, 1});
+    CHECK(requests == connections * per_connection);
+    CHECK(accepted == connections);
+    ::close(out);
     ::unlink(path);
 }
