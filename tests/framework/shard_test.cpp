@@ -26,7 +26,7 @@ std::vector<std::string> ping_pong_trace(unsigned count) {
             const unsigned to = (s.id() + 1 + round) % s.count();
             const unsigned from = s.id();
             int answer = co_await submit_to(to, [from, round, &trace]() -> task<int> {
-                co_await sleep_for(std::chrono::milliseconds(1 + (from + round) % 3));
+                (void)co_await sleep_for(std::chrono::milliseconds(1 + (from + round) % 3));
                 trace.push_back(std::to_string(from) + ">" + std::to_string(shard::current().id()) +
                                 " at " +
                                 std::to_string(scheduler::current().now().since_epoch.count()));
@@ -67,7 +67,7 @@ TEST_CASE("submit_to takes tasks, void functions and exceptions, and runs inline
         if (s.id() != 0) co_return;
         time_point before = scheduler::current().now();
         std::string text = co_await submit_to(1, []() -> task<std::string> {
-            co_await sleep_for(5ms);
+            (void)co_await sleep_for(5ms);
             co_return "slept on " + std::to_string(shard::current().id());
         });
         CHECK(text == "slept on 1");
@@ -132,7 +132,7 @@ TEST_CASE("calls beyond max_in_flight wait for a slot; none is lost", "[shard]")
             calls.push_back(submit_to(1, [i, &running, &most_running]() -> task<int> {
                 ++running;
                 most_running = std::max(most_running, running);
-                co_await sleep_for(1ms);
+                (void)co_await sleep_for(1ms);
                 --running;
                 co_return i;
             }));
@@ -215,7 +215,7 @@ TEST_CASE("shards on threads: a main that throws ends its shard only; run rethro
     std::atomic<int> served{0};
     auto main = [&](shard& s) -> task<void> {
         if (s.id() == 0) throw std::runtime_error("shard 0 crashed");
-        co_await sleep_for(20ms); // shard 0 has long crashed: shard 1 goes on
+        (void)co_await sleep_for(20ms); // shard 0 has long crashed: shard 1 goes on
         for (int i = 0; i < 100; ++i) {
             int one =
                 co_await submit_to(0, [] { return 1; }); // a crashed main's shard still answers

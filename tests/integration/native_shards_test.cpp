@@ -122,7 +122,7 @@ TEST_CASE("two native shards on a multi-queue TAP serve 64 kernel clients and 32
         listening.fetch_add(1);
         if (me != 0) co_return; // shard 1's process serves on until finish_all
         while (listening.load() < 2)
-            co_await sleep_for(5ms);
+            (void)co_await sleep_for(5ms);
         std::thread kernel_side([&] {
             for (int i = 0; i < clients; ++i)
                 exact += kernel_round_trip(i);
@@ -180,7 +180,7 @@ TEST_CASE("two native shards on a multi-queue TAP serve 64 kernel clients and 32
                                                      f[0].arp_forwarded_out +
                                                      f[1].arp_forwarded_out)
                 break;
-            co_await sleep_for(10ms);
+            (void)co_await sleep_for(10ms);
         }
         kernel_retransmits = test::kernel_net_counters("/proc/net/snmp", "Tcp:", {"RetransSegs"}) -
                              kernel_retransmits_before;
