@@ -103,8 +103,10 @@ public:
     scheduler& sched_of(unsigned i) { return group_.at(group_shard(i)).sched(); }
     native::native_stack& client() noexcept { return *client_stack; }
 
+    // 0 with one server shard: its stack does no steering and has no such counters.
     std::uint64_t shard_counter(unsigned i, const char* name) const {
-        return stacks[i]->steering_stats()->group.find(name)->value;
+        const auto* stats = stacks[i]->steering_stats();
+        return stats == nullptr ? 0 : stats->group.find(name)->value;
     }
     std::uint64_t sum(const char* name) const {
         std::uint64_t n = 0;
