@@ -9,7 +9,17 @@ namespace coronet {
 nic::nic(scheduler& s, counter_registry& registry, nic_config config)
     : typed_object(), sched_(s), config_(std::move(config)), stats_(registry, config_.name),
       line_(s.interrupts().allocate(config_.name)) {
-    s.interrupts().connect_dpc(line_, dpc_).value();
+    // The DPC goes on the NIC's own scheduler, not the raiser's (connect_dpc's current one): in
+    // a simulated shard group the wire, on shard 0, raises the line of a queue of another shard.
+    s.interrupts()
+        .connect(
+            line_,
+            [](void* self, unsigned) {
+                auto* n = static_cast<nic*>(self);
+                n->sched_.queue_dpc(n->dpc_);
+            },
+            this)
+        .value();
 }
 
 nic::~nic() { sched_.interrupts().disconnect(line_); }

@@ -28,10 +28,11 @@ std::uint64_t mix(std::uint64_t z) noexcept { // splitmix64's finaliser
 
 // --- queue_nic ---
 
-queue_nic::queue_nic(multiqueue_port& port, unsigned index, counter_registry& registry,
-                     nic_config config, buffer_pool& pool, std::uint32_t ring_size)
-    : nic(port.port().sched(), registry, std::move(config)), port_(&port), index_(index),
-      pool_(pool), ring_(ring_size) {}
+queue_nic::queue_nic(multiqueue_port& port, scheduler& sched, unsigned index,
+                     counter_registry& registry, nic_config config, buffer_pool& pool,
+                     std::uint32_t ring_size)
+    : nic(sched, registry, std::move(config)), port_(&port), index_(index), pool_(pool),
+      ring_(ring_size) {}
 
 result<> queue_nic::driver_transmit(packet&& frame) {
     if (port_ == nullptr) return error{ENETDOWN};
@@ -62,7 +63,8 @@ multiqueue_port::multiqueue_port(wire& w, counter_registry& registry, nic_config
     for (unsigned i = 0; i < queues.size(); ++i) {
         nic_config qc = config;
         qc.name = config.name + "q" + std::to_string(i);
-        queues_.push_back(make_object<queue_nic>(*this, i, *queues[i].registry, std::move(qc),
+        scheduler& s = queues[i].sched != nullptr ? *queues[i].sched : port_.sched();
+        queues_.push_back(make_object<queue_nic>(*this, s, i, *queues[i].registry, std::move(qc),
                                                  *queues[i].pool, options.rx_ring_size));
     }
     port_.attach(&dispatch_);

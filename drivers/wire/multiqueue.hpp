@@ -39,8 +39,8 @@ class multiqueue_port;
 // One queue: a NIC whose frames come from and go to the port.
 class queue_nic final : public nic {
 public:
-    queue_nic(multiqueue_port& port, unsigned index, counter_registry& registry, nic_config config,
-              buffer_pool& pool, std::uint32_t ring_size);
+    queue_nic(multiqueue_port& port, scheduler& sched, unsigned index, counter_registry& registry,
+              nic_config config, buffer_pool& pool, std::uint32_t ring_size);
     unsigned index() const noexcept { return index_; }
     buffer_pool& pool() const noexcept { return pool_; }
 
@@ -63,6 +63,10 @@ private:
 struct queue_setup {
     counter_registry* registry; // the shard's: the queue's NIC counters go there
     buffer_pool* pool;          // the shard's: received frames are copied into it
+    // The shard's: the queue's interrupt and polling run there. Null: the wire's scheduler
+    // (every shard on one scheduler). Simulated shards (shard_group) are all on one thread,
+    // so the port hands frames to a queue of another scheduler directly.
+    scheduler* sched = nullptr;
 };
 
 struct multiqueue_options {

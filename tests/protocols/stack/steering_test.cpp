@@ -1,6 +1,7 @@
 // The native stack on several shards of one host (steering.hpp), on one thread and one
 // virtual clock: a plain client host and a sharded host on one wire, the sharded one behind a
 // multiqueue_port that steers received frames as Linux's tun does.
+#include "tests/protocols/stack/echo.hpp"
 #include "tests/protocols/stack/sharded_host.hpp"
 
 #include "tests/protocols/tcp/sim_fixture.hpp"
@@ -34,34 +35,6 @@ struct fixture {
         return peer.counters().find(group)->find(name)->value;
     }
 };
-
-// Reads until end of stream, writing back what it read, then closes.
-task<void> echo(process& p, handle h) {
-    std::vector<std::byte> buf(4096);
-    for (;;) {
-        auto n = co_await p.read(h, buf);
-        if (!n || *n == 0) break;
-        auto w = co_await p.write_all(h, std::span(buf).first(*n));
-        if (!w) break;
-    }
-    (void)co_await p.close(h);
-}
-
-// Sends `out`, shuts down its side, reads the echo to the end: true when it came back whole.
-task<bool> round_trip(process& p, handle h, std::vector<std::byte> out) {
-    auto w = co_await p.write_all(h, out);
-    if (!w) co_return false;
-    (void)p.shutdown(h, shutdown_how::write).get();
-    std::vector<std::byte> in, buf(4096);
-    for (;;) {
-        auto n = co_await p.read(h, buf);
-        if (!n) co_return false;
-        if (*n == 0) break;
-        in.insert(in.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
-    }
-    (void)co_await p.close(h);
-    co_return in == out;
-}
 
 // An echo server on `at` in process `p`; each peer it accepted is pushed on `peers`.
 void serve(process& p, std::vector<endpoint>& peers, endpoint at = service) {
