@@ -1,8 +1,11 @@
 // run_server with several cores on the host stack, over loopback: every shard runs the server
 // in its own process on its own thread and listens on the same port (SO_REUSEPORT); kernel
-// clients reach both; finish_all ends all shards; a shard whose server crashes ends alone.
+// clients reach both; finish_all ends all shards, closing the connections still open; a
+// handle of one shard's process is refused by another's (EBADF); a shard whose server
+// crashes ends alone.
 #include "framework/coronet.hpp"
 #include "framework/shard/shard.hpp"
+#include "framework/shard/submit.hpp"
 #include "framework/uring/ops.hpp"
 #include "protocols/stack/launch.hpp"
 #include "tests/drivers/host_shards.hpp"
@@ -42,6 +45,9 @@ struct sharded_echo {
     std::array<int, 8> accepted{}; // slot i written only by shard i
     std::array<std::size_t, 8> echoed{};
     std::atomic<unsigned> listening{0};
+    std::array<process*, 8> processes{}; // slot i written only by shard i
+    // What shard 1's process said to a handle of shard 0's (0: it took it).
+    std::atomic<int> foreign_handle_error{-1};
     int rc = -1;
     std::thread runner;
 
@@ -77,7 +83,19 @@ struct sharded_echo {
             }(ctx, control[0]));
         auto ls = co_await p.listen({test::loopback, port}, {.backlog = 1024});
         if (!ls) throw std::runtime_error("listen: " + ls.message());
+        processes[me] = &p;
         listening.fetch_add(1);
+        if (me == 0 && cores > 1 && crash_shard < 0) {
+            while (listening.load() < cores)
+                (void)co_await sleep_for(std::chrono::milliseconds(1));
+            // A handle means something only in the table that issued it: shard 1's process
+            // refuses shard 0's listener (its table id is not shard 1's), as any process would.
+            const handle mine = *ls;
+            foreign_handle_error = co_await submit_to(1, [this, mine]() -> task<int> {
+                auto r = co_await processes[1]->get_socket_name(mine);
+                co_return r ? 0 : r.error();
+            });
+        }
         for (;;) {
             auto conn = co_await p.accept(*ls);
             if (!conn) co_return; // the process is ending
@@ -114,14 +132,32 @@ TEST_CASE("two host-stack shards share one port; finish_all ends both with its c
     sharded_echo run(2, -1);
     wait_listening(run, 2);
     const int exact = exact_round_trips(run.port, 64);
+    // Eight more stay connected, each served once, while the run ends: every shard's process
+    // closes them (a reader sees end of file or a reset, not its 5 s timeout).
+    std::vector<std::unique_ptr<test::kernel_client>> open;
+    std::vector<std::byte> one_byte(1, std::byte{42});
+    int served_once = 0;
+    for (int i = 0; i < 8; ++i) {
+        open.push_back(std::make_unique<test::kernel_client>(endpoint{test::loopback, run.port}));
+        served_once += open.back()->connected && open.back()->round_trip(one_byte);
+    }
     run.finish(7);
+    int closed_by_server = 0;
+    for (auto& c : open) {
+        std::byte b{};
+        const ssize_t n = ::recv(c->fd, &b, 1, 0);
+        closed_by_server += n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
     CHECK(exact == 64);
+    CHECK(served_once == 8);
+    CHECK(closed_by_server == 8);
     CHECK(run.rc == 7);
+    CHECK(run.foreign_handle_error == EBADF);
     const int served = run.accepted[0] + run.accepted[1];
-    CHECK(served == 64);
+    CHECK(served == 64 + 8);
     CHECK(run.accepted[0] > 0);
     CHECK(run.accepted[1] > 0);
-    CHECK(run.echoed[0] + run.echoed[1] == 64 * 1000);
+    CHECK(run.echoed[0] + run.echoed[1] == 64 * 1000 + 8);
 }
 
 TEST_CASE("a shard whose server crashes ends alone; the others serve on; the run returns 1",
