@@ -202,22 +202,27 @@ bool try_post(unsigned to, F fn) {
     return false;
 }
 
+namespace detail {
+// One submit_to(fn) per shard, in shard order: what invoke_on_all and map_reduce await.
 template <class F>
-task<void> invoke_on_all(F fn) {
-    std::vector<task<detail::call_result_t<F>>> calls;
+std::vector<task<call_result_t<F>>> calls_to_all(const F& fn) {
+    std::vector<task<call_result_t<F>>> calls;
     const unsigned n = shard::current().count();
+    calls.reserve(n);
     for (unsigned i = 0; i < n; ++i)
         calls.push_back(submit_to(i, fn));
-    co_await when_all(std::move(calls));
+    return calls;
+}
+} // namespace detail
+
+template <class F>
+task<void> invoke_on_all(F fn) {
+    co_await when_all(detail::calls_to_all(fn));
 }
 
 template <class F, class T, class Reduce>
 task<T> map_reduce(F fn, T init, Reduce reduce) {
-    std::vector<task<detail::call_result_t<F>>> calls;
-    const unsigned n = shard::current().count();
-    for (unsigned i = 0; i < n; ++i)
-        calls.push_back(submit_to(i, fn));
-    auto results = co_await when_all(std::move(calls));
+    auto results = co_await when_all(detail::calls_to_all(fn));
     for (auto& r : results)
         init = reduce(std::move(init), std::move(r));
     co_return init;
