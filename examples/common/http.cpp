@@ -191,6 +191,12 @@ std::string error_response(int status, bool keep_alive) {
 
 std::optional<std::filesystem::path> resolve(const std::filesystem::path& root,
                                              std::string_view target) {
+    auto rel = resolve_relative(target);
+    if (!rel) return std::nullopt;
+    return root / *rel;
+}
+
+std::optional<std::filesystem::path> resolve_relative(std::string_view target) {
     if (target.empty() || target.front() != '/') return std::nullopt;
     target = target.substr(0, target.find_first_of("?#"));
     std::string path;
@@ -219,7 +225,7 @@ std::optional<std::filesystem::path> resolve(const std::filesystem::path& root,
         rest.remove_prefix(slash + 1);
     }
     if (path.back() == '/') rel /= "index.html";
-    return root / rel;
+    return rel;
 }
 
 int file_error_status(int err) {
@@ -233,6 +239,7 @@ int file_error_status(int err) {
         return 404;
     case EACCES:
     case EPERM:
+    case EXDEV:
         return 403;
     default:
         return 500;

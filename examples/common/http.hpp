@@ -63,14 +63,17 @@ std::string_view reason_phrase(int status);
 // A whole small response whose body is the reason phrase and a newline.
 std::string error_response(int status, bool keep_alive);
 
-// The file under `root` that a request target names: the query cut off, %XX decoded, "/"
-// meaning index.html; nullopt for a target that is not an origin-form path or that would
-// leave the root ("..", NUL).
+// The file a request target names, relative to the root: the query cut off, %XX decoded,
+// "/" meaning index.html; nullopt for a target that is not an origin-form path or that
+// would climb out ("..", NUL). Symbolic links are the opener's business (fs::open_beneath).
+std::optional<std::filesystem::path> resolve_relative(std::string_view target);
+// That file under `root`.
 std::optional<std::filesystem::path> resolve(const std::filesystem::path& root,
                                              std::string_view target);
 // The status a failed file lookup earns (nginx's choices): 404 for what is not a regular
-// file there (ENOENT, ENOTDIR, EISDIR, EINVAL, ELOOP, ENAMETOOLONG), 403 for EACCES and
-// EPERM, 500 otherwise.
+// file there (ENOENT, ENOTDIR, EISDIR, EINVAL, ELOOP, ENAMETOOLONG), 403 for EACCES,
+// EPERM and EXDEV (a symbolic link out of the root, as nginx's disable_symlinks), 500
+// otherwise.
 int file_error_status(int err);
 // A Content-Type for the file's extension ("application/octet-stream" when unknown).
 std::string_view content_type(const std::filesystem::path& file);

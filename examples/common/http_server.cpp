@@ -7,13 +7,24 @@
 #include "framework/when_any.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
 namespace coronet::examples {
+
+fs::file open_root(const std::string& root) {
+    if (root.empty()) return {};
+    auto dir = fs::open_directory(root);
+    if (!dir)
+        throw std::runtime_error(fmt::format("coronet-httpd: cannot open the root {}: {}", root,
+                                             std::strerror(dir.error())));
+    return std::move(*dir);
+}
 
 namespace {
 
@@ -68,7 +79,7 @@ task<bool> send_response(process& p, handle conn, std::string_view head, packet 
 // while the previous one is still on its way, then handed to the socket.
 task<bool> stream_file(process& p, handle conn, const std::string& path, const http::request& req,
                        std::string_view type, server_state& st) {
-    auto f = co_await fs::open(path);
+    auto f = co_await fs::open_beneath(st.root_dir, path);
     if (!f) co_return co_await send_error(p, conn, status_for(f.error()), req.keep_alive);
     auto fst = co_await fs::stat(*f);
     if (!fst) co_return co_await send_error(p, conn, 500, false);
@@ -100,7 +111,8 @@ task<bool> stream_file(process& p, handle conn, const std::string& path, const h
     co_return req.keep_alive;
 }
 
-// A file under the root: from the cache when it is small, else streamed.
+// A file under the root (`file` is relative to it): from the cache when it is small, else
+// streamed.
 task<bool> serve_file(process& p, handle conn, const std::filesystem::path& file,
                       const http::request& req, server_state& st) {
     const std::string path = file.string();
@@ -171,7 +183,7 @@ task<bool> respond(process& p, handle conn, const http::request& req, server_sta
         co_return (co_await write_text(p, conn, out)).has_value() && req.keep_alive;
     }
     if (st.cfg.root.empty()) co_return co_await send_error(p, conn, 404, req.keep_alive);
-    auto file = http::resolve(st.cfg.root, req.target);
+    auto file = http::resolve_relative(req.target);
     if (!file) co_return co_await send_error(p, conn, 400, req.keep_alive); // "..", NUL, not a path
     co_return co_await serve_file(p, conn, *file, req, st);
 }

@@ -59,6 +59,9 @@ struct httpd_config {
 inline constexpr std::uint32_t file_chunk = 64 * 1024;
 inline constexpr std::uint32_t head_buffer = 512; // a response head, copied in front of the body
 
+// The directory files are served from (an O_PATH descriptor), or none for an empty path.
+fs::file open_root(const std::string& root);
+
 struct server_state {
     const httpd_config& cfg;
     std::size_t connections = 0;
@@ -79,11 +82,16 @@ struct server_state {
     // its sockets hold these buffers until the receiver acknowledges the bytes.
     buffer_pool files{{.buffer_size = file_chunk, .buffer_count = cfg.file_buffers}};
     buffer_pool heads{{.buffer_size = head_buffer, .buffer_count = 4096}};
+    // cfg.root, held open: every file is opened beneath it (fs::open_beneath), so neither a
+    // target nor a symbolic link in the tree reaches a file outside (403). Not open without
+    // a root; std::runtime_error if the root cannot be opened.
+    fs::file root_dir = open_root(cfg.root);
     fs::file_cache cache{
         files,
         {.max_bytes = std::min(cfg.cache_bytes, std::size_t{file_chunk} * cfg.file_buffers / 2),
          .max_entry_bytes = cfg.cache_entry_bytes,
-         .revalidate_after = cfg.cache_revalidate}};
+         .revalidate_after = cfg.cache_revalidate,
+         .root = &root_dir}};
 };
 
 // The figures of several servers (one per shard) added up, for the summary at exit.

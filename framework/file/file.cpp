@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -37,6 +38,15 @@ result<std::size_t> syscall_size(ssize_t n) {
     return static_cast<std::size_t>(n);
 }
 
+// The descriptor an open gave, as a file for reading: O_NONBLOCK (set so that a FIFO cannot
+// hold the open) is cleared (open()'s comment in file.hpp says why).
+result<file> opened_for_reading(int fd) {
+    file f(fd);
+    // F_SETFL changes the descriptor's flags and waits for nothing.
+    if (::fcntl(fd, F_SETFL, 0) != 0) return error{errno};
+    return f;
+}
+
 task<result<file_status>> statx_at(int dirfd, std::string path, int flags) {
     if (auto* r = uring::uring_reactor::current_or_null())
         co_return statx_result(co_await detail::statx_op(*r, dirfd, std::move(path), flags));
@@ -61,10 +71,35 @@ task<result<file>> open(std::string path) {
         fd = ::openat(AT_FDCWD, path.c_str(), open_flags);
         if (fd < 0) co_return error{errno};
     }
-    file f(fd);
-    // F_SETFL changes the descriptor's flags and waits for nothing.
-    if (::fcntl(fd, F_SETFL, 0) != 0) co_return error{errno};
-    co_return f;
+    co_return opened_for_reading(fd);
+}
+
+result<file> open_directory(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return error{errno};
+    return file(fd);
+}
+
+task<result<file>> open_beneath(const file& dir, std::string relative) {
+    if (!dir.is_open()) co_return error{EBADF};
+    open_how how{};
+    how.flags = open_flags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    int fd;
+    if (auto* r = uring::uring_reactor::current_or_null()) {
+        auto opened = co_await detail::openat2_op(*r, dir.fd(), std::move(relative), how);
+        if (!opened) co_return error{opened.error()};
+        fd = *opened;
+    } else {
+        fd = static_cast<int>(::syscall(SYS_openat2, dir.fd(), relative.c_str(), &how, sizeof how));
+        if (fd < 0) co_return error{errno};
+    }
+    co_return opened_for_reading(fd);
+}
+
+task<result<file_status>> stat_at(const file& dir, std::string relative) {
+    if (!dir.is_open()) co_return error{EBADF};
+    co_return co_await statx_at(dir.fd(), std::move(relative), 0);
 }
 
 task<result<file_status>> stat(std::string path) { return statx_at(AT_FDCWD, std::move(path), 0); }

@@ -78,8 +78,19 @@ private:
 // the descriptor exists, since io_uring would not hand a read of it to a worker on a file
 // system without non-blocking read support, and would fail it with EAGAIN instead.
 task<result<file>> open(std::string path);
+// A directory to open files beneath (O_PATH: it can name files, not be read). Opened
+// once, at a server's start: the error is open's (ENOENT, ENOTDIR, EACCES...).
+result<file> open_directory(const std::string& path);
+// Opens `relative` for reading as open() does, resolved inside `dir` and never outside it
+// (openat2's RESOLVE_BENEATH): a "..", an absolute path or a symbolic link that would
+// leave `dir` (absolute or climbing) fails with EXDEV, as do /proc's magic links; links
+// that stay inside are followed. What a file server opens for a peer's path.
+task<result<file>> open_beneath(const file& dir, std::string relative);
 // statx of the file `path` names (symbolic links followed), or of an open file.
 task<result<file_status>> stat(std::string path);
+// statx of `relative` under `dir` (links followed: the metadata of a link's target, which
+// open_beneath may still refuse to open).
+task<result<file_status>> stat_at(const file& dir, std::string relative);
 task<result<file_status>> stat(const file& f);
 // One read of up to buf.size() bytes at `offset`: the count read, 0 at or past end of file.
 // A regular file reads short only at its end.

@@ -22,11 +22,20 @@ result<> check_regular(const file_status& st) {
 
 } // namespace
 
+// (Tasks chosen before the co_await: g++ 12 mishandles co_await inside ?:.)
+task<result<file_status>> file_cache::stat_path(const std::string& path) const {
+    return opts_.root != nullptr ? stat_at(*opts_.root, path) : stat(path);
+}
+
+task<result<file>> file_cache::open_path(const std::string& path) const {
+    return opts_.root != nullptr ? open_beneath(*opts_.root, path) : open(path);
+}
+
 task<result<file_cache::contents>> file_cache::get(std::string path) {
     if (auto it = entries_.find(path); it != entries_.end()) {
         const time_point now = scheduler::current().now();
         if (now - it->second.checked < opts_.revalidate_after) co_return hand_out(it->second);
-        auto st = co_await stat(path);
+        auto st = co_await stat_path(path);
         // The stat suspended: look the entry up again, another get() may have replaced it.
         it = entries_.find(path);
         if (st && it != entries_.end() && same_file(*st, it->second.status)) {
@@ -44,7 +53,7 @@ task<result<file_cache::contents>> file_cache::get(std::string path) {
 
 task<result<file_cache::contents>> file_cache::load(std::string path) {
     ++stats_.misses;
-    auto f = co_await open(path);
+    auto f = co_await open_path(path);
     if (!f) co_return error{f.error()};
     auto st = co_await stat(*f);
     if (!st) co_return error{st.error()};

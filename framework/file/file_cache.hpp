@@ -33,6 +33,9 @@ struct file_cache_options {
     std::size_t max_bytes = std::size_t{32} << 20;      // buffer bytes held by all entries
     std::size_t max_entry_bytes = std::size_t{1} << 20; // larger files are not cached
     duration revalidate_after = std::chrono::seconds(1);
+    // Set: get()'s paths are relative to this directory and opened with open_beneath, so no
+    // path or symbolic link can reach a file outside it (EXDEV). It must outlive the cache.
+    const file* root = nullptr;
 };
 
 struct file_cache_stats {
@@ -60,8 +63,8 @@ public:
     file_cache(const file_cache&) = delete;
     file_cache& operator=(const file_cache&) = delete;
 
-    // The bytes of the regular file `path` names. Errors: stat's and open's (ENOENT,
-    // EACCES, ENOTDIR...), EISDIR for a directory, EINVAL for what is neither (a FIFO, a
+    // The bytes of the regular file `path` names (under the root, if the options give one).
+    // Errors: stat's and open's (ENOENT, EACCES, ENOTDIR, EXDEV out of the root...), EISDIR for a directory, EINVAL for what is neither (a FIFO, a
     // device), EFBIG above max_entry_bytes, ENOBUFS when the pool is empty, EAGAIN when the
     // file changed size while it was being read.
     task<result<contents>> get(std::string path);
@@ -72,6 +75,9 @@ public:
     const file_cache_options& options() const noexcept { return opts_; }
 
 private:
+    task<result<file_status>> stat_path(const std::string& path) const;
+    task<result<file>> open_path(const std::string& path) const;
+
     struct entry {
         file_status status;
         packet data;

@@ -1,6 +1,6 @@
 #pragma once
-// The io_uring operations that open and inspect files (IORING_OP_OPENAT, IORING_OP_STATX,
-// IORING_OP_CLOSE), as awaitables in the style of uring/ops.hpp; reads use uring::read_op
+// The io_uring operations that open and inspect files (IORING_OP_OPENAT, IORING_OP_OPENAT2,
+// IORING_OP_STATX, IORING_OP_CLOSE), as awaitables in the style of uring/ops.hpp; reads use uring::read_op
 // and uring::readv_op. liburing 2.3 has every prep helper these need, so no shim is
 // involved. The kernel runs openat and statx on an io-wq worker when the path is not
 // in the dentry cache, so a slow lookup holds that worker, never the event loop.
@@ -8,6 +8,7 @@
 #include "framework/uring/operation.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/stat.h>
 #include <string>
 #include <sys/stat.h>
@@ -29,6 +30,24 @@ public:
 
 private:
     std::string path_;
+};
+
+// Opens `path` relative to the directory `dirfd` with openat2's resolve rules (`how`): the
+// new descriptor. Path and rules are copied into the awaiter for the kernel to read later.
+class openat2_op : public uring::operation {
+public:
+    openat2_op(uring::uring_reactor& r, int dirfd, std::string path, const open_how& how)
+        : operation(r), path_(std::move(path)), how_(how) {
+        io_uring_prep_openat2(sqe(), dirfd, path_.c_str(), &how_);
+    }
+    result<int> await_resume() noexcept {
+        const int res = finish();
+        return res < 0 ? result<int>{error{-res}} : result<int>{res};
+    }
+
+private:
+    std::string path_;
+    open_how how_;
 };
 
 // statx of `path` (relative to AT_FDCWD), or of the descriptor itself with an empty path

@@ -206,3 +206,33 @@ TEST_CASE("httpd: missing files and directories are 404 on a kept-alive connecti
     REQUIRE(done);
     CHECK(forbidden.got.find("HTTP/1.1 403 Forbidden") == 0);
 }
+
+TEST_CASE("httpd: a symbolic link in the root that leads out of it is 403 and its target stays "
+          "unread, by the cache and by the streaming path; a link inside is served",
+          "[examples][httpd][files][adversarial]") {
+    scratch_dir dir;
+    std::filesystem::create_directory(dir.path / "www");
+    dir.write("secret", "the file outside the root");
+    dir.write("big-secret", std::string(300 * 1024, 's')); // above the cache's entry bound
+    dir.write("www/index.html", "index");
+    const auto www = dir.path / "www";
+    std::filesystem::create_symlink(dir.at("secret"), www / "absolute");
+    std::filesystem::create_symlink("../secret", www / "relative");
+    std::filesystem::create_symlink("../big-secret", www / "big");
+    std::filesystem::create_symlink("index.html", www / "inner");
+    http_world hw(files_at(www.string()));
+    const std::vector<std::string> targets = {"/absolute", "/relative", "/big", "/inner"};
+    std::vector<client_result> got(targets.size());
+    for (std::size_t i = 0; i < targets.size(); ++i)
+        hw.clients->spawn(client(*hw.clients, get(targets[i]), SIZE_MAX, 0s, got[i]));
+    REQUIRE(hw.pw.w.run_until(
+        [&] { return std::all_of(got.begin(), got.end(), [](auto& r) { return r.closed; }); },
+        10s));
+    for (std::size_t i = 0; i + 1 < targets.size(); ++i) {
+        INFO(targets[i]);
+        CHECK(got[i].got.find("HTTP/1.1 403 Forbidden") == 0);
+        CHECK(got[i].got.find("outside") == std::string::npos);
+        CHECK(got[i].got.find("sss") == std::string::npos);
+    }
+    CHECK(body_of(got.back().got) == "index");
+}

@@ -114,6 +114,14 @@ TEST_CASE("targets resolve under the root, never outside it") {
     CHECK(!resolve("/srv", "/a%00b"));
     CHECK(!resolve("/srv", "/a%2"));
     CHECK(!resolve("/srv", "http://x/a"));
+    // Relative to the root, as the server opens it (beneath the root's descriptor).
+    CHECK(resolve_relative("/") == std::filesystem::path("index.html"));
+    CHECK(resolve_relative("//a//b") == std::filesystem::path("a/b"));
+    CHECK(resolve_relative("/a/b.txt#frag") == std::filesystem::path("a/b.txt"));
+    CHECK(!resolve_relative("/.."));
+    // A link out of the root (EXDEV from open_beneath) is forbidden, as nginx's disable_symlinks.
+    CHECK(file_error_status(EXDEV) == 403);
+    CHECK(file_error_status(ENOENT) == 404);
     CHECK(content_type("x/index.html") == "text/html; charset=utf-8");
     CHECK(content_type("blob.bin") == "application/octet-stream");
 }

@@ -197,3 +197,40 @@ TEST_CASE("file_cache: bytes handed out outlive the entry they came from", "[fil
     held.reset();
     CHECK(w.pool.in_use() == 0);
 }
+
+TEST_CASE("file_cache with a root: paths are relative to it, a link out of it is EXDEV and a "
+          "cached link swapped to point out is refused at revalidation",
+          "[file][cache][beneath]") {
+    const bool ring = GENERATE(true, false);
+    CAPTURE(ring);
+    scratch_dir outer;
+    outer.write("secret", "outside!"); // as long as "inside!!", so only the inode tells
+    std::filesystem::create_directory(outer.path / "www");
+    outer.write("www/page", "inside!!");
+    const auto www = outer.path / "www";
+    std::filesystem::create_symlink("page", www / "link");
+    std::filesystem::create_symlink(outer.at("secret"), www / "out");
+    auto root = fs::open_directory(www.string());
+    REQUIRE(root);
+    auto o = opts(1 << 20, 1 << 20, 0s);
+    o.root = &*root;
+    cache_world w(o, ring);
+    auto get = [&](const std::string& rel) {
+        return w.sched.run([&]() -> task<result<std::string>> {
+            auto c = co_await w.cache.get(rel);
+            if (!c) co_return error{c.error()};
+            std::string s;
+            for (auto sl : c->data.slices())
+                s.append(reinterpret_cast<const char*>(sl.data()), sl.size());
+            co_return s;
+        }());
+    };
+    CHECK(get("page").value() == "inside!!");
+    CHECK(get("out").error() == EXDEV);
+    CHECK(get("link").value() == "inside!!");
+    std::filesystem::remove(www / "link");
+    std::filesystem::create_symlink(outer.at("secret"), www / "link");
+    CHECK(get("link").error() == EXDEV); // the stat saw another inode; the reload is refused
+    CHECK(w.cache.stats().invalidations == 1);
+    CHECK(w.cache.stats().entries == 1); // "page" alone
+}

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <fcntl.h>
 #include <memory>
 #include <optional>
@@ -261,4 +262,60 @@ TEST_CASE("fs calls with a reactor go through the ring and resume through the re
     CHECK(open_read_close(l, path) == "through the ring");
     CHECK(l.reactor->stats().completed == 3); // openat, read, close
     CHECK(l.sched.stats().resumed >= 3);
+}
+
+TEST_CASE("fs::open_beneath opens what lies under its directory and refuses, with EXDEV, every "
+          "path and symbolic link that leaves it",
+          "[file][beneath]") {
+    const bool ring = GENERATE(true, false);
+    CAPTURE(ring);
+    loop l(ring);
+    scratch_dir dir;
+    std::filesystem::create_directories(dir.path / "www" / "sub");
+    dir.write("secret", "outside");
+    dir.write("www/sub/page.txt", "inside");
+    const auto www = dir.path / "www";
+    std::filesystem::create_symlink("sub/page.txt", www / "inner-link");       // stays inside
+    std::filesystem::create_symlink("../secret", www / "climbing-link");       // leaves
+    std::filesystem::create_symlink(dir.at("secret"), www / "absolute-link");  // leaves
+    std::filesystem::create_symlink("/proc/self/root", www / "proc-link");     // leaves
+    auto root = fs::open_directory(www.string());
+    REQUIRE(root);
+    // The bytes of `rel` under the root, or "errno N".
+    auto read_beneath = [&](const std::string& rel) {
+        return l.sched.run([&]() -> task<std::string> {
+            auto f = co_await fs::open_beneath(*root, rel);
+            if (!f) co_return "errno " + std::to_string(f.error());
+            std::array<std::byte, 64> buf{};
+            auto n = co_await fs::read(*f, buf, 0);
+            if (!n) co_return "read errno " + std::to_string(n.error());
+            co_return std::string(reinterpret_cast<const char*>(buf.data()), *n);
+        }());
+    };
+    CHECK(read_beneath("sub/page.txt") == "inside");
+    CHECK(read_beneath("inner-link") == "inside");
+    const std::string exdev = "errno " + std::to_string(EXDEV);
+    CHECK(read_beneath("../secret") == exdev);
+    CHECK(read_beneath("sub/../../secret") == exdev);
+    CHECK(read_beneath(dir.at("secret")) == exdev); // an absolute path
+    CHECK(read_beneath("climbing-link") == exdev);
+    CHECK(read_beneath("absolute-link") == exdev);
+    CHECK(read_beneath("proc-link/etc/passwd") == exdev);
+    CHECK(read_beneath("missing") == "errno " + std::to_string(ENOENT));
+    // stat_at follows links (it only reads metadata); open_beneath is the gate.
+    auto st = l.sched.run([&]() -> task<result<fs::file_status>> {
+        co_return co_await fs::stat_at(*root, "inner-link");
+    }());
+    REQUIRE(st);
+    CHECK(st->size == 6);
+    CHECK(st->regular());
+    // A directory that is not open is EBADF, and opening a missing directory is its errno.
+    fs::file none;
+    auto bad = l.sched.run([&]() -> task<int> {
+        auto f = co_await fs::open_beneath(none, "x");
+        co_return f ? 0 : f.error();
+    }());
+    CHECK(bad == EBADF);
+    CHECK(fs::open_directory(dir.at("nowhere")).error() == ENOENT);
+    CHECK(fs::open_directory(dir.at("secret")).error() == ENOTDIR);
 }
