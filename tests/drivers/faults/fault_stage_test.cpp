@@ -5,6 +5,7 @@
 #include "framework/coronet.hpp"
 #include "tests/drivers/frame_bytes.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
@@ -202,4 +203,25 @@ TEST_CASE("the same seed gives the same faults on the stage", "[faults][stage][s
     };
     CHECK(run(11) == run(11));
     CHECK(run(11) != run(12));
+}
+
+TEST_CASE("on the transmit path: truncation cuts the frame, never the shared bytes, and counts",
+          "[faults][stage][truncate]") {
+    test_link l;
+    fault_stage cutter(l.s, l.reg, {.name = "cutter", .faults = {.truncate = 100}});
+    l.a.add_tx_stage(cutter);
+    packet f = make_frame(l.pa, 300, 9);
+    packet kept = f.share().value(); // as a TCP send buffer would keep it
+    const auto original = bytes_of(f);
+    REQUIRE(l.a.transmit(std::move(f)));
+    REQUIRE(l.a.transmit(make_frame(l.pa, 114, 10))); // exactly at the limit: whole
+    l.s.run_until_idle();
+    CHECK(bytes_of(kept) == original);
+    REQUIRE(l.at_b.got.size() == 2);
+    const auto& got = l.at_b.got[0].second;
+    REQUIRE(got.size() == 114); // 100 IP bytes and the Ethernet header
+    CHECK(std::equal(got.begin(), got.end(), original.begin()));
+    CHECK(l.at_b.got[1].second.size() == 114);
+    CHECK(cutter.stats().faults.truncated.value == 1);
+    CHECK(cutter.stats().bytes_copied.value == 0); // a cut needs no copy
 }

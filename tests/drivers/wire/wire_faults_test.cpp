@@ -57,7 +57,7 @@ struct recorder final : frame_sink {
 // Sends `n` frames 100 us apart over a point-to-point wire with `faults`; what arrived.
 struct run_result {
     std::vector<std::pair<time_point, std::vector<std::byte>>> got;
-    std::uint64_t lost, duplicated, reordered, corrupted;
+    std::uint64_t lost, duplicated, reordered, corrupted, truncated;
 };
 
 run_result send_frames(const fault_config& faults, std::uint32_t n, std::uint64_t seed = 42) {
@@ -82,7 +82,7 @@ run_result send_frames(const fault_config& faults, std::uint32_t n, std::uint64_
     s.run_until_idle();
     const auto& f = w.stats().faults;
     return {std::move(rb.got), f.lost.value, f.duplicated.value, f.reordered.value,
-            f.corrupted.value};
+            f.corrupted.value, f.truncated.value};
 }
 
 std::size_t corrupted_frames(const run_result& r) {
@@ -216,4 +216,23 @@ TEST_CASE("the same seed replays the same run; another seed does not", "[wire][f
     CHECK(first.got == again.got);
     CHECK(first.lost == again.lost);
     CHECK(first.got != other.got);
+}
+
+TEST_CASE("truncation cuts frames above the limit, draws nothing and replays the same faults",
+          "[wire][faults][truncate]") {
+    // Frames are 64 bytes: 50 IP bytes. A limit of 30 cuts each to 44, counted; 50 or more
+    // leaves them whole.
+    auto cut = send_frames({.truncate = 30}, 100);
+    REQUIRE(cut.got.size() == 100);
+    for (const auto& [t, b] : cut.got)
+        CHECK(b.size() == 44);
+    CHECK(seq_of(cut.got[7].second) == 7); // the head of the frame is intact
+    CHECK(cut.truncated == 100);
+    CHECK(send_frames({.truncate = 50}, 100).got.at(0).second.size() == frame_bytes);
+    // Truncation takes no random draw: loss with and without it strikes the same frames.
+    auto lossy = send_frames({.loss = 0.3}, 1'000);
+    auto lossy_cut = send_frames({.loss = 0.3, .truncate = 30}, 1'000);
+    REQUIRE(lossy.got.size() == lossy_cut.got.size());
+    for (std::size_t i = 0; i < lossy.got.size(); ++i)
+        CHECK(seq_of(lossy.got[i].second) == seq_of(lossy_cut.got[i].second));
 }
