@@ -72,4 +72,12 @@ void shaper::release() {
     if (!fifo_.empty()) arm(now);
 }
 
+void shaper::flush() noexcept {
+    const bool was_full = fifo_.size() >= queue_limit_;
+    stats_.dropped_flushed += fifo_.size();
+    fifo_.clear();
+    timer_.cancel();
+    if (was_full && space_ != nullptr) space_->wake_all();
+}
+
 } // namespace coronet

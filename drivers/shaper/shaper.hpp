@@ -44,6 +44,9 @@ public:
     // tx_ready() so that a writer blocked on the NIC learns about it.
     void wake_on_space(wait_queue& q) noexcept { space_ = &q; }
     std::size_t queued() const noexcept { return fifo_.size(); }
+    // Drops every waiting frame (counted in dropped_flushed): the host holding the queue
+    // crashed. Wakes the wait queue if the FIFO had been full.
+    void flush() noexcept;
 
     struct counters {
         counters(counter_registry& r, const std::string& name) : group(r, name) {}
@@ -52,6 +55,7 @@ public:
         counter& bytes_passed = group.declare("bytes_passed");
         counter& frames_delayed = group.declare("frames_delayed"); // waited in the FIFO
         counter& dropped_queue_full = group.declare("dropped_queue_full");
+        counter& dropped_flushed = group.declare("dropped_flushed");
     };
     const counters& stats() const noexcept { return stats_; }
 

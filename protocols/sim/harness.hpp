@@ -138,7 +138,7 @@ private:
     network_options opts_;
     sim::world world_;
     coronet::wire& link_;
-    ref<process> timers_; // runs the partitions set for later
+    ref<process> timers_; // runs the faults set for later (partition_after, crash_after...)
     std::vector<ref<process>> servers_;
     std::vector<ref<process>> clients_;
     std::vector<ref<process>> crashed_with_host_; // terminated by crash(): not failures

@@ -121,6 +121,9 @@ std::vector<ref<process>> world::crash(host& h) {
     // The stack first: closing the processes' sockets afterwards finds them cut loose, so
     // not a FIN or RST leaves, and nothing they run later can reach the stack.
     h.stack_.reset();
+    // Frames waiting in its shapers were in the host's memory: they go with it.
+    for (auto& [n, s] : shapers_)
+        if (std::find(h.nics_.begin(), h.nics_.end(), n) != h.nics_.end()) s->flush();
     for (auto& p : h.processes_) {
         if (!p->alive()) continue;
         p->detach_stack();

@@ -20,7 +20,8 @@
 //
 // Crashes. crash(h) destroys h's stack at once: its sockets are cut loose without a segment
 // sent (no FIN, no RST: the power went), its timers disarmed, and the NIC, left without a
-// receiver, drops what arrives (nic counter rx_dropped_no_receiver). Every process made with
+// receiver, drops what arrives (nic counter rx_dropped_no_receiver). Frames waiting in its
+// shapers go too (dropped_flushed); frames already on a wire arrive. Every process made with
 // h.create_process() is terminated and forgets the stack, so a coroutine it still runs gets
 // ENETDOWN or ECANCELED, never a freed stack. The host keeps its NICs, pool, counter registry
 // and wall clock. restart(h) boots a new stack on the same NICs with the same addresses and

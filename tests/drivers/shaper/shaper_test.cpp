@@ -160,3 +160,21 @@ TEST_CASE("a shaper needs a rate and a burst", "[shaper]") {
     CHECK_THROWS_AS(shaper(s, reg, {.rate_bps = 0}), std::invalid_argument);
     CHECK_THROWS_AS(shaper(s, reg, {.burst_bytes = 0}), std::invalid_argument);
 }
+
+TEST_CASE("flush drops the waiting frames, counted, and nothing more leaves", "[shaper]") {
+    shaped_link l({.rate_bps = 10'000'000, .burst_bytes = 1514});
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(l.a.transmit(make_frame(l.pa, 1514)));
+    CHECK(l.tbf.queued() == 4); // the burst let one go
+    l.tbf.flush();
+    CHECK(l.tbf.queued() == 0);
+    CHECK(l.tbf.stats().dropped_flushed.value == 4);
+    CHECK(l.pa.in_use() <= 1); // what is left is the frame that went, on the wire
+    l.s.run_until_idle();
+    CHECK(l.seen.at.size() == 1);
+    CHECK(l.pa.in_use() == 0);
+    REQUIRE(l.a.transmit(make_frame(l.pa, 1514))); // the bucket goes on as before
+    l.s.run_until_idle();
+    CHECK(l.seen.at.size() == 2);
+    CHECK(l.seen.at[1] == at(frame_time));
+}

@@ -3,6 +3,7 @@
 // answers an old connection's segment with a RST; a crashed client counts as ended; a peer
 // keeps its half-open connection; the calls on a down host and the replay of a crash.
 #include "protocols/sim/harness.hpp"
+#include "tests/protocols/sim/echo.hpp"
 
 #include <catch2/catch.hpp>
 #include <span>
@@ -12,29 +13,11 @@
 
 using namespace coronet;
 using namespace std::chrono_literals;
+using coronet::sim_test::echo_server;
 
 namespace {
 
 std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
-
-// Echoes each read back until end of stream or an error.
-task<> echo_server(process& p) {
-    auto ls = p.own(co_await p.listen({ipv4_any, 7}));
-    if (!ls) co_return;
-    for (;;) {
-        auto conn = p.own(co_await p.accept(*ls));
-        if (!conn) co_return;
-        p.spawn([&p, c = std::move(*conn)]() -> task<void> {
-            std::vector<std::byte> buf(2048);
-            for (;;) {
-                auto n = co_await p.read(c, buf);
-                if (!n || *n == 0) co_return;
-                auto w = co_await p.write_all(c, std::span(buf).first(*n));
-                if (!w) co_return;
-            }
-        });
-    }
-}
 
 // Sends `text` on `c` and reads its echo: true when it came back whole.
 task<bool> echo_once(process& p, handle c, const std::string& text) {
@@ -43,6 +26,14 @@ task<bool> echo_once(process& p, handle c, const std::string& text) {
     std::string back(text.size(), '\0');
     auto r = co_await p.read_exactly(c, std::as_writable_bytes(std::span(back)));
     co_return r && back == text;
+}
+
+// A client of b:7 that echoes `text` once; `ok` when it came back.
+sim::test_network::body echo_client(sim::test_network& net, std::string text, bool& ok) {
+    return [&net, text = std::move(text), &ok](process& p) -> task<void> {
+        auto c = p.own(co_await p.connect({net.address(net.b()), 7}));
+        if (c) ok = co_await echo_once(p, *c, text);
+    };
 }
 
 } // namespace
@@ -118,10 +109,7 @@ TEST_CASE("a client on a crashed host counts as ended; its peer keeps a half-ope
 
     net.restart(net.a());
     bool again = false;
-    net.spawn_client(net.a(), [&](process& p) -> task<void> {
-        auto c = p.own(co_await p.connect({net.address(net.b()), 7}));
-        if (c) again = co_await echo_once(p, *c, "after");
-    });
+    net.spawn_client(net.a(), echo_client(net, "after", again));
     CHECK(net.run());
     CHECK(again);
 }
@@ -152,10 +140,7 @@ TEST_CASE("crash and restart from the test body: joined at once, calls on a down
     CHECK_THROWS_AS(net.restart(net.b()), std::logic_error);
     net.spawn_server(net.b(), echo_server); // servers do not come back by themselves
     bool echoed = false;
-    net.spawn_client(net.a(), [&](process& p) -> task<void> {
-        auto c = p.own(co_await p.connect({net.address(net.b()), 7}));
-        if (c) echoed = co_await echo_once(p, *c, "rebooted");
-    });
+    net.spawn_client(net.a(), echo_client(net, "rebooted", echoed));
     CHECK(net.run());
     CHECK(echoed);
 }

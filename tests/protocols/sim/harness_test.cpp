@@ -3,6 +3,7 @@
 // reported with its reason, one seed giving identical captures and another a different one,
 // and partitions (both ways, one way) stalling a client until healed.
 #include "protocols/sim/harness.hpp"
+#include "tests/protocols/sim/echo.hpp"
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -13,6 +14,8 @@
 #include <vector>
 
 using namespace coronet;
+using coronet::sim_test::echo_server;
+using coronet::sim_test::echo_session;
 using namespace std::chrono_literals;
 
 namespace {
@@ -22,29 +25,6 @@ std::vector<std::byte> pattern(std::size_t n, unsigned salt) {
     for (std::size_t i = 0; i < n; ++i)
         v[i] = static_cast<std::byte>((i * 131 + salt) & 0xff);
     return v;
-}
-
-// Echoes what it reads until end of stream; keeps a copy in `seen` when given.
-task<> echo_session(process& p, unique_handle conn, std::vector<std::byte>* seen = nullptr) {
-    std::vector<std::byte> buf(4096);
-    for (;;) {
-        auto n = co_await p.read(conn, buf);
-        if (!n || *n == 0) co_return;
-        if (seen != nullptr)
-            seen->insert(seen->end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
-        auto w = co_await p.write_all(conn, std::span(buf).first(*n));
-        if (!w) co_return;
-    }
-}
-
-task<> echo_server(process& p) {
-    auto ls = p.own(co_await p.listen({ipv4_any, 7}));
-    if (!ls) co_return;
-    for (;;) {
-        auto conn = p.own(co_await p.accept(*ls));
-        if (!conn) co_return;
-        p.spawn(echo_session(p, std::move(*conn)));
-    }
 }
 
 // Sends `out` on `c` and half-closes (a coroutine of its own, so a large echo cannot fill
