@@ -73,8 +73,8 @@ struct pair_world {
                                           .host = with(cfg, arp_reachable),
                                           .settle_arp = false}) {}
     // Over a wire of the caller's (a short NIC queue, a slow link...): its latency, bandwidth,
-    // MTU, queue limit and faults. `a_nic`, `b_nic`: the offloads each host's NIC offers
-    // (wire.hpp).
+    // MTU, queue limit and faults; its name, kind and seed are the harness's. `a_nic`, `b_nic`:
+    // the offloads each host's NIC offers (wire.hpp).
     pair_world(tcp::config cfg, const wire_config& wc, nic_features a_nic = {},
                nic_features b_nic = {})
         : pair_world(sim::network_options{.seed = 1,
@@ -86,6 +86,7 @@ struct pair_world {
                                           .host = with(cfg, 60s),
                                           .nics = {a_nic, b_nic},
                                           .settle_arp = false}) {}
+    // Any network of the harness's, for a test that needs one of its other options.
     explicit pair_world(sim::network_options o)
         : net(std::move(o)), w(net.world()), a(net.a()), b(net.b()), link(net.link()) {}
     std::uint64_t tcp_counter(sim::host& h, const char* name) {
