@@ -8,18 +8,37 @@
 #include <exception>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 #include <unistd.h>
 
 namespace coronet::sim {
 
 namespace {
 wire_config wire_for(const network_options& o) {
-    // Faults come on after ARP has settled (the constructor), so a lost ARP reply cannot
-    // fail the setup.
+    // With ARP to settle, faults come on after it (the constructor), so a lost ARP reply
+    // cannot fail the setup.
     return {.kind = o.hosts > 2 ? wire_kind::hub : wire_kind::point_to_point,
             .latency = o.latency,
             .bandwidth_bps = o.bandwidth_bps,
-            .mtu = o.mtu};
+            .mtu = o.mtu,
+            .queue_limit = o.queue_limit,
+            .faults = o.settle_arp ? fault_config{} : o.faults};
+}
+
+// The hosts, then their wire: the order in which the world draws their seeds, so a seed
+// gives the figures of a world built by hand in the same order (hosts first, as world.hpp's
+// example does).
+coronet::wire& hosts_then_wire(world& w, const network_options& o) {
+    if (o.hosts < 1 || o.hosts > 26)
+        throw std::invalid_argument("sim::test_network: 1 to 26 hosts (a to z), not " +
+                                    std::to_string(o.hosts));
+    if (o.nics.size() > o.hosts)
+        throw std::invalid_argument("sim::test_network: NIC features for " +
+                                    std::to_string(o.nics.size()) + " hosts of " +
+                                    std::to_string(o.hosts));
+    for (std::size_t i = 0; i < o.hosts; ++i)
+        (void)w.add_host(std::string(1, static_cast<char>('a' + i)), o.host);
+    return w.add_wire(wire_for(o));
 }
 
 std::string seconds(time_point t) {
@@ -64,17 +83,18 @@ std::string run_result::describe() const {
 
 test_network::test_network(network_options opts)
     : opts_(std::move(opts)), world_({.seed = opts_.seed ? *opts_.seed : seed_from_env()}),
-      link_(world_.add_wire(wire_for(opts_))), timers_(process::create("net/timers")),
+      link_(hosts_then_wire(world_, opts_)), timers_(process::create("net/timers")),
       uncaught_(std::uncaught_exceptions()) {
-    for (std::size_t i = 0; i < opts_.hosts; ++i) {
-        auto& h = world_.add_host(std::string(1, static_cast<char>('a' + i)), opts_.host);
-        world_.connect(h, link_, ipv4_prefix(address(h), 24), opts_.mtu);
-    }
-    for (const auto& from : world_.hosts())
-        for (const auto& to : world_.hosts())
-            if (from != to)
-                (void)world_.run(from->stack().ping(address(*to), 56, std::chrono::seconds(1)));
-    set_faults(opts_.faults);
+    for (std::size_t i = 0; i < opts_.hosts; ++i)
+        world_.connect(at(i), link_, ipv4_prefix(address(at(i)), 24), opts_.mtu,
+                       i < opts_.nics.size() ? opts_.nics[i] : nic_features{});
+    if (opts_.settle_arp) {
+        for (const auto& from : world_.hosts())
+            for (const auto& to : world_.hosts())
+                if (from != to)
+                    (void)world_.run(from->stack().ping(address(*to), 56, std::chrono::seconds(1)));
+        set_faults(opts_.faults);
+    } // else the wire had the faults from its first frame (wire_for)
     if (opts_.shaper)
         for (const auto& h : world_.hosts())
             (void)world_.shape(*h, *opts_.shaper);

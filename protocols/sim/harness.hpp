@@ -18,7 +18,8 @@
 // (else 1), so a failure's printed line "replay: CORONET_SEED=N" reruns it exactly. The seed is
 // printed on stderr when run() fails and when the network goes during an exception (a
 // REQUIRE that threw). Hosts are a, b, c... at 10.0.0.1, .2, .3... /24, with ARP settled
-// before the constructor returns; more than two hosts share a hub.
+// before the constructor returns (unless settle_arp is off); more than two hosts share a hub.
+// The world draws the hosts' stack seeds, then the wire's fault seed, in that order.
 //
 // Lifetimes: every process spawned here is ended and joined before the world goes, so a
 // server looping on accept() needs no stopping. Their coroutines resume once more then, with
@@ -55,9 +56,17 @@ struct network_options {
     duration latency = std::chrono::milliseconds(1);
     std::uint64_t bandwidth_bps = 1'000'000'000;
     std::uint32_t mtu = 1500;
+    std::uint32_t queue_limit = wire_config{}.queue_limit; // frames per sender waiting on the wire
     host_options host{};
     // A token-bucket shaper on every host's transmit path, from the end of the set-up on.
     std::optional<shaper_config> shaper{};
+    // The offloads each host's NIC offers, by host index (wire.hpp); hosts past the end offer
+    // none.
+    std::vector<nic_features> nics{};
+    // Pings between every two hosts before the constructor returns, so that ARP is settled
+    // and faults spare it. Off, the network starts at time 0 with empty ARP caches and the
+    // faults on from the first frame: for a test that counts frames or packets.
+    bool settle_arp = true;
     duration time_limit = std::chrono::hours(1); // of virtual time, for each run()
 };
 

@@ -12,14 +12,14 @@
 // connection's bytes reached the server in sequence (payload byte = low byte of its sequence
 // number, so any two segments agree where they overlap and a gap or repeat shows); once
 // every process has ended and the timers have run out, both hosts' pools are whole.
-#include "protocols/sim/world.hpp"
-#include "protocols/tcp/wire.hpp"
-#include "protocols/udp/wire.hpp"
+#include "protocols/arp/wire.hpp"
+#include "protocols/checksum/checksum.hpp"
+#include "protocols/ethernet/wire.hpp"
 #include "protocols/icmp/wire.hpp"
 #include "protocols/ipv4/wire.hpp"
-#include "protocols/arp/wire.hpp"
-#include "protocols/ethernet/wire.hpp"
-#include "protocols/checksum/checksum.hpp"
+#include "protocols/sim/harness.hpp"
+#include "protocols/tcp/wire.hpp"
+#include "protocols/udp/wire.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 #include <map>
@@ -88,12 +88,15 @@ public:
 };
 
 struct harness {
-    sim::world w{{.seed = 1}};
-    sim::host& a = w.add_host("a", {.pool = {.buffer_size = 2048, .buffer_count = 1024}});
-    sim::host& b = w.add_host("b", {.pool = {.buffer_size = 2048, .buffer_count = 1024}});
-    wire& link = w.add_wire({.latency = 100us});
-    nic& b_nic = (w.connect(a, link, *ipv4_prefix::parse("10.0.0.1/24")),
-                  w.connect(b, link, *ipv4_prefix::parse("10.0.0.2/24")));
+    sim::test_network net{{.seed = 1,
+                           .latency = 100us,
+                           .bandwidth_bps = 0,
+                           .host = {.pool = {.buffer_size = 2048, .buffer_count = 1024}},
+                           .settle_arp = false}};
+    sim::world& w = net.world();
+    sim::host& a = net.a();
+    sim::host& b = net.b();
+    nic& b_nic = b.nic_at(0);
     tx_watch watch;
     ref<process> server = b.create_process("server");
     ref<process> client = a.create_process("client");

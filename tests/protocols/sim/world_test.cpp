@@ -2,7 +2,7 @@
 // Ping and UDP across two hosts and across a router, with loss, duplication, reordering
 // and corruption; fragmentation across the wire; byte-identical captures for a seed;
 // and an independent decoder (tshark) reading the captures.
-#include "protocols/sim/world.hpp"
+#include "protocols/sim/harness.hpp"
 
 #include <catch2/catch.hpp>
 #include "tests/skip.hpp"
@@ -23,19 +23,11 @@ namespace {
 ipv4_prefix prefix(const char* text) { return ipv4_prefix::parse(text).value(); }
 const ipv4_address b_addr(10, 0, 0, 2);
 
-// Two hosts on one wire with the given faults.
-struct pair_world {
-    sim::world w;
-    sim::host& a;
-    sim::host& b;
-    wire& link;
-    explicit pair_world(fault_config faults = {}, std::uint64_t seed = 1)
-        : w({.seed = seed}), a(w.add_host("a")), b(w.add_host("b")),
-          link(w.add_wire({.latency = 1ms, .bandwidth_bps = 100'000'000, .faults = faults})) {
-        w.connect(a, link, prefix("10.0.0.1/24"));
-        w.connect(b, link, prefix("10.0.0.2/24"));
-    }
-};
+// Two hosts (the harness's a and b) on one 100 Mbit/s wire with the given faults, ARP not
+// yet resolved: the first ping's extra round trip is part of what is tested.
+sim::network_options two_hosts(fault_config faults = {}, std::uint64_t seed = 1) {
+    return {.seed = seed, .faults = faults, .bandwidth_bps = 100'000'000, .settle_arp = false};
+}
 
 // UDP echo server on `host`:7 answering `count` datagrams (or until cancelled).
 void start_udp_echo(sim::host& host, ref<process>& proc) {
@@ -62,10 +54,10 @@ std::vector<std::byte> pattern(std::size_t n, unsigned salt) {
 
 // Sends `count` datagrams of `size` bytes to b:7 one at a time, waiting up to 200 ms for
 // each echo; returns how many came back intact (a corrupted echo would count as lost).
-int udp_echo_round(pair_world& pw, int count, std::size_t size) {
+int udp_echo_round(sim::test_network& net, int count, std::size_t size) {
     ref<process> server;
-    start_udp_echo(pw.b, server);
-    auto client = pw.a.create_process("client");
+    start_udp_echo(net.b(), server);
+    auto client = net.a().create_process("client");
     int intact = 0;
     client->spawn([&]() -> task<void> {
         auto s = client->socket(socket_type::datagram).get().value();
@@ -75,8 +67,8 @@ int udp_echo_round(pair_world& pw, int count, std::size_t size) {
             auto sent = co_await client->send_to(s, msg, {b_addr, 7});
             if (!sent) continue;
             // Replies to earlier datagrams (late duplicates) may come first: skip them.
-            auto deadline = pw.w.now() + 200ms;
-            while (pw.w.now() < deadline) {
+            auto deadline = net.world().now() + 200ms;
+            while (net.world().now() < deadline) {
                 auto reply = co_await when_any(client->recv_from(s, back), [&]() -> task<int> {
                     (void)co_await sleep_until(deadline);
                     co_return 0;
@@ -90,9 +82,9 @@ int udp_echo_round(pair_world& pw, int count, std::size_t size) {
             }
         }
     });
-    pw.w.run(client->join());
+    net.world().run(client->join());
     server->terminate("test over");
-    pw.w.run(server->join());
+    net.world().run(server->join());
     return intact;
 }
 
@@ -139,26 +131,26 @@ tshark_report run_tshark(const std::string& path) {
 } // namespace
 
 TEST_CASE("sim: ping between two hosts, exact round trip on virtual time", "[sim][icmp]") {
-    pair_world pw;
-    auto first = pw.w.run(pw.a.stack().ping(b_addr, 56, 1s));
+    sim::test_network net(two_hosts());
+    auto first = net.world().run(net.a().stack().ping(b_addr, 56, 1s));
     REQUIRE(first);
     // The first ping waits for ARP (one round trip more).
-    auto rtt = pw.w.run(pw.a.stack().ping(b_addr, 56, 1s));
+    auto rtt = net.world().run(net.a().stack().ping(b_addr, 56, 1s));
     REQUIRE(rtt);
     // Two propagation delays plus the serialisation of request and reply (98-byte frames).
-    CHECK(*rtt == 2 * (1ms + pw.link.serialisation(98)));
+    CHECK(*rtt == 2 * (1ms + net.link().serialisation(98)));
     CHECK(*first > *rtt);
 }
 
 TEST_CASE("sim: pings get through a lossy, reordering wire, with ARP retried", "[sim][icmp][faults]") {
-    pair_world pw({.loss = 0.2, .reorder = 0.2});
+    sim::test_network net(two_hosts({.loss = 0.2, .reorder = 0.2}));
     int answered = 0;
     for (int i = 0; i < 100; ++i)
-        if (pw.w.run(pw.a.stack().ping(b_addr, 56, 500ms))) ++answered;
+        if (net.world().run(net.a().stack().ping(b_addr, 56, 500ms))) ++answered;
     // Each ping needs two frames through at 0.8 each: about 64 of 100.
     CHECK(answered > 45);
     CHECK(answered < 85);
-    CHECK(pw.link.stats().faults.lost.value > 0);
+    CHECK(net.link().stats().faults.lost.value > 0);
 }
 
 TEST_CASE("sim: ping across a router host with forwarding on, and not with it off", "[sim][icmp][forwarding]") {
@@ -194,41 +186,44 @@ TEST_CASE("sim: ping across a router host with forwarding on, and not with it of
 }
 
 TEST_CASE("sim: UDP echo over a clean wire delivers every datagram intact", "[sim][udp]") {
-    pair_world pw;
-    CHECK(udp_echo_round(pw, 50, 1000) == 50);
+    sim::test_network net(two_hosts());
+    CHECK(udp_echo_round(net, 50, 1000) == 50);
 }
 
 TEST_CASE("sim: UDP echo with loss, duplication, reordering and corruption", "[sim][udp][faults]") {
-    pair_world pw({.loss = 0.05, .duplicate = 0.1, .reorder = 0.1, .corrupt = 0.05});
-    int intact = udp_echo_round(pw, 200, 512);
+    sim::test_network net(
+        two_hosts({.loss = 0.05, .duplicate = 0.1, .reorder = 0.1, .corrupt = 0.05}));
+    int intact = udp_echo_round(net, 200, 512);
     CHECK(intact > 120);
     CHECK(intact < 200);
     // Every corrupted frame was caught somewhere below the socket and dropped, counted.
     std::uint64_t caught = 0;
-    for (auto* h : {&pw.a, &pw.b})
+    for (auto* h : {&net.a(), &net.b()})
         for (const char* c : {"ethernet.in_not_for_us", "ethernet.in_unknown_type", "arp.in_errors", "ipv4.in_hdr_errors",
                               "ipv4.in_csum_errors", "ipv4.in_addr_errors", "udp.in_csum_errors", "udp.in_errors",
                               "icmp.in_csum_errors"})
             caught += h->counters().read(c).value_or(0);
-    CHECK(pw.link.stats().faults.corrupted.value > 0);
+    CHECK(net.link().stats().faults.corrupted.value > 0);
     CHECK(caught > 0);
 }
 
 TEST_CASE("sim: 60,000-byte datagrams are fragmented on the way and reassembled", "[sim][udp][fragments]") {
-    pair_world pw({.reorder = 0.3});
-    CHECK(udp_echo_round(pw, 5, 60'000) == 5);
-    INFO(pw.a.counters_text() + pw.b.counters_text() + pw.link.registry().dump());
-    CHECK(pw.a.counters().read("ipv4.frag_creates").value() >= 5 * 41);
-    CHECK(pw.b.counters().read("ipv4.reasm_oks").value() == 5);
-    CHECK(pw.link.stats().faults.reordered.value > 0);
+    sim::test_network net(two_hosts({.reorder = 0.3}));
+    CHECK(udp_echo_round(net, 5, 60'000) == 5);
+    INFO(net.a().counters_text() + net.b().counters_text() + net.link().registry().dump());
+    CHECK(net.a().counters().read("ipv4.frag_creates").value() >= 5 * 41);
+    CHECK(net.b().counters().read("ipv4.reasm_oks").value() == 5);
+    CHECK(net.link().stats().faults.reordered.value > 0);
 }
 
 TEST_CASE("sim: the same seed gives byte-identical captures, another seed another", "[sim][determinism]") {
     auto run = [](std::uint64_t seed, const std::string& path) {
-        pair_world pw({.loss = 0.1, .duplicate = 0.05, .reorder = 0.2, .corrupt = 0.02}, seed);
-        pw.w.capture(pw.a.nic_at(0), path);
-        (void)udp_echo_round(pw, 60, 700);
-        for (int i = 0; i < 5; ++i) (void)pw.w.run(pw.a.stack().ping(b_addr, 100, 300ms));
+        sim::test_network net(
+            two_hosts({.loss = 0.1, .duplicate = 0.05, .reorder = 0.2, .corrupt = 0.02}, seed));
+        net.world().capture(net.a().nic_at(0), path);
+        (void)udp_echo_round(net, 60, 700);
+        for (int i = 0; i < 5; ++i)
+            (void)net.world().run(net.a().stack().ping(b_addr, 100, 300ms));
     };
     run(11, "sim_seed11_a.pcap");
     run(11, "sim_seed11_b.pcap");
@@ -245,10 +240,11 @@ TEST_CASE("sim: tshark decodes the captures with no malformed packet and no bad 
         CORONET_SKIP("tshark is not installed (apt-get install tshark)");
     }
     {
-        pair_world pw({.reorder = 0.2});
-        pw.w.capture(pw.a.nic_at(0), "sim_clean.pcap");
-        CHECK(udp_echo_round(pw, 20, 3000) == 20); // with fragments
-        for (int i = 0; i < 3; ++i) (void)pw.w.run(pw.a.stack().ping(b_addr, 56, 300ms));
+        sim::test_network net(two_hosts({.reorder = 0.2}));
+        net.world().capture(net.a().nic_at(0), "sim_clean.pcap");
+        CHECK(udp_echo_round(net, 20, 3000) == 20); // with fragments
+        for (int i = 0; i < 3; ++i)
+            (void)net.world().run(net.a().stack().ping(b_addr, 56, 300ms));
     }
     auto rep = run_tshark("sim_clean.pcap");
     CHECK(rep.frames > 60);
@@ -258,9 +254,9 @@ TEST_CASE("sim: tshark decodes the captures with no malformed packet and no bad 
     // The control: a capture from a corrupting wire does show bad checksums to tshark, so
     // the check above can fail.
     {
-        pair_world pw({.corrupt = 0.2}, 5);
-        pw.w.capture(pw.a.nic_at(0), "sim_corrupt.pcap");
-        (void)udp_echo_round(pw, 30, 400);
+        sim::test_network net(two_hosts({.corrupt = 0.2}, 5));
+        net.world().capture(net.a().nic_at(0), "sim_corrupt.pcap");
+        (void)udp_echo_round(net, 30, 400);
     }
     auto bad = run_tshark("sim_corrupt.pcap");
     CHECK(bad.problems.find("Bad checksum") != std::string::npos);

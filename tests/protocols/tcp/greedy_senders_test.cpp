@@ -232,16 +232,13 @@ TEST_CASE("tcp memory: a lossy transfer of small segments under constant pressur
     // reader takes what is there every 20 ms, over a link that loses and reorders: every
     // path above runs on live data, and none may lose or duplicate a byte, nor acknowledge
     // one it dropped.
-    sim::world w({.seed = 3});
     sim::host_options o;
     o.stack.memory = {.low = 30, .pressure = 40, .hard = 60, .floor = 8};
-    auto& a = w.add_host("a", o);
-    auto& b = w.add_host("b", o);
-    auto& link = w.add_wire({.latency = 1ms,
-                             .bandwidth_bps = 1'000'000'000,
-                             .faults = {.loss = 0.02, .reorder = 0.02}});
-    w.connect(a, link, prefix("10.0.0.1/24"));
-    w.connect(b, link, prefix("10.0.0.2/24"));
+    sim::test_network net(
+        {.seed = 3, .faults = {.loss = 0.02, .reorder = 0.02}, .host = o, .settle_arp = false});
+    auto& w = net.world();
+    auto& a = net.a();
+    auto& b = net.b();
     const auto data = pattern(2 << 20, 31);
     std::vector<std::byte> got;
     bool finished = false;

@@ -1,9 +1,9 @@
 #pragma once
-// Two simulated hosts on one wire for TCP tests, and a bidirectional transfer between them:
-// a server on b:80 and a client on a, each sending its bytes then shutting down its write
-// side while reading everything the other sends until end of stream.
+// Two simulated hosts on one wire for TCP tests (a sim::test_network), and a bidirectional
+// transfer between them: a server on b:80 and a client on a, each sending its bytes then
+// shutting down its write side while reading everything the other sends until end of stream.
 #include "protocols/checksum/checksum.hpp"
-#include "protocols/sim/world.hpp"
+#include "protocols/sim/harness.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -45,8 +45,11 @@ inline std::size_t first_difference(const std::vector<std::byte>& a, const std::
     return i;
 }
 
+// sim::test_network's two hosts, with the names the TCP tests use: no ARP settled before
+// they start (they count frames from time 0) and a pool of 16,384 buffers a host.
 struct pair_world {
-    sim::world w;
+    sim::test_network net;
+    sim::world& w;
     sim::host& a;
     sim::host& b;
     wire& link;
@@ -63,22 +66,29 @@ struct pair_world {
     explicit pair_world(fault_config faults = {}, tcp::config cfg = {}, std::uint64_t seed = 1,
                         std::uint32_t mtu = 1500, duration latency = 1ms,
                         duration arp_reachable = 60s)
-        : w({.seed = seed}), a(w.add_host("a", with(cfg, arp_reachable))),
-          b(w.add_host("b", with(cfg, arp_reachable))),
-          link(w.add_wire({.latency = latency, .bandwidth_bps = 1'000'000'000, .mtu = mtu,
-                           .faults = faults})) {
-        w.connect(a, link, prefix("10.0.0.1/24"), mtu);
-        w.connect(b, link, prefix("10.0.0.2/24"), mtu);
-    }
-    // Over a wire of the caller's (a short NIC queue, a slow link...).
-    // `a_nic`, `b_nic`: the offloads each host's NIC offers (wire.hpp).
+        : pair_world(sim::network_options{.seed = seed,
+                                          .faults = faults,
+                                          .latency = latency,
+                                          .mtu = mtu,
+                                          .host = with(cfg, arp_reachable),
+                                          .settle_arp = false}) {}
+    // Over a wire of the caller's (a short NIC queue, a slow link...): its latency, bandwidth,
+    // MTU, queue limit and faults; its name, kind and seed are the harness's. `a_nic`, `b_nic`:
+    // the offloads each host's NIC offers (wire.hpp).
     pair_world(tcp::config cfg, const wire_config& wc, nic_features a_nic = {},
                nic_features b_nic = {})
-        : w({.seed = 1}), a(w.add_host("a", with(cfg, 60s))), b(w.add_host("b", with(cfg, 60s))),
-          link(w.add_wire(wc)) {
-        w.connect(a, link, prefix("10.0.0.1/24"), wc.mtu, a_nic);
-        w.connect(b, link, prefix("10.0.0.2/24"), wc.mtu, b_nic);
-    }
+        : pair_world(sim::network_options{.seed = 1,
+                                          .faults = wc.faults,
+                                          .latency = wc.latency,
+                                          .bandwidth_bps = wc.bandwidth_bps,
+                                          .mtu = wc.mtu,
+                                          .queue_limit = wc.queue_limit,
+                                          .host = with(cfg, 60s),
+                                          .nics = {a_nic, b_nic},
+                                          .settle_arp = false}) {}
+    // Any network of the harness's, for a test that needs one of its other options.
+    explicit pair_world(sim::network_options o)
+        : net(std::move(o)), w(net.world()), a(net.a()), b(net.b()), link(net.link()) {}
     std::uint64_t tcp_counter(sim::host& h, const char* name) {
         return h.counters().find("tcp")->find(name)->value;
     }
