@@ -13,6 +13,7 @@
 #include "framework/net/address.hpp"
 #include "framework/object/object.hpp"
 #include "framework/object/ref.hpp"
+#include "framework/process/socket_row.hpp"
 #include "framework/process/tcp_info.hpp"
 #include "framework/result.hpp"
 #include "framework/task.hpp"
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace coronet {
 
@@ -123,6 +125,10 @@ public:
     // A new, unbound socket: EAFNOSUPPORT/EPROTONOSUPPORT for a type it lacks, ENOBUFS
     // when out of memory for sockets.
     virtual result<ref<socket_object>> socket(socket_type type) = 0;
+    // Its sockets as ss lists them, without owners (socket_table.hpp adds those): TCP
+    // listeners by port, TCP connections, then bound UDP sockets by port. EOPNOTSUPP for a
+    // stack that cannot list them.
+    virtual result<std::vector<socket_row>> socket_rows() const { return error{EOPNOTSUPP}; }
 };
 
 } // namespace coronet

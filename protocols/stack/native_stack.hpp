@@ -62,6 +62,8 @@ public:
     std::string_view name() const noexcept override { return "native"; }
     // datagram: a UDP socket; stream: a TCP socket.
     result<ref<socket_object>> socket(socket_type type) override;
+    // TCP (protocols/tcp/socket_rows.hpp), then UDP (protocols/udp/socket_rows.hpp).
+    result<std::vector<socket_row>> socket_rows() const override;
 
     // --- configuration ---
     // Becomes the NIC's receiver, adds the on-link route of the prefix and announces the
