@@ -152,10 +152,11 @@ task<bool> respond_admin(process& p, handle conn, const http::request& req, std:
     // either stack, this shard's sockets and processes.
     if ((target == "/connections" || target == "/connections.json") && p.stack() != nullptr) {
         if (auto rows = socket_table(*p.stack())) {
+            // Named, not a temporary of ?: inside co_await, which g++ 12 destroys twice.
             const bool json = target.ends_with(".json");
-            co_return co_await send_text(
-                p, conn, req, json ? "application/json" : "text/plain; charset=utf-8",
-                json ? socket_table_json(*rows) : socket_table_text(*rows));
+            const std::string body = json ? socket_table_json(*rows) : socket_table_text(*rows);
+            const std::string_view type = json ? "application/json" : "text/plain; charset=utf-8";
+            co_return co_await send_text(p, conn, req, type, body);
         }
     }
     co_return co_await send_error(p, conn, 404, req.keep_alive);
