@@ -2,30 +2,20 @@
 // own figures for coronet's descriptors, as ss would print them: a listener's accept queue
 // and backlog, a connection's unread bytes (SIOCINQ) and keepalive timer (sock_diag), UDP
 // queues and drops (SO_MEMINFO), and the owning processes.
-#include "drivers/host/host_stack.hpp"
-#include "framework/coronet.hpp"
-#include "framework/process/process.hpp"
 #include "framework/process/socket_table.hpp"
+#include "tests/drivers/host_world.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
 
 using namespace coronet;
 using namespace std::chrono_literals;
+using coronet::test::bytes_of;
+using coronet::test::loopback;
 
 namespace {
 
-struct world {
-    scheduler sched;
-    uring::uring_reactor reactor{sched};
-    host::host_stack stack{reactor};
-};
-
-const ipv4_address loopback(127, 0, 0, 1);
-
-std::span<const std::byte> bytes_of(const std::string& s) {
-    return std::as_bytes(std::span(s.data(), s.size()));
-}
+using world = coronet::test::host_world;
 
 const socket_row* find_row(const std::vector<socket_row>& rows, socket_protocol proto,
                            const endpoint& local, const endpoint& remote = {}) {
