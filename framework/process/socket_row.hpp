@@ -33,8 +33,8 @@ enum class timer_kind : std::uint8_t { off, on, keepalive, timewait, persist };
 
 struct socket_timer {
     timer_kind kind = timer_kind::off;
-    duration left{0};      // until it fires (0 when off)
-    unsigned retries = 0;  // RTO backoffs, unanswered window or keepalive probes
+    duration left{0};     // until it fires (0 when off)
+    unsigned retries = 0; // RTO backoffs, unanswered window or keepalive probes
     friend bool operator==(const socket_timer&, const socket_timer&) = default;
 };
 

@@ -71,17 +71,20 @@ std::string tcp_details(const tcp_info& i) {
     std::string out;
     if (i.sack) out += " sack";
     if (i.timestamps) out += " ts";
-    if (i.window_scale) append(out, " wscale:%u,%u", unsigned{i.snd_wscale}, unsigned{i.rcv_wscale});
-    append(out, " rto:%.0fms rtt:%.3g/%.3gms mss:%" PRIu32 " rcvmss:%" PRIu32 " advmss:%" PRIu32
-                " cwnd:%" PRIu32,
+    if (i.window_scale)
+        append(out, " wscale:%u,%u", unsigned{i.snd_wscale}, unsigned{i.rcv_wscale});
+    append(out,
+           " rto:%.0fms rtt:%.3g/%.3gms mss:%" PRIu32 " rcvmss:%" PRIu32 " advmss:%" PRIu32
+           " cwnd:%" PRIu32,
            i.rto / 1000.0, i.rtt / 1000.0, i.rttvar / 1000.0, i.snd_mss, i.rcv_mss, i.advmss,
            i.snd_cwnd);
-    if (i.snd_ssthresh != 0) append(out, " ssthresh:%" PRIu32, i.snd_ssthresh);
+    // ss leaves out an ssthresh of 65535 segments or more: the initial "infinite" one.
+    if (i.snd_ssthresh != 0 && i.snd_ssthresh < 0xffff)
+        append(out, " ssthresh:%" PRIu32, i.snd_ssthresh);
     append(out,
            " bytes_acked:%" PRIu64 " bytes_received:%" PRIu64 " segs_out:%" PRIu32
            " segs_in:%" PRIu32 " data_segs_out:%" PRIu32 " data_segs_in:%" PRIu32,
-           i.bytes_acked, i.bytes_received, i.segs_out, i.segs_in, i.data_segs_out,
-           i.data_segs_in);
+           i.bytes_acked, i.bytes_received, i.segs_out, i.segs_in, i.data_segs_out, i.data_segs_in);
     append(out, " retrans:%u/%" PRIu32 " unacked:%" PRIu32 " sacked:%" PRIu32 " lost:%" PRIu32,
            unsigned{i.retransmits}, i.total_retrans, i.unacked, i.sacked, i.lost);
     if (i.min_rtt != 0) append(out, " minrtt:%.3gms", i.min_rtt / 1000.0);

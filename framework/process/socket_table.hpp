@@ -28,8 +28,9 @@ void add_owners(std::vector<socket_row>& rows);
 // One line per socket under a header, as ss prints them, and for TCP connections a second,
 // indented line of TCP_INFO (ss -i), for UDP one of datagrams queued and dropped:
 //   Netid State      Recv-Q Send-Q Local Address:Port     Peer Address:Port      Process
-//   tcp   ESTAB      0      0      10.0.0.2:8080          10.0.0.1:49152         users:(("httpd",pid=1,handle=0x10000004)) timer:(keepalive,2min,0)
-//   	 wscale:7,7 rto:201ms rtt:0.1/0.1ms mss:1448 ...
+//   tcp   ESTAB      0      0      10.0.0.2:8080          10.0.0.1:49152         users:(...
+//   <tab> sack ts wscale:10,5 rto:200ms rtt:0.1/0.05ms mss:1448 ...
+// Process holds users:(("httpd",pid=1,handle=0x10000004)) and then timer:(keepalive,2min,0).
 std::string socket_table_text(const std::vector<socket_row>& rows);
 // {"sockets":[{"netid":"tcp","state":"LISTEN","local":"0.0.0.0:80","peer":"0.0.0.0:*",...},...]}
 std::string socket_table_json(const std::vector<socket_row>& rows);

@@ -117,8 +117,8 @@ TEST_CASE("host socket table: UDP, bound and connected, with the kernel's queue 
     const socket_row* bound = find_row(rows, socket_protocol::udp, at);
     REQUIRE(bound != nullptr);
     CHECK(bound->state == tcp_state::closed);
-    CHECK(bound->recv_q > 0);   // what the queued datagrams take, as the kernel counts it
-    CHECK(bound->drops > 0);    // 50 datagrams do not fit the smallest buffer
+    CHECK(bound->recv_q > 0); // what the queued datagrams take, as the kernel counts it
+    CHECK(bound->drops > 0);  // 50 datagrams do not fit the smallest buffer
     CHECK(bound->drops < 50);
     REQUIRE(bound->owners.size() == 1);
     CHECK(bound->owners[0].id == u);

@@ -94,6 +94,13 @@ TEST_CASE("socket table: text rows as ss prints them, a TCP_INFO line under a co
     listener.recv_q = 1;
     listener.send_q = 128;
     listener.owners = {{"web", 7, handle(0x1004)}, {"web \"2\"", 9, handle(0x2008)}};
+    socket_row infinite = tcp_row();
+    infinite.info.snd_ssthresh = 0x7fffffff; // ss leaves it out, as it does 0
+    socket_row halved = tcp_row();
+    halved.info.snd_ssthresh = 5;
+    CHECK(socket_table_text({infinite}) == socket_table_text({tcp_row()}));
+    CHECK(socket_table_text({halved}).find(" cwnd:10 ssthresh:5 bytes_acked:") !=
+          std::string::npos);
     const std::string text = socket_table_text({listener, tcp_row(), udp_row()});
     const std::string expected =
         "Netid State      Recv-Q Send-Q Local Address:Port     Peer Address:Port      Process\n"
@@ -109,24 +116,26 @@ TEST_CASE("socket table: text rows as ss prints them, a TCP_INFO line under a co
     CHECK(text == expected);
 }
 
-TEST_CASE("socket table: JSON rows, owners escaped, a timer only when one runs",
-          "[socket_table]") {
+TEST_CASE("socket table: JSON rows, owners escaped, a timer only when one runs", "[socket_table]") {
     socket_row u = udp_row();
     u.owners = {{"dns\n", 3, handle(12)}};
     socket_row connected = udp_row();
     connected.state = tcp_state::established;
     connected.remote = ep("10.0.0.1:53");
     connected.recv_q = connected.datagrams = connected.drops = 0;
-    CHECK(socket_table_json({u, connected}) ==
-          "{\"sockets\":["
-          "{\"netid\":\"udp\",\"state\":\"UNCONN\",\"local\":\"0.0.0.0:5353\",\"peer\":\"0.0.0.0:*\","
-          "\"recv_q\":30,\"send_q\":0,\"owners\":[{\"process\":\"dns\\u000a\",\"pid\":3,"
-          "\"handle\":12}],\"datagrams\":3,\"drops\":2},"
-          "{\"netid\":\"udp\",\"state\":\"ESTAB\",\"local\":\"0.0.0.0:5353\",\"peer\":\"10.0.0.1:53\","
-          "\"recv_q\":0,\"send_q\":0,\"owners\":[],\"datagrams\":0,\"drops\":0}"
-          "]}\n");
+    CHECK(
+        socket_table_json({u, connected}) ==
+        "{\"sockets\":["
+        "{\"netid\":\"udp\",\"state\":\"UNCONN\",\"local\":\"0.0.0.0:5353\",\"peer\":\"0.0.0.0:*\","
+        "\"recv_q\":30,\"send_q\":0,\"owners\":[{\"process\":\"dns\\u000a\",\"pid\":3,"
+        "\"handle\":12}],\"datagrams\":3,\"drops\":2},"
+        "{\"netid\":\"udp\",\"state\":\"ESTAB\",\"local\":\"0.0.0.0:5353\",\"peer\":\"10.0.0.1:"
+        "53\","
+        "\"recv_q\":0,\"send_q\":0,\"owners\":[],\"datagrams\":0,\"drops\":0}"
+        "]}\n");
     const std::string tcp = socket_table_json({tcp_row()});
-    CHECK(tcp.find("\"timer\":{\"kind\":\"on\",\"left_ms\":1500,\"retries\":2}") != std::string::npos);
+    CHECK(tcp.find("\"timer\":{\"kind\":\"on\",\"left_ms\":1500,\"retries\":2}") !=
+          std::string::npos);
     CHECK(tcp.find("\"rto_us\":800000,\"snd_mss\":1448") != std::string::npos);
     CHECK(tcp.find("\"total_retrans\":3") != std::string::npos);
     CHECK(socket_table_json({}) == "{\"sockets\":[]}\n");
@@ -175,8 +184,7 @@ TEST_CASE("socket table: a process that is gone is off its thread's list", "[soc
     CHECK(process::on_this_thread().size() == before);
 }
 
-TEST_CASE("socket table: a stack that cannot list its sockets says EOPNOTSUPP",
-          "[socket_table]") {
+TEST_CASE("socket table: a stack that cannot list its sockets says EOPNOTSUPP", "[socket_table]") {
     testing::loopback_stack stack;
     auto rows = socket_table(stack);
     REQUIRE_FALSE(rows);
