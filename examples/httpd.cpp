@@ -11,7 +11,6 @@
 #include "examples/common/http_server.hpp"
 #include "examples/common/options.hpp"
 #include "protocols/stack/native_stack.hpp"
-#include "protocols/tcp/connection_table.hpp"
 
 #include <fmt/format.h>
 
@@ -69,11 +68,6 @@ int main(int argc, char** argv) {
         server_state& st = *states[ctx.shard_id];
         st.stack_counters = &ctx.counters;
         st.admin = ctx.shard_id == 0; // one admin port, served by shard 0
-        if (ctx.native != nullptr)
-            st.connection_table = [&tcp = ctx.native->tcp()](bool json) {
-                const auto rows = tcp::connection_rows(tcp);
-                return json ? tcp::connection_json(rows) : tcp::connection_text(rows);
-            };
         return http_serve(ctx.proc, st);
     };
     const int rc = run_server(opts, serve);

@@ -55,7 +55,9 @@ result<sockopt_place> place_of(socket_option opt) {
 
 host_socket::host_socket(host_stack& stack, int fd, socket_type type) noexcept
     : stack_(stack), reactor_(stack.reactor()), lingering_(stack.lingering_), fd_(fd), type_(type),
-      cancel_all_(this), accept_(this), accept_pause_(this) {}
+      cancel_all_(this), accept_(this), accept_pause_(this) {
+    stack.sockets_.push_back(link_);
+}
 
 host_socket::~host_socket() {
     for (int fd : accepted_) // accepted by the kernel, never taken: their peers see a close

@@ -1,14 +1,14 @@
 #pragma once
 // host_socket: one Linux socket behind a coronet handle. See host_stack.hpp.
+#include "drivers/host/host_stack.hpp"
 #include "framework/process/socket.hpp"
 #include "framework/uring/reactor.hpp"
 #include "framework/wait_queue.hpp"
 
 #include <deque>
+#include <optional>
 
 namespace coronet::host {
-
-class host_stack;
 
 class host_socket final : public socket_object {
 public:
@@ -46,6 +46,9 @@ public:
     result<std::int64_t> get_option(socket_option opt) const override;
     // getsockopt(TCP_INFO) (host_tcp_info.cpp); EOPNOTSUPP for a datagram socket.
     result<tcp_info> connection_info() const override;
+    // Its row of the socket table (host_socket_row.cpp); none once closed, or while neither
+    // bound nor connected (ss does not list those either).
+    std::optional<socket_row> row() const;
 
 protected:
     void on_last_handle_closed() noexcept override;
@@ -68,6 +71,7 @@ private:
     };
 
     host_stack& stack_;
+    socket_link link_{this}; // on stack_.sockets_ for as long as the socket exists
     uring::uring_reactor& reactor_;
     unsigned& lingering_; // the stack's count of sockets kept alive for the kernel
     int fd_;

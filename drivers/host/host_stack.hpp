@@ -11,6 +11,7 @@
 #include "framework/process/socket.hpp"
 #include "framework/uring/reactor.hpp"
 
+#include <boost/intrusive/list.hpp>
 #include <cstdint>
 #include <memory>
 #include <netinet/in.h>
@@ -38,6 +39,14 @@ struct host_options {
 };
 
 class receive_buffers;
+class host_socket;
+
+// A host_socket's place on its stack's list of sockets, which the socket table walks.
+struct socket_link : boost::intrusive::list_base_hook<
+                         boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+    explicit socket_link(host_socket* s) noexcept : owner(s) {}
+    host_socket* owner;
+};
 
 class host_stack final : public network_stack {
 public:
@@ -52,6 +61,11 @@ public:
     std::string_view name() const noexcept override { return "host"; }
     // EMFILE/ENFILE/ENOBUFS as socket(2) gives them.
     result<ref<socket_object>> socket(socket_type type) override;
+    // The sockets coronet holds a descriptor of (host_socket_row.cpp): from getsockname,
+    // getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ (UDP: SO_MEMINFO, as ss) and the kernel's
+    // sock_diag for the timer. What the kernel keeps alone (connections not yet accepted,
+    // TIME-WAIT after close) is for ss to show.
+    result<std::vector<socket_row>> socket_rows() const override;
 
     uring::uring_reactor& reactor() noexcept { return reactor_; }
     // recv_zc's buffers, made on first use; ENOMEM (or the kernel's error) if they cannot be.
@@ -64,6 +78,7 @@ private:
     uring::uring_reactor& reactor_;
     host_options opts_;
     unsigned lingering_ = 0; // sockets holding themselves for the kernel
+    boost::intrusive::list<socket_link, boost::intrusive::constant_time_size<false>> sockets_;
     std::unique_ptr<receive_buffers> lending_;
 };
 

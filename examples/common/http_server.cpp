@@ -3,6 +3,7 @@
 #include "examples/common/http.hpp"
 #include "framework/coronet.hpp"
 #include "framework/file/file.hpp"
+#include "framework/process/socket_table.hpp"
 #include "framework/wait_queue.hpp"
 #include "framework/when_any.hpp"
 
@@ -159,11 +160,16 @@ task<bool> respond_admin(process& p, handle conn, const http::request& req, std:
             st.stack_counters != nullptr ? st.stack_counters->dump() : std::string();
         co_return co_await send_text(p, conn, req, "text/plain; charset=utf-8", body);
     }
-    if ((target == "/connections" || target == "/connections.json") && st.connection_table) {
-        const bool json = target.ends_with(".json");
-        co_return co_await send_text(p, conn, req,
-                                     json ? "application/json" : "text/plain; charset=utf-8",
-                                     st.connection_table(json));
+    // The socket table of the stack this process runs on (framework/process/socket_table.hpp):
+    // either stack, this shard's sockets and processes.
+    if ((target == "/connections" || target == "/connections.json") && p.stack() != nullptr) {
+        if (auto rows = socket_table(*p.stack())) {
+            // Named, not a temporary of ?: inside co_await, which g++ 12 destroys twice.
+            const bool json = target.ends_with(".json");
+            const std::string body = json ? socket_table_json(*rows) : socket_table_text(*rows);
+            const std::string_view type = json ? "application/json" : "text/plain; charset=utf-8";
+            co_return co_await send_text(p, conn, req, type, body);
+        }
     }
     co_return co_await send_error(p, conn, 404, req.keep_alive);
 }

@@ -22,8 +22,8 @@
 // An admin port (admin_port, off by default) serves operators on a listener of its own,
 // outside max_connections: GET /metrics, every counter of the stack and the server's own in
 // the Prometheus text format, GET /counters, the stack's counters as "group: name value"
-// lines, and GET /connections (/connections.json), its TCP listeners and connections as ss
-// shows them. It listens on every address of the host: give it a port that only operators reach.
+// lines, and GET /connections (/connections.json), the socket table of the stack it runs on
+// (either one) as ss -tuanpio shows Linux's. It listens on every address of the host: give it a port that only operators reach.
 #include "framework/buffer/buffer_pool.hpp"
 #include "framework/clock.hpp"
 #include "framework/counters.hpp"
@@ -75,9 +75,6 @@ struct server_state {
     counter head_bytes_copied{};    // response heads copied into head buffers
     const counter_registry* stack_counters = nullptr; // what the admin port shows; null: none
     bool admin = true; // listen on cfg.admin_port (one shard of several does)
-    // The stack's connection table (protocols/tcp/connection_table.hpp) as text or JSON for
-    // the admin port; empty on a stack without one (the host stack: ss shows the kernel's).
-    std::function<std::string(bool json)> connection_table{};
     // Declared after cfg, which sizes them. They must outlive the stack the server runs on:
     // its sockets hold these buffers until the receiver acknowledges the bytes.
     buffer_pool files{{.buffer_size = file_chunk, .buffer_count = cfg.file_buffers}};

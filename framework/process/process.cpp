@@ -4,6 +4,8 @@
 #include "framework/process/socket_timeouts.hpp"
 #include "framework/sleep.hpp"
 
+#include <atomic>
+#include <boost/intrusive/list.hpp>
 #include <numeric>
 
 namespace coronet {
@@ -23,15 +25,40 @@ std::string describe_exception(std::exception_ptr e) {
 // Runs a coroutine of the process while holding a reference, so the process outlives it.
 task<void> hold_process(ref<process>, task<void> t) { co_await std::move(t); }
 
+std::atomic<std::uint64_t> last_process_id{0};
+
 } // namespace
+
+struct process_list_access {
+    using list = boost::intrusive::list<
+        process,
+        boost::intrusive::member_hook<process, decltype(process::thread_hook_),
+                                      &process::thread_hook_>,
+        boost::intrusive::constant_time_size<false>>;
+    // Objects belong to one core: each thread's processes are on a list of its own.
+    static list& of_this_thread() {
+        thread_local list processes;
+        return processes;
+    }
+};
 
 ref<process> make_process_object(process::options opts) { return ref<process>(new process(std::move(opts))); }
 
 ref<process> process::create(options opts) { return make_process_object(std::move(opts)); }
 
 process::process(options opts)
-    : name_(std::move(opts.name)), stack_(opts.stack), handles_(opts.handle_limit),
-      scope_([this](std::exception_ptr e) { terminate(describe_exception(e)); }) {}
+    : name_(std::move(opts.name)), id_(last_process_id.fetch_add(1, std::memory_order_relaxed) + 1),
+      stack_(opts.stack), handles_(opts.handle_limit),
+      scope_([this](std::exception_ptr e) { terminate(describe_exception(e)); }) {
+    process_list_access::of_this_thread().push_back(*this);
+}
+
+std::vector<process*> process::on_this_thread() {
+    std::vector<process*> out;
+    for (process& p : process_list_access::of_this_thread())
+        out.push_back(&p);
+    return out;
+}
 
 std::uint64_t process::total_calls() const noexcept {
     return std::accumulate(calls_.begin(), calls_.end(), std::uint64_t{0});

@@ -11,6 +11,9 @@
 //
 // Lifetime: a process is a kernel object. Each coroutine spawned in it holds a reference,
 // so it lives as long as any of them runs or anyone holds a ref or handle to it.
+//
+// Every live process is on its thread's list (on_this_thread), as a kernel's task list:
+// the socket table walks their handle tables to name each socket's owners (ss -p).
 #include "framework/object/handle_table.hpp"
 #include "framework/object/ref.hpp"
 #include "framework/process/immediate.hpp"
@@ -21,8 +24,10 @@
 #include "framework/task_scope.hpp"
 
 #include <array>
+#include <boost/intrusive/list_hook.hpp>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace coronet {
 
@@ -40,6 +45,10 @@ public:
     }
 
     const std::string& name() const noexcept { return name_; }
+    // A number no other process of the program has had (1, 2, ...): ss -p's pid.
+    std::uint64_t id() const noexcept { return id_; }
+    // The processes alive on the calling thread (a shard's), oldest first.
+    static std::vector<process*> on_this_thread();
     handle_table& handles() noexcept { return handles_; }
     network_stack* stack() const noexcept { return stack_; }
     // The time of day, from the stack (wall_clock.hpp): for dates a server shows, never for
@@ -155,6 +164,7 @@ private:
     result<handle> new_socket(socket_type type);
 
     std::string name_;
+    std::uint64_t id_;
     network_stack* stack_;
     handle_table handles_;
     std::array<std::uint64_t, syscall_count> calls_{};
@@ -162,6 +172,10 @@ private:
     event exited_;
     bool alive_ = true;
     std::string exit_reason_;
+    // The thread's list of processes (process.cpp); unlinked when the process goes.
+    boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>
+        thread_hook_;
+    friend struct process_list_access;
 };
 
 } // namespace coronet

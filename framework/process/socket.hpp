@@ -13,6 +13,7 @@
 #include "framework/net/address.hpp"
 #include "framework/object/object.hpp"
 #include "framework/object/ref.hpp"
+#include "framework/process/socket_row.hpp"
 #include "framework/process/tcp_info.hpp"
 #include "framework/result.hpp"
 #include "framework/task.hpp"
@@ -22,6 +23,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace coronet {
 
@@ -127,6 +129,11 @@ public:
     // The time of day its processes read (process::wall_time(), wall_clock.hpp): the system's,
     // unless the stack was given another (a simulated host's, which a test may step).
     virtual const wall_clock& wall() const noexcept { return system_wall_clock::instance(); }
+
+    // Its sockets as ss lists them, without owners (socket_table.hpp adds those): TCP
+    // listeners by port, TCP connections, then bound UDP sockets by port. EOPNOTSUPP for a
+    // stack that cannot list them.
+    virtual result<std::vector<socket_row>> socket_rows() const { return error{EOPNOTSUPP}; }
 };
 
 } // namespace coronet

@@ -1,6 +1,8 @@
 #include "protocols/stack/native_stack.hpp"
 
 #include "protocols/arp/wire.hpp"
+#include "protocols/tcp/socket_rows.hpp"
+#include "protocols/udp/socket_rows.hpp"
 
 #include <random>
 #include <string>
@@ -99,6 +101,13 @@ native_stack::~native_stack() {
 result<ref<socket_object>> native_stack::socket(socket_type type) {
     if (type == socket_type::stream) return tcp_.open();
     return udp_.open();
+}
+
+result<std::vector<socket_row>> native_stack::socket_rows() const {
+    auto rows = tcp::socket_rows(tcp_);
+    for (auto& r : udp::socket_rows(udp_))
+        rows.push_back(std::move(r));
+    return rows;
 }
 
 interface_id native_stack::add_interface(nic& card, ipv4_prefix address_with_prefix) {

@@ -66,6 +66,9 @@ public:
         return opts_.wall != nullptr ? *opts_.wall : network_stack::wall();
     }
 
+    // TCP (protocols/tcp/socket_rows.hpp), then UDP (protocols/udp/socket_rows.hpp).
+    result<std::vector<socket_row>> socket_rows() const override;
+
     // --- configuration ---
     // Becomes the NIC's receiver, adds the on-link route of the prefix and announces the
     // address (gratuitous ARP). The NIC must outlive the stack.

@@ -2,7 +2,7 @@
 
 #include "framework/shard/submit.hpp"
 #include "protocols/stack/native_stack.hpp"
-#include "protocols/tcp/connection_table.hpp"
+#include "framework/process/socket_table.hpp"
 
 namespace coronet::launch {
 namespace {
@@ -58,9 +58,9 @@ task<std::string> run_shared::report_all() {
 
 std::string report_text(const server_context& ctx) {
     std::string out = "--- coronet: counters ---\n" + ctx.counters.dump();
-    if (ctx.native != nullptr)
-        out += "--- coronet: tcp connections ---\n" +
-               tcp::connection_text(tcp::connection_rows(ctx.native->tcp()));
+    if (const network_stack* stack = ctx.proc.stack())
+        if (auto rows = socket_table(*stack))
+            out += "--- coronet: sockets ---\n" + socket_table_text(*rows);
     return out;
 }
 

@@ -44,7 +44,7 @@ public:
     // Called on shard `from`; the calls to the others run in `background` (joined by the
     // caller before it returns).
     void end_all(unsigned from, bool signalled, int code, task_scope& background);
-    // Every shard's counters and TCP table, as SIGUSR1 prints them.
+    // Every shard's counters and socket table, as SIGUSR1 prints them.
     task<std::string> report_all();
 
     // Every shard is done; the last one wakes shard 0 (which watches signals until then).

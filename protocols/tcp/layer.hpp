@@ -59,7 +59,7 @@ public:
     std::size_t longest_chain() const noexcept;
     // One line per connection, like ss: "ESTABLISHED 10.0.0.1:80 10.0.0.2:49152".
     std::string connection_table() const;
-    // The listening sockets, by port, and the connections in table order (connection_table.hpp
+    // The listening sockets, by port, and the connections in table order (socket_rows.hpp
     // turns them into rows).
     std::vector<const socket*> listeners() const;
     std::vector<const socket*> connections() const;

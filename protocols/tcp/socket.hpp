@@ -129,6 +129,8 @@ public:
         return low_water_ == 0 || send_unsent() < low_water_;
     }
     bool write_closed() const noexcept { return fin_queued_; }
+    // The timer ss -o shows (socket_row.hpp), with the time left from `now` (timers.cpp).
+    socket_timer pending_timer(time_point now) const noexcept;
 
 protected:
     void on_last_handle_closed() noexcept override;

@@ -169,6 +169,20 @@ void socket::keepalive_timeout() {
     arm(keepalive_timer_, keep_interval_);
 }
 
+socket_timer socket::pending_timer(time_point now) const noexcept {
+    // Linux's precedence (get_tcp4_sock): the retransmission timer, which is also the loss
+    // probe's, then the zero-window probe, then the socket timer (keepalive); TIME-WAIT and
+    // the orphaned FIN-WAIT-2 limit, Linux's timewait sockets, have a timer of their own.
+    const auto of = [now](timer_kind kind, const timer& t, unsigned retries) {
+        return socket_timer{kind, std::max(duration::zero(), t.expiry() - now), retries};
+    };
+    if (rtx_timer_.armed()) return of(timer_kind::on, rtx_timer_, rtt_.backoffs());
+    if (persist_timer_.armed()) return of(timer_kind::persist, persist_timer_, persist_probes_);
+    if (keepalive_timer_.armed()) return of(timer_kind::keepalive, keepalive_timer_, keep_probes_);
+    if (wait_timer_.armed()) return of(timer_kind::timewait, wait_timer_, 0);
+    return {};
+}
+
 void socket::auto_tune(std::size_t delivered) {
     // Receive-buffer auto-tuning (Linux's dynamic right-sizing): over each round trip,
     // count the bytes that arrived; when they fill more than half the buffer, the sender is

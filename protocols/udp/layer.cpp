@@ -132,6 +132,16 @@ result<> layer::bind(socket& s, endpoint local) {
     return {};
 }
 
+std::vector<const socket*> layer::bound_sockets() const {
+    std::vector<const socket*> out;
+    for (const socket& s : sockets_)
+        if (s.bound()) out.push_back(&s); // closing the last handle unbinds
+    std::stable_sort(out.begin(), out.end(), [](const socket* a, const socket* b) {
+        return a->local().port.value() < b->local().port.value();
+    });
+    return out;
+}
+
 void layer::unbind(socket& s) noexcept {
     if (!s.bound_) return;
     s.bound_ = false;

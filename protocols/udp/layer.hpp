@@ -61,6 +61,8 @@ public:
     counters& stats() noexcept { return stats_; }
     const options& opts() const noexcept { return opts_; }
     std::size_t bound_ports() const noexcept { return ports_.size(); }
+    // The bound sockets whose handle is open, by local port (the socket table's UDP rows).
+    std::vector<const socket*> bound_sockets() const;
 
 private:
     friend class socket;

@@ -165,9 +165,11 @@ bool socket::enqueue(packet&& payload, const endpoint& from) {
     const std::size_t buffer_size = layer_->net().pool().buffer_size();
     const std::size_t truesize = std::size_t{charge_.held()} * buffer_size;
     // The first datagram is always taken (as the byte limit always took one), however big.
-    if (!queue_.empty() && truesize + std::size_t{buffers} * buffer_size > receive_buffer_)
+    if (!queue_.empty() && (truesize + std::size_t{buffers} * buffer_size > receive_buffer_ ||
+                            !charge_.may_grow(buffers))) { // the queue, or the host, is full
+        ++drops_;
         return false;
-    if (!queue_.empty() && !charge_.may_grow(buffers)) return false; // the host is full
+    }
     queued_bytes_ += payload.length();
     queue_.push_back(datagram{std::move(payload), from, buffers});
     charge_.set(charge_.held() + buffers);

@@ -57,6 +57,9 @@ public:
     std::size_t queued_bytes() const noexcept { return queued_bytes_; }
     std::size_t queued_datagrams() const noexcept { return queue_.size(); }
     std::uint32_t queued_buffers() const noexcept { return charge_.held(); }
+    // Datagrams refused by a full queue (the socket's share of udp.rcvbuf_errors), as
+    // Linux's sk_drops.
+    std::uint64_t drops() const noexcept { return drops_; }
     // Drops the oldest queued datagram (a benchmark's drain).
     void discard_front() noexcept;
 
@@ -90,6 +93,7 @@ private:
     int pending_error_ = 0;
     std::size_t receive_buffer_;
     std::size_t queued_bytes_ = 0;
+    std::uint64_t drops_ = 0;
     // Charged in the buffers the queue pins, against receive_buffer_ as Linux charges an
     // skb's truesize against sk_rcvbuf (a zero-length datagram is not free), and against
     // the host's budget.

@@ -7,6 +7,7 @@
 #include "framework/coronet.hpp"
 #include "framework/process/process.hpp"
 #include "framework/uring/uring.hpp"
+#include "tests/drivers/host_world.hpp"
 
 #include <array>
 #include <atomic>
@@ -18,8 +19,6 @@
 #include <vector>
 
 namespace coronet::test {
-
-inline const ipv4_address loopback(127, 0, 0, 1);
 
 inline task<void> echo(process& p, handle conn, std::size_t& echoed) {
     std::array<std::byte, 4096> buf{};

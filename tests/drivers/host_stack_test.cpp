@@ -1,27 +1,19 @@
 // The host stack: the socket system calls served by Linux's own TCP/IP through io_uring,
 // on the loopback interface only.
-#include "drivers/host/host_stack.hpp"
-#include "framework/coronet.hpp"
-#include "framework/process/process.hpp"
-#include "framework/uring/uring.hpp"
+#include "tests/drivers/host_world.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
 
 using namespace coronet;
 using namespace std::chrono_literals;
+using coronet::test::bytes_of;
+using coronet::test::loopback;
 
 namespace {
 
-struct world {
-    scheduler sched;
-    uring::uring_reactor reactor{sched};
-    host::host_stack stack{reactor};
-};
+using world = coronet::test::host_world;
 
-const ipv4_address loopback(127, 0, 0, 1);
-
-std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 std::string text_of(std::span<const std::byte> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
 } // namespace

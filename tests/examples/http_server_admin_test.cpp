@@ -1,7 +1,6 @@
 // coronet-httpd's admin port in simulation: /metrics in the Prometheus text format (the
 // stack's counters and the server's own, gauges typed as gauges) and /counters, served on a
 // listener of its own that max_connections does not limit, and never on the public port.
-#include "protocols/tcp/connection_table.hpp"
 #include "tests/examples/http_world.hpp"
 
 #include <catch2/catch.hpp>
@@ -22,21 +21,6 @@ httpd_config with_admin(std::size_t max_connections = 100) {
     c.admin_port = 9090;
     c.max_connections = max_connections;
     return c;
-}
-
-// One request with Connection: close; what came back until the server closed.
-task<void> fetch(process& p, endpoint at, std::string target, std::string& out) {
-    auto h = co_await p.connect(at);
-    if (!h) co_return;
-    const std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    if (!co_await p.write_all(*h, std::as_bytes(std::span(req.data(), req.size())))) co_return;
-    std::vector<std::byte> buf(4096);
-    for (;;) {
-        auto r = co_await p.read(*h, buf);
-        if (!r || *r == 0) break;
-        out.append(reinterpret_cast<const char*>(buf.data()), *r);
-    }
-    (void)co_await p.close(*h);
 }
 
 std::string body_of(const std::string& response) {
@@ -129,10 +113,6 @@ TEST_CASE("httpd admin port: /connections lists the listeners and connections as
     client_result holder; // before the world: its client writes into it until it ends
     std::string text, json;
     http_world hw(with_admin());
-    hw.st.connection_table = [&tcp = hw.pw.b.stack().tcp()](bool as_json) {
-        const auto rows = tcp::connection_rows(tcp);
-        return as_json ? tcp::connection_json(rows) : tcp::connection_text(rows);
-    };
     // One client keeps a connection open with a request head that never ends.
     hw.clients->spawn(client(*hw.clients, "GET /hello HTTP/1.1\r\n", SIZE_MAX, 0s, holder));
     hw.pw.w.run_for(1s);
@@ -142,39 +122,27 @@ TEST_CASE("httpd admin port: /connections lists the listeners and connections as
 
     REQUIRE(text.find("HTTP/1.1 200 OK") == 0);
     const std::string table = body_of(text);
-    CHECK(table.rfind("State", 0) == 0);
-    // Both listeners, the held connection and the admin connection reading this.
-    CHECK(table.find("LISTEN") != std::string::npos);
-    CHECK(table.find("10.0.0.2:8080") != std::string::npos);
-    CHECK(table.find("0.0.0.0:9090") != std::string::npos);
+    CHECK(table.rfind("Netid State", 0) == 0);
+    // Both listeners, owned by the server's process, the held connection and the admin
+    // connection reading this.
+    const std::string owner = "users:((\"b/httpd\",pid=" + std::to_string(hw.server->id());
+    CHECK(table.find("tcp   LISTEN     0      1024   0.0.0.0:8080") != std::string::npos);
+    CHECK(table.find("tcp   LISTEN     0      16     0.0.0.0:9090") != std::string::npos);
+    CHECK(table.find(owner) != std::string::npos);
     std::size_t established = 0;
-    for (std::size_t at = table.find("ESTABLISHED"); at != std::string::npos;
-         at = table.find("ESTABLISHED", at + 1))
+    for (std::size_t at = table.find("tcp   ESTAB"); at != std::string::npos;
+         at = table.find("tcp   ESTAB", at + 1))
         ++established;
     CHECK(established >= 2);
     CHECK(table.find("10.0.0.1:") != std::string::npos); // the peers
+    CHECK(table.find("\n\t sack ts wscale:") != std::string::npos); // TCP_INFO
 
     REQUIRE(json.find("HTTP/1.1 200 OK") == 0);
     CHECK(json.find("Content-Type: application/json") != std::string::npos);
     const std::string doc = body_of(json);
-    CHECK(doc.rfind("{\"connections\":[{\"state\":\"LISTEN\"", 0) == 0);
-    CHECK(doc.find("\"state\":\"ESTABLISHED\"") != std::string::npos);
+    CHECK(doc.rfind("{\"sockets\":[{\"netid\":\"tcp\",\"state\":\"LISTEN\"", 0) == 0);
+    CHECK(doc.find("\"state\":\"ESTAB\"") != std::string::npos);
+    CHECK(doc.find("\"owners\":[{\"process\":\"b/httpd\"") != std::string::npos);
     CHECK(doc.find("\"snd_mss\":1448") != std::string::npos);
     CHECK(doc.ends_with("]}\n"));
-}
-
-TEST_CASE("tcp connection table: a listener's queues are its accept queue and backlog",
-          "[tcp][connection_table]") {
-    tcp_test::pair_world pw;
-    auto server = pw.b.create_process("server");
-    auto ls = server->listen({ipv4_any, 7000}, {.backlog = 5}).value();
-    const auto rows = tcp::connection_rows(pw.b.stack().tcp());
-    REQUIRE(rows.size() == 1);
-    CHECK(rows[0].state == tcp_state::listen);
-    CHECK(rows[0].recv_q == 0);
-    CHECK(rows[0].send_q == 5);
-    CHECK(to_string(rows[0].local) == "0.0.0.0:7000");
-    CHECK(tcp::state_name(rows[0].state) == "LISTEN");
-    REQUIRE(server->close(ls));
-    CHECK(tcp::connection_rows(pw.b.stack().tcp()).empty());
 }

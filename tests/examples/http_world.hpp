@@ -72,4 +72,19 @@ inline task<void> client(process& p, std::string request, std::size_t per_tick, 
     }
 }
 
+// One request with Connection: close; what came back until the server closed.
+inline task<void> fetch(process& p, endpoint at, std::string target, std::string& out) {
+    auto h = co_await p.connect(at);
+    if (!h) co_return;
+    const std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (!co_await p.write_all(*h, std::as_bytes(std::span(req.data(), req.size())))) co_return;
+    std::vector<std::byte> buf(4096);
+    for (;;) {
+        auto r = co_await p.read(*h, buf);
+        if (!r || *r == 0) break;
+        out.append(reinterpret_cast<const char*>(buf.data()), *r);
+    }
+    (void)co_await p.close(*h);
+}
+
 } // namespace coronet::examples::test

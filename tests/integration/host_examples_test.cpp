@@ -141,7 +141,8 @@ TEST_CASE("coronet-httpd on the host stack answers curl: files, /hello, keep-ali
     std::filesystem::remove_all(root);
 }
 
-TEST_CASE("coronet-httpd's admin port serves /metrics, and SIGUSR1 prints its counters") {
+TEST_CASE("coronet-httpd's admin port serves /metrics and /connections, and SIGUSR1 prints "
+          "its counters and sockets") {
     CORONET_ENTER_NETNS();
     // stderr into a file of our own, read after the report.
     char path[] = "/tmp/coronet-httpd-stderr-XXXXXX";
@@ -161,15 +162,21 @@ TEST_CASE("coronet-httpd's admin port serves /metrics, and SIGUSR1 prints its co
         CHECK(run({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
                    "http://127.0.0.1:8080/metrics"})
                   .out == "404"); // not on the public port
+        // The socket table of the host stack: the kernel's sockets the server holds.
+        const auto table = run({"curl", "-sS", "http://127.0.0.1:9090/connections"}).out;
+        CHECK(table.rfind("Netid State", 0) == 0);
+        CHECK(table.find("tcp   LISTEN     0      1024   0.0.0.0:8080") != std::string::npos);
+        CHECK(table.find("users:((\"httpd\",pid=") != std::string::npos);
         httpd.signal(SIGUSR1);
         std::string report;
         for (int attempt = 0;
-             attempt < 200 && report.find("coronet: counters") == std::string::npos; ++attempt) {
+             attempt < 200 && report.find("coronet: sockets") == std::string::npos; ++attempt) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             std::ifstream in(path);
             report.assign(std::istreambuf_iterator<char>(in), {});
         }
         CHECK(report.find("--- coronet: counters ---") != std::string::npos);
+        CHECK(report.find("--- coronet: sockets ---") != std::string::npos);
         httpd.signal(SIGTERM);
         CHECK(httpd.wait() == 0); // SIGUSR1 reported and did not stop it; SIGTERM did
     }
