@@ -26,7 +26,8 @@ endpoint to_endpoint(const sockaddr_in& sa) noexcept {
 }
 
 host_stack::host_stack(uring::uring_reactor& reactor, host_options opts) noexcept
-    : reactor_(reactor), opts_(opts) {}
+    : reactor_(reactor), opts_(opts),
+      zero_copy_supported_(reactor.supports(IORING_OP_SEND_ZC) && reactor.supports(IORING_OP_SENDMSG_ZC)) {}
 
 host_stack::~host_stack() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);

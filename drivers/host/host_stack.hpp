@@ -35,6 +35,21 @@ struct host_options {
     // 4-tuple hash; the number of shards listening, 0 for off. Listener i (the i-th to
     // listen) should be the shard pinned to CPU i.
     std::uint32_t steer_by_cpu = 0;
+    // A stream send (one sendmsg of write or send_zc) of at least this many bytes goes as a
+    // zero-copy send (IORING_OP_SEND_ZC / SENDMSG_ZC): the kernel transmits from the
+    // caller's pages and says when it let go of them, which the call waits for. 0: never.
+    // Off by default because every peer a test or bench reaches here (loopback, a veth into
+    // a netns) is on this host, and local delivery copies the pages anyway: measured
+    // slower at every size (bench/README.md, "send_zc threshold"). Set it for a real NIC.
+    std::size_t zero_copy_threshold = 0;
+};
+
+// What the stack's stream sends did (host_stack::stats()).
+struct host_stats {
+    std::uint64_t sends = 0;            // sendmsg operations of write and send_zc (more
+                                        // than the calls when sends came back short)
+    std::uint64_t zero_copy_sends = 0;  // sends whose notification has come back
+    std::uint64_t zero_copy_copied = 0; // of them, the ones the kernel copied after all
 };
 
 class receive_buffers;
@@ -58,6 +73,7 @@ public:
     result<receive_buffers*> lending_buffers();
     // nullptr until the first recv_zc.
     receive_buffers* lending_buffers_if_made() noexcept { return lending_.get(); }
+    const host_stats& stats() const noexcept { return stats_; }
 
 private:
     friend class host_socket;
@@ -65,6 +81,18 @@ private:
     host_options opts_;
     unsigned lingering_ = 0; // sockets holding themselves for the kernel
     std::unique_ptr<receive_buffers> lending_;
+    host_stats stats_;
+    bool zero_copy_supported_;
+
+    // Whether a send of `bytes` goes as a zero-copy send.
+    bool zero_copy(std::size_t bytes) const noexcept {
+        return zero_copy_supported_ && opts_.zero_copy_threshold > 0 && bytes >= opts_.zero_copy_threshold;
+    }
+    void count_send() noexcept { ++stats_.sends; }
+    void count_zero_copy(bool copied) noexcept {
+        ++stats_.zero_copy_sends;
+        if (copied) ++stats_.zero_copy_copied;
+    }
 };
 
 sockaddr_in to_sockaddr(const endpoint& e) noexcept;
