@@ -60,12 +60,13 @@ result<sockopt_place> place_of(socket_option opt) {
 } // namespace
 
 host_socket::host_socket(host_stack& stack, int fd, socket_type type) noexcept
-    : stack_(stack), reactor_(stack.reactor()), lingering_(stack.lingering_), fd_(fd), type_(type),
+    : stack_(stack), reactor_(stack.reactor()), lingering_(stack.lingering_), fd_(fd), slot_(stack.take_slot(fd)), type_(type),
       cancel_all_(this), accept_(this), accept_pause_(this) {}
 
 host_socket::~host_socket() {
     for (int fd : accepted_) // accepted by the kernel, never taken: their peers see a close
         ::close(fd);
+    if (slot_ >= 0) stack_.release_slot(slot_);
     if (fd_ >= 0) ::close(fd_);
 }
 
@@ -86,8 +87,8 @@ task<result<>> host_socket::connect(const endpoint& remote) {
     if (type_ == socket_type::datagram) // no handshake: only sets the default peer
         co_return check(::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa));
     busy b(*this);
-    co_return co_await uring::connect_op(reactor_, fd_, reinterpret_cast<const sockaddr*>(&sa),
-                                         sizeof sa);
+    co_return co_await on_file(uring::connect_op(reactor_, fd_, reinterpret_cast<const sockaddr*>(&sa),
+                                                 sizeof sa));
 }
 
 task<result<std::size_t>> host_socket::read(std::span<std::byte> buffer) {
@@ -97,7 +98,7 @@ task<result<std::size_t>> host_socket::read(std::span<std::byte> buffer) {
         co_return static_cast<std::size_t>(n);
     }
     busy b(*this);
-    co_return co_await uring::recv_op(reactor_, fd_, buffer, 0);
+    co_return co_await on_file(uring::recv_op(reactor_, fd_, buffer, 0));
 }
 
 task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
@@ -121,10 +122,10 @@ task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
         stack_.count_send();
         if (type_ == socket_type::stream && stack_.zero_copy(rest.size())) {
             uring::send_zc_op op(reactor_, fd_, rest, MSG_NOSIGNAL);
-            n = co_await uring::in_place{op};
+            n = co_await on_file(op);
             stack_.count_zero_copy(op.copied());
         } else {
-            n = co_await uring::send_op(reactor_, fd_, rest, MSG_NOSIGNAL);
+            n = co_await on_file(uring::send_op(reactor_, fd_, rest, MSG_NOSIGNAL));
         }
         if (!n) co_return partial(total, n.error());
         total += *n;
@@ -143,8 +144,8 @@ task<result<packet>> host_socket::recv_zc(std::size_t max) {
         result<uring::selected_buffer> got = error{EBADF};
         {
             busy b(*this);
-            got = co_await uring::recv_selected_op(reactor_, fd_, buffers.ring(), max,
-                                                   non_blocking_ ? MSG_DONTWAIT : 0);
+            got = co_await on_file(uring::recv_selected_op(reactor_, fd_, buffers.ring(), max,
+                                                           non_blocking_ ? MSG_DONTWAIT : 0));
         }
         if (got) {
             if (got->size == 0) co_return packet{}; // end of stream: no buffer taken
@@ -226,10 +227,10 @@ task<result<std::size_t>> host_socket::send_zc(packet& data) {
         if (stack_.zero_copy(g.bytes)) {
             // The packet's buffers stay in `data` until the op returns, after the notification.
             uring::sendmsg_zc_op op(reactor_, fd_, g.msg, MSG_NOSIGNAL);
-            n = co_await uring::in_place{op};
+            n = co_await on_file(op);
             stack_.count_zero_copy(op.copied());
         } else {
-            n = co_await sendmsg_gather_op(reactor_, fd_, g.msg);
+            n = co_await on_file(sendmsg_gather_op(reactor_, fd_, g.msg));
         }
         if (!n) co_return partial(total, n.error());
         if (*n == 0) break;
@@ -244,15 +245,15 @@ task<result<std::size_t>> host_socket::send_to(std::span<const std::byte> bytes,
     auto sa = to_sockaddr(to);
     int flags = MSG_NOSIGNAL | (non_blocking_ ? MSG_DONTWAIT : 0);
     busy b(*this);
-    auto r = co_await uring::sendmsg_op(reactor_, fd_, bytes,
-                                        reinterpret_cast<const sockaddr*>(&sa), sizeof sa, flags);
+    auto r = co_await on_file(uring::sendmsg_op(reactor_, fd_, bytes,
+                                                reinterpret_cast<const sockaddr*>(&sa), sizeof sa, flags));
     if (!r && r.error() == EWOULDBLOCK) co_return error{EAGAIN};
     co_return r;
 }
 
 task<result<datagram_info>> host_socket::recv_from(std::span<std::byte> buffer) {
     busy b(*this);
-    auto r = co_await uring::recvmsg_op(reactor_, fd_, buffer, non_blocking_ ? MSG_DONTWAIT : 0);
+    auto r = co_await on_file(uring::recvmsg_op(reactor_, fd_, buffer, non_blocking_ ? MSG_DONTWAIT : 0));
     if (!r) co_return error{r.error() == EWOULDBLOCK ? EAGAIN : r.error()};
     datagram_info info;
     info.size = r->size;
@@ -342,6 +343,8 @@ void host_socket::on_last_handle_closed() noexcept {
         if (auto* buffers = stack_.lending_buffers_if_made()) buffers->returned().wake_all();
     }
     if (in_flight_ == 0) return;
+    // By descriptor even for operations on the slot: both name the same file, which is
+    // what the kernel matches.
     io_uring_prep_cancel_fd(cancel_all_.sqe(), fd_, IORING_ASYNC_CANCEL_ALL);
     cancel_all_.set_background(true);
     cancel_keepalive_ = ref<host_socket>(this);

@@ -2,10 +2,12 @@
 // host_socket: one Linux socket behind a coronet handle. See host_stack.hpp.
 #include "drivers/host/send_turn.hpp"
 #include "framework/process/socket.hpp"
+#include "framework/uring/operation.hpp"
 #include "framework/uring/reactor.hpp"
 #include "framework/wait_queue.hpp"
 
 #include <deque>
+#include <type_traits>
 
 namespace coronet::host {
 
@@ -75,10 +77,24 @@ private:
         host_socket& s_;
     };
 
+    // co_await on_file(op): the operation names the socket's fixed-file slot instead of its
+    // descriptor when it has one (host_options::registered_files).
+    template <class Op>
+    uring::in_place<std::remove_reference_t<Op>> on_file(Op&& op) noexcept {
+        use_slot(*op.sqe());
+        return {op};
+    }
+    void use_slot(io_uring_sqe& sqe) const noexcept {
+        if (slot_ < 0) return;
+        sqe.fd = slot_;
+        sqe.flags |= IOSQE_FIXED_FILE;
+    }
+
     host_stack& stack_;
     uring::uring_reactor& reactor_;
     unsigned& lingering_; // the stack's count of sockets kept alive for the kernel
     int fd_;
+    int slot_; // in the ring's fixed file table, -1 for none
     socket_type type_;
     bool non_blocking_ = false;
     unsigned in_flight_ = 0;

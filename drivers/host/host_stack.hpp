@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <netinet/in.h>
+#include <vector>
 
 namespace coronet::host {
 
@@ -42,6 +43,14 @@ struct host_options {
     // a netns) is on this host, and local delivery copies the pages anyway: measured
     // slower at every size (bench/README.md, "send_zc threshold"). Set it for a real NIC.
     std::size_t zero_copy_threshold = 0;
+    // Slots of the ring's registered (fixed) file table (IORING_REGISTER_FILES, sparse), 0
+    // for none. Each socket's descriptor is installed in a slot, and every io_uring
+    // operation of the socket names the slot (IOSQE_FIXED_FILE), which spares the kernel a
+    // file lookup and reference per operation; the descriptor stays for the plain system
+    // calls (bind, setsockopt, getsockname...). A socket that finds the table full, or a
+    // ring that refuses one (a second stack on the same reactor), uses the descriptor alone
+    // (counted in host_stats::unregistered).
+    std::uint32_t registered_files = 0;
 };
 
 // What the stack's stream sends did (host_stack::stats()).
@@ -50,6 +59,8 @@ struct host_stats {
                                         // than the calls when sends came back short)
     std::uint64_t zero_copy_sends = 0;  // sends whose notification has come back
     std::uint64_t zero_copy_copied = 0; // of them, the ones the kernel copied after all
+    std::uint64_t registered = 0;       // sockets installed in the fixed file table
+    std::uint64_t unregistered = 0;     // sockets that found it full, or none (when asked for)
 };
 
 class receive_buffers;
@@ -83,6 +94,13 @@ private:
     std::unique_ptr<receive_buffers> lending_;
     host_stats stats_;
     bool zero_copy_supported_;
+    bool files_registered_ = false; // the ring took a table of opts_.registered_files slots
+    std::vector<std::uint32_t> free_slots_;
+
+    // A slot of the fixed file table holding `fd` (the table takes its own reference), or
+    // -1 when there is none to be had; give it back with release_slot.
+    int take_slot(int fd) noexcept;
+    void release_slot(int slot) noexcept;
 
     // Whether a send of `bytes` goes as a zero-copy send.
     bool zero_copy(std::size_t bytes) const noexcept {
