@@ -1,34 +1,15 @@
 // The host stack with registered (fixed) files (host_options::registered_files): every
 // socket's descriptor in a slot of the ring's table and its operations naming the slot, the
 // descriptor alone when the table is full (counted), slots reused after a close. Loopback.
-#include "drivers/host/host_stack.hpp"
-#include "framework/coronet.hpp"
-#include "framework/process/process.hpp"
-#include "framework/uring/uring.hpp"
+#include "tests/drivers/host_fixture.hpp"
 
-#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 using namespace coronet;
+using namespace coronet::host_test;
 
 namespace {
-
-struct world {
-    explicit world(host::host_options o) : stack(reactor, o) {}
-    scheduler sched;
-    uring::uring_reactor reactor{sched};
-    host::host_stack stack;
-};
-
-const ipv4_address loopback(127, 0, 0, 1);
-
-std::string pattern(std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 1000) % 26);
-    return s;
-}
-std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 // An echo of `msg` through a listener and one connection of `w`: what came back.
 std::string echo(world& w, const std::string& msg) {
@@ -109,7 +90,7 @@ TEST_CASE("host registered files: a second stack on the ring finds the table tak
 }
 
 TEST_CASE("host registered files: off by default, nothing counted", "[host][tcp][registered]") {
-    world w(host::host_options{});
+    world w;
     const std::string msg = pattern(10'000);
     CHECK(echo(w, msg) == msg);
     CHECK(w.stack.stats().registered == 0);

@@ -2,52 +2,16 @@
 // whole and in the order they were called (send_turn.hpp), and zero-copy sends above
 // host_options::zero_copy_threshold, which hold the caller's buffers until the kernel's
 // notification. Loopback only.
-#include "drivers/host/host_stack.hpp"
-#include "framework/coronet.hpp"
-#include "framework/process/process.hpp"
-#include "framework/uring/uring.hpp"
+#include "tests/drivers/host_fixture.hpp"
 
-#include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
 #include <vector>
 
 using namespace coronet;
+using namespace coronet::host_test;
 
 namespace {
-
-struct world {
-    explicit world(host::host_options o = {}) : stack(reactor, o) {}
-    scheduler sched;
-    uring::uring_reactor reactor{sched};
-    host::host_stack stack;
-};
-
-const ipv4_address loopback(127, 0, 0, 1);
-
-// A listener in `server` and a client connection to it, both ends open.
-struct connected_pair {
-    explicit connected_pair(world& w) {
-        server = process::create("server", &w.stack);
-        client = process::create("client", &w.stack);
-        ls = server->listen({loopback, 0}).value();
-        where = server->get_socket_name(ls).value();
-        server->spawn([this]() -> task<void> {
-            auto c = co_await server->accept(ls);
-            REQUIRE(c);
-            accepted = *c;
-        });
-        client->spawn([this]() -> task<void> {
-            auto c = co_await client->connect(where);
-            REQUIRE(c);
-            conn = *c;
-        });
-        w.sched.run_until([this] { return bool(accepted) && bool(conn); });
-    }
-    ref<process> server, client;
-    handle ls{}, accepted{}, conn{};
-    endpoint where{};
-};
 
 // One write of the many-writers case: a 12-byte head (writer, sequence number, payload
 // length) and a payload that only this write has.
@@ -61,16 +25,28 @@ std::vector<std::byte> record(std::uint32_t writer, std::uint32_t seq, std::uint
     std::vector<std::byte> r(sizeof(record_head) + length);
     const record_head h{writer, seq, length};
     std::memcpy(r.data(), &h, sizeof h);
-    for (std::size_t i = 0; i < length; ++i) r[sizeof h + i] = payload_byte(writer, seq, i);
+    for (std::size_t i = 0; i < length; ++i)
+        r[sizeof h + i] = payload_byte(writer, seq, i);
     return r;
 }
 
-std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
-
-std::string pattern(std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 1000) % 26);
-    return s;
+// `outs.size()` writers of `big` on the client's end, each result into its place in
+// `outs`: all of them started, the first one's send in the kernel and the others waiting
+// for their turn. The server does not read, and its window is small: the first send waits.
+void start_blocked_writers(world& w, connected_pair& c, const std::vector<std::byte>& big,
+                           std::vector<result<std::size_t>>& outs) {
+    REQUIRE(c.server->set_socket_option(c.accepted, socket_option::receive_buffer, 8192));
+    REQUIRE(c.client->set_socket_option(c.conn, socket_option::send_buffer, 8192));
+    std::size_t started = 0;
+    for (auto& out : outs) {
+        c.client->spawn([&c, &big, &started, &out]() -> task<void> {
+            ++started;
+            out = co_await c.client->write(c.conn, big);
+        });
+    }
+    w.sched.run_until([&] { return started == outs.size(); });
+    for (int i = 0; i < 10; ++i)
+        w.sched.run_once(false); // the first send reaches the kernel
 }
 
 } // namespace
@@ -84,10 +60,13 @@ TEST_CASE("host send: many writers on one socket, each write arrives whole and i
     REQUIRE(c.server->set_socket_option(c.accepted, socket_option::receive_buffer, 8192));
     REQUIRE(c.client->set_socket_option(c.conn, socket_option::send_buffer, 8192));
     constexpr std::uint32_t writers = 8, writes_each = 6;
-    auto length_of = [](std::uint32_t id, std::uint32_t seq) { return 1024 * (1 + (id * 7 + seq * 13) % 48); };
+    auto length_of = [](std::uint32_t id, std::uint32_t seq) {
+        return 1024 * (1 + (id * 7 + seq * 13) % 48);
+    };
     std::size_t expected_bytes = 0;
     for (std::uint32_t id = 0; id < writers; ++id)
-        for (std::uint32_t seq = 0; seq < writes_each; ++seq) expected_bytes += sizeof(record_head) + length_of(id, seq);
+        for (std::uint32_t seq = 0; seq < writes_each; ++seq)
+            expected_bytes += sizeof(record_head) + length_of(id, seq);
     std::vector<std::pair<std::uint32_t, std::uint32_t>> called; // (writer, seq) as called
     int failed_writes = 0;
     for (std::uint32_t id = 0; id < writers; ++id) {
@@ -142,37 +121,27 @@ TEST_CASE("host send: closing the handle ends the write in the kernel and the wr
           "[host][tcp][send][cancel]") {
     world w;
     connected_pair c(w);
-    // The server never reads: the first write blocks with most of its bytes unsent.
-    REQUIRE(c.server->set_socket_option(c.accepted, socket_option::receive_buffer, 8192));
-    REQUIRE(c.client->set_socket_option(c.conn, socket_option::send_buffer, 8192));
     const std::vector<std::byte> big(4 << 20, std::byte{'x'});
-    result<std::size_t> first = error{0}, second = error{0}, third = error{0};
-    int started = 0;
-    for (auto* out : {&first, &second, &third}) {
-        c.client->spawn([&, out]() -> task<void> {
-            ++started;
-            *out = co_await c.client->write(c.conn, big);
-        });
-    }
-    w.sched.run_until([&] { return started == 3; });
-    for (int i = 0; i < 10; ++i) w.sched.run_once(false); // the first send reaches the kernel
+    std::vector<result<std::size_t>> outs(3, error{0});
+    start_blocked_writers(w, c, big, outs);
     // A non-blocking write would overtake the queue: EAGAIN instead.
     REQUIRE(c.client->set_socket_option(c.conn, socket_option::non_blocking, 1));
     result<std::size_t> overtaking = error{0};
-    w.sched.run(as_task([&]() -> task<void> { overtaking = co_await c.client->write(c.conn, big); }));
+    w.sched.run(
+        as_task([&]() -> task<void> { overtaking = co_await c.client->write(c.conn, big); }));
     REQUIRE(c.client->set_socket_option(c.conn, socket_option::non_blocking, 0));
     CHECK(overtaking.error() == EAGAIN);
     REQUIRE(c.client->close(c.conn));
     w.sched.run(c.client->join());
     // The first had its bytes taken in part (or none, if the close came first).
-    if (first) {
-        CHECK(*first > 0);
-        CHECK(*first < big.size());
+    if (outs[0]) {
+        CHECK(*outs[0] > 0);
+        CHECK(*outs[0] < big.size());
     } else {
-        CHECK(first.error() == ECANCELED);
+        CHECK(outs[0].error() == ECANCELED);
     }
-    CHECK(second.error() == ECANCELED);
-    CHECK(third.error() == ECANCELED);
+    CHECK(outs[1].error() == ECANCELED);
+    CHECK(outs[2].error() == ECANCELED);
     REQUIRE(c.server->close(c.accepted));
     REQUIRE(c.server->close(c.ls)); // its multishot accept is in the kernel too
     CHECK(w.sched.run_until([&] { return w.reactor.in_flight() == 0; }));
@@ -182,31 +151,21 @@ TEST_CASE("host send: a reset by the peer ends the write in the kernel and the w
           "[host][tcp][send]") {
     world w;
     connected_pair c(w);
-    REQUIRE(c.server->set_socket_option(c.accepted, socket_option::receive_buffer, 8192));
-    REQUIRE(c.client->set_socket_option(c.conn, socket_option::send_buffer, 8192));
     const std::vector<std::byte> big(4 << 20, std::byte{'y'});
-    result<std::size_t> first = error{0}, second = error{0};
-    int started = 0;
-    for (auto* out : {&first, &second}) {
-        c.client->spawn([&, out]() -> task<void> {
-            ++started;
-            *out = co_await c.client->write(c.conn, big);
-        });
-    }
-    w.sched.run_until([&] { return started == 2; });
-    for (int i = 0; i < 10; ++i) w.sched.run_once(false);
+    std::vector<result<std::size_t>> outs(2, error{0});
+    start_blocked_writers(w, c, big, outs);
     REQUIRE(c.server->set_socket_option(c.accepted, socket_option::linger, 0));
     REQUIRE(c.server->close(c.accepted)); // a reset
     w.sched.run(c.client->join());
     // The first returns what it had taken; the second finds the connection gone.
-    if (first) {
-        CHECK(*first > 0);
-        CHECK(*first < big.size());
+    if (outs[0]) {
+        CHECK(*outs[0] > 0);
+        CHECK(*outs[0] < big.size());
     } else {
-        CHECK((first.error() == ECONNRESET || first.error() == EPIPE));
+        CHECK((outs[0].error() == ECONNRESET || outs[0].error() == EPIPE));
     }
-    REQUIRE_FALSE(second);
-    CHECK((second.error() == ECONNRESET || second.error() == EPIPE));
+    REQUIRE_FALSE(outs[1]);
+    CHECK((outs[1].error() == ECONNRESET || outs[1].error() == EPIPE));
 }
 
 TEST_CASE("host send: writes at or above the zero-copy threshold go as send_zc, byte-exact",
@@ -267,13 +226,15 @@ TEST_CASE("host send: send_zc above the threshold holds the packet's buffers unt
     std::string want;
     for (int i = 0; i < 2; ++i) {
         auto b = pool.allocate().value();
-        for (std::size_t k = 0; k < b.data().size(); ++k) b.data()[k] = static_cast<std::byte>('a' + (i + k) % 26);
+        for (std::size_t k = 0; k < b.data().size(); ++k)
+            b.data()[k] = static_cast<std::byte>('a' + (i + k) % 26);
         REQUIRE(data.append_slice(b, 0, static_cast<std::uint32_t>(b.data().size())));
         want.append(reinterpret_cast<const char*>(b.data().data()), b.data().size());
     }
     // 32 KiB fits in the loopback connection's buffers: the send ends without a reader.
     result<> sent = error{0};
-    w.sched.run(as_task([&]() -> task<void> { sent = co_await c.client->send_zc_all(c.conn, data); }));
+    w.sched.run(
+        as_task([&]() -> task<void> { sent = co_await c.client->send_zc_all(c.conn, data); }));
     REQUIRE(sent);
     data.reset();
     CHECK(in_flight_at_release == std::vector<std::size_t>{0, 0});
