@@ -1,11 +1,13 @@
 // The host stack's sends: plain send (the kernel copies the bytes) against send_zc
 // (IORING_OP_SEND_ZC: the kernel sends from our pages and notifies when it let go of them),
-// writes of 1 KiB to 1 MiB over one connection, to choose host_options::zero_copy_threshold.
+// writes of 1 KiB to 1 MiB over one connection, to choose host_options::zero_copy_threshold;
+// and plain send with the socket on a registered file (host_options::registered_files).
 // The sink is a plain blocking thread of this process (recv into 1 MiB, discarded). With
 // CORONET_BENCH_NETNS=<name> the sink's thread enters that network namespace and listens on
 // CORONET_BENCH_SINK (an IPv4 address there, reached across a veth pair), else it listens
 // on loopback. bench/host_send_bench.sh makes the namespace and the veth pair.
-// Run: build/debug/bench/bench_host_send --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+// Run: build/debug/bench/bench_host_send --benchmark_repetitions=3
+// --benchmark_report_aggregates_only=true
 #include "drivers/host/host_stack.hpp"
 #include "framework/coronet.hpp"
 #include "framework/process/process.hpp"
@@ -30,14 +32,17 @@ using namespace coronet;
 namespace {
 
 // Bytes a run sends: 64 MiB, but at most 16,384 writes (the 1 KiB case would take long).
-std::size_t transfer_for(std::size_t write_size) { return std::min<std::size_t>(64 << 20, write_size * 16384); }
+std::size_t transfer_for(std::size_t write_size) {
+    return std::min<std::size_t>(64 << 20, write_size * 16384);
+}
 
 // A blocking listener in its own thread (and namespace): accepts one connection and reads
 // it to the end. Its bound port is known once ready() is true; done() after end of stream.
 class sink {
 public:
     sink() : thread_([this] { serve(); }) {
-        while (!ready_.load()) std::this_thread::yield();
+        while (!ready_.load())
+            std::this_thread::yield();
     }
     ~sink() { thread_.join(); }
     bool ok() const noexcept { return port_ != 0; }
@@ -53,7 +58,8 @@ private:
         if (ns && at) {
             const std::string path = std::string("/run/netns/") + ns;
             const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-            if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0 || ::inet_pton(AF_INET, at, &a) != 1) return fail();
+            if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0 || ::inet_pton(AF_INET, at, &a) != 1)
+                return fail();
             ::close(fd);
         }
         address_ = ipv4_address(ntohl(a.s_addr));
@@ -62,8 +68,8 @@ private:
         sa.sin_family = AF_INET;
         sa.sin_addr = a;
         socklen_t len = sizeof sa;
-        if (ls < 0 || ::bind(ls, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(ls, 1) != 0 ||
-            ::getsockname(ls, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
+        if (ls < 0 || ::bind(ls, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+            ::listen(ls, 1) != 0 || ::getsockname(ls, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
             return fail();
         port_ = ntohs(sa.sin_port);
         ready_ = true;
@@ -93,12 +99,13 @@ struct outcome {
 };
 
 // Seconds from the first write to the sink's last byte.
-outcome send_all(std::size_t write_size, bool zero_copy) {
+outcome send_all(std::size_t write_size, bool zero_copy, bool registered) {
     sink to;
     if (!to.ok()) return {};
     scheduler sched;
     uring::uring_reactor reactor{sched};
-    host::host_stack stack{reactor, host::host_options{.zero_copy_threshold = zero_copy ? 1u : 0u}};
+    host::host_stack stack{reactor, host::host_options{.zero_copy_threshold = zero_copy ? 1u : 0u,
+                                                       .registered_files = registered ? 64u : 0u}};
     auto p = process::create("source", &stack);
     const std::size_t total = transfer_for(write_size);
     const std::vector<std::byte> chunk(write_size, std::byte{'z'});
@@ -115,7 +122,8 @@ outcome send_all(std::size_t write_size, bool zero_copy) {
         (void)co_await p->close(*conn);
     }));
     sched.run(p->join());
-    while (!failed && to.received() < total) std::this_thread::yield();
+    while (!failed && to.received() < total)
+        std::this_thread::yield();
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     if (failed) return {};
     return {took.count(), stack.stats().zero_copy_sends, stack.stats().zero_copy_copied};
@@ -124,11 +132,13 @@ outcome send_all(std::size_t write_size, bool zero_copy) {
 void BM_host_send(benchmark::State& state) {
     const auto size = static_cast<std::size_t>(state.range(0));
     const bool zc = state.range(1) != 0;
+    const bool registered = state.range(2) != 0;
     const char* ns = std::getenv("CORONET_BENCH_NETNS");
-    state.SetLabel(std::string(zc ? "send_zc" : "send") + (ns ? ", veth" : ", loopback"));
+    state.SetLabel(std::string(zc ? "send_zc" : "send") + (registered ? ", registered file" : "") +
+                   (ns ? ", veth" : ", loopback"));
     outcome last;
     for (auto _ : state) {
-        last = send_all(size, zc);
+        last = send_all(size, zc, registered);
         if (last.seconds == 0) {
             state.SkipWithError("the transfer failed");
             break;
@@ -137,10 +147,15 @@ void BM_host_send(benchmark::State& state) {
     }
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * transfer_for(size)));
     // The share of zero-copy sends the kernel copied after all (1: every one).
-    state.counters["copied"] = last.zero_copy ? static_cast<double>(last.copied) / static_cast<double>(last.zero_copy) : 0;
+    state.counters["copied"] =
+        last.zero_copy ? static_cast<double>(last.copied) / static_cast<double>(last.zero_copy) : 0;
 }
 BENCHMARK(BM_host_send)
-    ->ArgsProduct({{1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}, {0, 1}})
-    ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+    ->ArgsProduct({{1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}, {0, 1}, {0}})
+    // host_options::registered_files: the socket's sends on a fixed-file slot.
+    ->ArgsProduct({{1 << 10, 64 << 10}, {0}, {1}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
 } // namespace
