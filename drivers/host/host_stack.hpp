@@ -39,9 +39,10 @@ struct host_options {
     // A stream send (one sendmsg of write or send_zc) of at least this many bytes goes as a
     // zero-copy send (IORING_OP_SEND_ZC / SENDMSG_ZC): the kernel transmits from the
     // caller's pages and says when it let go of them, which the call waits for. 0: never.
-    // Off by default because every peer a test or bench reaches here (loopback, a veth into
-    // a netns) is on this host, and local delivery copies the pages anyway: measured
-    // slower at every size (bench/README.md, "send_zc threshold"). Set it for a real NIC.
+    // Off by default: every peer a test or bench reaches here (loopback, a veth into a
+    // netns) is on this host, where the kernel copies the lent pages anyway, and no size
+    // won consistently (bench/README.md, "send_zc threshold"). Measure, then set it, for a
+    // peer behind a real NIC.
     std::size_t zero_copy_threshold = 0;
     // Slots of the ring's registered (fixed) file table (IORING_REGISTER_FILES, sparse), 0
     // for none. Each socket's descriptor is installed in a slot, and every io_uring
@@ -49,7 +50,11 @@ struct host_options {
     // file lookup and reference per operation; the descriptor stays for the plain system
     // calls (bind, setsockopt, getsockname...). A socket that finds the table full, or a
     // ring that refuses one (a second stack on the same reactor), uses the descriptor alone
-    // (counted in host_stats::unregistered).
+    // (counted in host_stats::unregistered). Off by default although every host test passes
+    // with it on: it costs two more system calls per socket (install, empty), which a
+    // server of short connections pays on each, and it takes the ring's one table; the
+    // lookup it saves did not show against that noise (bench/README.md, "send_zc
+    // threshold"). 4,096 is a reasonable table for a server of long connections.
     std::uint32_t registered_files = 0;
 };
 
