@@ -19,6 +19,12 @@ namespace {
 
 result<> check(int ret) { return ret < 0 ? result<>{error{errno}} : result<>{}; }
 
+// A write cut short by an error (a timeout, a close, a reset) returns what it had taken,
+// and the error only when that was nothing.
+result<std::size_t> partial(std::size_t taken, int err) {
+    return taken > 0 ? result<std::size_t>{taken} : result<std::size_t>{error{err}};
+}
+
 // Where each socket option lives in Linux.
 struct sockopt_place {
     int level;
@@ -54,14 +60,15 @@ result<sockopt_place> place_of(socket_option opt) {
 } // namespace
 
 host_socket::host_socket(host_stack& stack, int fd, socket_type type) noexcept
-    : stack_(stack), reactor_(stack.reactor()), lingering_(stack.lingering_), fd_(fd), type_(type),
-      cancel_all_(this), accept_(this), accept_pause_(this) {
+    : stack_(stack), reactor_(stack.reactor()), lingering_(stack.lingering_), fd_(fd),
+      slot_(stack.take_slot(fd)), type_(type), cancel_all_(this), accept_(this), accept_pause_(this) {
     stack.sockets_.push_back(link_);
 }
 
 host_socket::~host_socket() {
     for (int fd : accepted_) // accepted by the kernel, never taken: their peers see a close
         ::close(fd);
+    if (slot_ >= 0) stack_.release_slot(slot_);
     if (fd_ >= 0) ::close(fd_);
 }
 
@@ -82,8 +89,8 @@ task<result<>> host_socket::connect(const endpoint& remote) {
     if (type_ == socket_type::datagram) // no handshake: only sets the default peer
         co_return check(::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa));
     busy b(*this);
-    co_return co_await uring::connect_op(reactor_, fd_, reinterpret_cast<const sockaddr*>(&sa),
-                                         sizeof sa);
+    co_return co_await on_file(uring::connect_op(reactor_, fd_, reinterpret_cast<const sockaddr*>(&sa),
+                                                 sizeof sa));
 }
 
 task<result<std::size_t>> host_socket::read(std::span<std::byte> buffer) {
@@ -93,17 +100,40 @@ task<result<std::size_t>> host_socket::read(std::span<std::byte> buffer) {
         co_return static_cast<std::size_t>(n);
     }
     busy b(*this);
-    co_return co_await uring::recv_op(reactor_, fd_, buffer, 0);
+    co_return co_await on_file(uring::recv_op(reactor_, fd_, buffer, 0));
 }
 
 task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
     if (non_blocking_) {
+        // Behind a waiting or sending writer it would overtake: it would block instead.
+        if (!sends_.try_take()) co_return error{EAGAIN};
+        send_turn::holder turn(sends_);
         auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n < 0) co_return error{errno == EWOULDBLOCK ? EAGAIN : errno};
         co_return static_cast<std::size_t>(n);
     }
+    if (auto t = co_await sends_.take(); !t) co_return error{t.error()};
+    send_turn::holder turn(sends_);
     busy b(*this);
-    co_return co_await uring::send_op(reactor_, fd_, bytes, MSG_NOSIGNAL);
+    std::size_t total = 0;
+    do { // at least one send: a zero-length one still reports EPIPE after shutdown
+        // The close's cancel has gone by: a send submitted now would wait on, unseen.
+        if (closed_) co_return partial(total, ECANCELED);
+        const auto rest = bytes.subspan(total);
+        result<std::size_t> n = std::size_t{0};
+        stack_.count_send();
+        if (type_ == socket_type::stream && stack_.zero_copy(rest.size())) {
+            uring::send_zc_op op(reactor_, fd_, rest, MSG_NOSIGNAL);
+            n = co_await on_file(op);
+            stack_.count_zero_copy(op.copied());
+        } else {
+            n = co_await on_file(uring::send_op(reactor_, fd_, rest, MSG_NOSIGNAL));
+        }
+        if (!n) co_return partial(total, n.error());
+        total += *n;
+        if (*n == 0 || type_ == socket_type::datagram) break; // a datagram goes whole or not
+    } while (total < bytes.size());
+    co_return total;
 }
 
 task<result<packet>> host_socket::recv_zc(std::size_t max) {
@@ -116,8 +146,8 @@ task<result<packet>> host_socket::recv_zc(std::size_t max) {
         result<uring::selected_buffer> got = error{EBADF};
         {
             busy b(*this);
-            got = co_await uring::recv_selected_op(reactor_, fd_, buffers.ring(), max,
-                                                   non_blocking_ ? MSG_DONTWAIT : 0);
+            got = co_await on_file(uring::recv_selected_op(reactor_, fd_, buffers.ring(), max,
+                                                           non_blocking_ ? MSG_DONTWAIT : 0));
         }
         if (got) {
             if (got->size == 0) co_return packet{}; // end of stream: no buffer taken
@@ -146,12 +176,14 @@ constexpr std::size_t max_gather = 64;
 struct gather {
     std::array<iovec, max_gather> iov{};
     msghdr msg{};
+    std::size_t bytes = 0; // in the iovecs
     explicit gather(const packet& data) noexcept {
         std::size_t n = 0;
         for (auto s : data.slices()) {
             if (s.empty()) continue;
             iov[n].iov_base = const_cast<std::byte*>(s.data()); // sendmsg only reads it
             iov[n].iov_len = s.size();
+            bytes += s.size();
             if (++n == iov.size()) break;
         }
         msg.msg_iov = iov.data();
@@ -159,34 +191,50 @@ struct gather {
     }
 };
 
+// sendmsg of a gather that lives in the awaiting coroutine's frame.
 class sendmsg_gather_op : public uring::transfer_op {
 public:
-    sendmsg_gather_op(uring::uring_reactor& r, int fd, const packet& data) noexcept
-        : transfer_op(r), g_(data) {
-        io_uring_prep_sendmsg(sqe(), fd, &g_.msg, MSG_NOSIGNAL);
+    sendmsg_gather_op(uring::uring_reactor& r, int fd, const msghdr& msg) noexcept : transfer_op(r) {
+        io_uring_prep_sendmsg(sqe(), fd, &msg, MSG_NOSIGNAL);
     }
-
-private:
-    gather g_;
 };
 
 } // namespace
 
 task<result<std::size_t>> host_socket::send_zc(packet& data) {
     if (type_ != socket_type::stream) co_return error{EOPNOTSUPP};
-    std::size_t total = 0;
-    while (!data.empty()) {
-        result<std::size_t> n = std::size_t{0};
-        if (non_blocking_) {
+    if (non_blocking_) {
+        if (!sends_.try_take()) co_return error{EAGAIN};
+        send_turn::holder turn(sends_);
+        std::size_t total = 0;
+        while (!data.empty()) {
             gather g(data);
             const auto sent = ::sendmsg(fd_, &g.msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-            n = sent < 0 ? result<std::size_t>{error{errno == EWOULDBLOCK ? EAGAIN : errno}}
-                         : result<std::size_t>{static_cast<std::size_t>(sent)};
-        } else {
-            busy b(*this);
-            n = co_await sendmsg_gather_op(reactor_, fd_, data);
+            if (sent < 0) co_return partial(total, errno == EWOULDBLOCK ? EAGAIN : errno);
+            if (sent == 0) break;
+            (void)data.pull_header(static_cast<std::size_t>(sent)); // no more than it holds
+            total += static_cast<std::size_t>(sent);
         }
-        if (!n) co_return total > 0 ? result<std::size_t>(total) : error{n.error()};
+        co_return total;
+    }
+    if (auto t = co_await sends_.take(); !t) co_return error{t.error()};
+    send_turn::holder turn(sends_);
+    busy b(*this);
+    std::size_t total = 0;
+    while (!data.empty()) {
+        if (closed_) co_return partial(total, ECANCELED); // as in write
+        gather g(data);
+        result<std::size_t> n = std::size_t{0};
+        stack_.count_send();
+        if (stack_.zero_copy(g.bytes)) {
+            // The packet's buffers stay in `data` until the op returns, after the notification.
+            uring::sendmsg_zc_op op(reactor_, fd_, g.msg, MSG_NOSIGNAL);
+            n = co_await on_file(op);
+            stack_.count_zero_copy(op.copied());
+        } else {
+            n = co_await on_file(sendmsg_gather_op(reactor_, fd_, g.msg));
+        }
+        if (!n) co_return partial(total, n.error());
         if (*n == 0) break;
         (void)data.pull_header(*n); // n <= the bytes in the packet: cannot fail
         total += *n;
@@ -199,15 +247,15 @@ task<result<std::size_t>> host_socket::send_to(std::span<const std::byte> bytes,
     auto sa = to_sockaddr(to);
     int flags = MSG_NOSIGNAL | (non_blocking_ ? MSG_DONTWAIT : 0);
     busy b(*this);
-    auto r = co_await uring::sendmsg_op(reactor_, fd_, bytes,
-                                        reinterpret_cast<const sockaddr*>(&sa), sizeof sa, flags);
+    auto r = co_await on_file(uring::sendmsg_op(reactor_, fd_, bytes,
+                                                reinterpret_cast<const sockaddr*>(&sa), sizeof sa, flags));
     if (!r && r.error() == EWOULDBLOCK) co_return error{EAGAIN};
     co_return r;
 }
 
 task<result<datagram_info>> host_socket::recv_from(std::span<std::byte> buffer) {
     busy b(*this);
-    auto r = co_await uring::recvmsg_op(reactor_, fd_, buffer, non_blocking_ ? MSG_DONTWAIT : 0);
+    auto r = co_await on_file(uring::recvmsg_op(reactor_, fd_, buffer, non_blocking_ ? MSG_DONTWAIT : 0));
     if (!r) co_return error{r.error() == EWOULDBLOCK ? EAGAIN : r.error()};
     datagram_info info;
     info.size = r->size;
@@ -292,10 +340,13 @@ void host_socket::on_last_handle_closed() noexcept {
     // a FIN where SO_LINGER 0 asks for a reset. The descriptor is closed by the
     // destructor, once the last pending call has let go of the socket.
     end_accept_on_close();
+    sends_.close();
     if (waits_for_buffer_) { // not in the kernel: woken here, it sees closed_
         if (auto* buffers = stack_.lending_buffers_if_made()) buffers->returned().wake_all();
     }
     if (in_flight_ == 0) return;
+    // By descriptor even for operations on the slot: both name the same file, which is
+    // what the kernel matches.
     io_uring_prep_cancel_fd(cancel_all_.sqe(), fd_, IORING_ASYNC_CANCEL_ALL);
     cancel_all_.set_background(true);
     cancel_keepalive_ = ref<host_socket>(this);

@@ -1,12 +1,15 @@
 #pragma once
 // host_socket: one Linux socket behind a coronet handle. See host_stack.hpp.
 #include "drivers/host/host_stack.hpp"
+#include "drivers/host/send_turn.hpp"
 #include "framework/process/socket.hpp"
+#include "framework/uring/operation.hpp"
 #include "framework/uring/reactor.hpp"
 #include "framework/wait_queue.hpp"
 
 #include <deque>
 #include <optional>
+#include <type_traits>
 
 namespace coronet::host {
 
@@ -26,6 +29,10 @@ public:
     task<result<ref<socket_object>>> accept() override;
     task<result<>> connect(const endpoint& remote) override;
     task<result<std::size_t>> read(std::span<std::byte> buffer) override;
+    // A blocking write sends all of `bytes` before the socket's next write starts (one
+    // sendmsg in the kernel at a time, writers served in the order they called: see
+    // send_turn.hpp); fewer only when an error, a timeout or a close cut it short. A
+    // non-blocking one is EAGAIN while another write holds or waits for the turn.
     task<result<std::size_t>> write(std::span<const std::byte> bytes) override;
     // recv_zc lends one buffer of the stack's receive ring (receive_buffers.hpp) that the
     // kernel filled: at most min(max, buffer size) bytes, no copy of ours. read copies
@@ -33,8 +40,11 @@ public:
     // EOPNOTSUPP. When callers hold every ring buffer, a blocking call waits for one to
     // come back and a non-blocking one fails with ENOBUFS.
     task<result<packet>> recv_zc(std::size_t max) override;
-    // send_zc is served with a copy: one sendmsg of up to 64 slices at a time (the kernel
-    // copies them), the bytes sent taken off `data`.
+    // send_zc: one sendmsg of up to 64 slices at a time, in the write turn as write, the
+    // bytes sent taken off `data`. The kernel copies them, unless a sendmsg carries at least
+    // host_options::zero_copy_threshold bytes: then it goes as IORING_OP_SENDMSG_ZC, and
+    // the call resumes only after the kernel's notification that it let go of the pages.
+    // write's sends follow the same threshold (IORING_OP_SEND_ZC).
     task<result<std::size_t>> send_zc(packet& data) override;
     task<result<std::size_t>> send_to(std::span<const std::byte> bytes,
                                       const endpoint& to) override;
@@ -70,11 +80,25 @@ private:
         host_socket& s_;
     };
 
+    // co_await on_file(op): the operation names the socket's fixed-file slot instead of its
+    // descriptor when it has one (host_options::registered_files).
+    template <class Op>
+    uring::in_place<std::remove_reference_t<Op>> on_file(Op&& op) noexcept {
+        use_slot(*op.sqe());
+        return {op};
+    }
+    void use_slot(io_uring_sqe& sqe) const noexcept {
+        if (slot_ < 0) return;
+        sqe.fd = slot_;
+        sqe.flags |= IOSQE_FIXED_FILE;
+    }
+
     host_stack& stack_;
     socket_link link_{this}; // on stack_.sockets_ for as long as the socket exists
     uring::uring_reactor& reactor_;
     unsigned& lingering_; // the stack's count of sockets kept alive for the kernel
     int fd_;
+    int slot_; // in the ring's fixed file table, -1 for none
     socket_type type_;
     bool non_blocking_ = false;
     unsigned in_flight_ = 0;
@@ -109,6 +133,7 @@ private:
     ref<host_socket> accept_keepalive_; // the kernel may complete into accept_
     std::deque<int> accepted_;          // taken from the kernel, not yet by accept()
     wait_queue accept_waiters_;
+    send_turn sends_; // write and send_zc, one at a time, in order
     std::uint64_t accept_ends_ = 0; // how often the multishot ended with an error
     int accept_error_ = 0;          // the error it last ended with
     bool accept_pausing_ = false;

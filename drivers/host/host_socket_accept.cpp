@@ -56,7 +56,7 @@ task<result<int>> host_socket::accept_multishot() {
         if (!multishot_accept_) {
             busy b(*this);
             ++single_accepts_;
-            auto r = co_await uring::accept_op(reactor_, fd_, SOCK_CLOEXEC);
+            auto r = co_await on_file(uring::accept_op(reactor_, fd_, SOCK_CLOEXEC));
             --single_accepts_;
             co_return r;
         }
@@ -82,6 +82,7 @@ void host_socket::end_accept_on_close() noexcept {
 
 void host_socket::arm_accept() {
     io_uring_prep_multishot_accept(accept_.sqe(), fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    use_slot(*accept_.sqe());
     if (!accept_keepalive_) {
         accept_keepalive_ = ref<host_socket>(this);
         ++in_flight_; // for on_last_handle_closed: something of this socket is in the kernel

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <netinet/in.h>
+#include <vector>
 
 namespace coronet::host {
 
@@ -36,6 +37,36 @@ struct host_options {
     // 4-tuple hash; the number of shards listening, 0 for off. Listener i (the i-th to
     // listen) should be the shard pinned to CPU i.
     std::uint32_t steer_by_cpu = 0;
+    // A stream send (one sendmsg of write or send_zc) of at least this many bytes goes as a
+    // zero-copy send (IORING_OP_SEND_ZC / SENDMSG_ZC): the kernel transmits from the
+    // caller's pages and says when it let go of them, which the call waits for. 0: never.
+    // Off by default: every peer a test or bench reaches here (loopback, a veth into a
+    // netns) is on this host, where the kernel copies the lent pages anyway, and no size
+    // won consistently (bench/README.md, "send_zc threshold"). Measure, then set it, for a
+    // peer behind a real NIC.
+    std::size_t zero_copy_threshold = 0;
+    // Slots of the ring's registered (fixed) file table (IORING_REGISTER_FILES, sparse), 0
+    // for none. Each socket's descriptor is installed in a slot, and every io_uring
+    // operation of the socket names the slot (IOSQE_FIXED_FILE), which spares the kernel a
+    // file lookup and reference per operation; the descriptor stays for the plain system
+    // calls (bind, setsockopt, getsockname...). A socket that finds the table full, or a
+    // ring that refuses one (a second stack on the same reactor), uses the descriptor alone
+    // (counted in host_stats::unregistered). Off by default although every host test passes
+    // with it on: it costs two more system calls per socket (install, empty), which a
+    // server of short connections pays on each, and it takes the ring's one table; the
+    // lookup it saves did not show against that noise (bench/README.md, "send_zc
+    // threshold"). 4,096 is a reasonable table for a server of long connections.
+    std::uint32_t registered_files = 0;
+};
+
+// What the stack's stream sends did (host_stack::stats()).
+struct host_stats {
+    std::uint64_t sends = 0;            // sendmsg operations of write and send_zc (more
+                                        // than the calls when sends came back short)
+    std::uint64_t zero_copy_sends = 0;  // sends whose notification has come back
+    std::uint64_t zero_copy_copied = 0; // of them, the ones the kernel copied after all
+    std::uint64_t registered = 0;       // sockets installed in the fixed file table
+    std::uint64_t unregistered = 0;     // sockets that found it full, or none (when asked for)
 };
 
 class receive_buffers;
@@ -72,6 +103,7 @@ public:
     result<receive_buffers*> lending_buffers();
     // nullptr until the first recv_zc.
     receive_buffers* lending_buffers_if_made() noexcept { return lending_.get(); }
+    const host_stats& stats() const noexcept { return stats_; }
 
 private:
     friend class host_socket;
@@ -80,6 +112,25 @@ private:
     unsigned lingering_ = 0; // sockets holding themselves for the kernel
     boost::intrusive::list<socket_link, boost::intrusive::constant_time_size<false>> sockets_;
     std::unique_ptr<receive_buffers> lending_;
+    host_stats stats_;
+    bool zero_copy_supported_;
+    bool files_registered_ = false; // the ring took a table of opts_.registered_files slots
+    std::vector<std::uint32_t> free_slots_;
+
+    // A slot of the fixed file table holding `fd` (the table takes its own reference), or
+    // -1 when there is none to be had; give it back with release_slot.
+    int take_slot(int fd) noexcept;
+    void release_slot(int slot) noexcept;
+
+    // Whether a send of `bytes` goes as a zero-copy send.
+    bool zero_copy(std::size_t bytes) const noexcept {
+        return zero_copy_supported_ && opts_.zero_copy_threshold > 0 && bytes >= opts_.zero_copy_threshold;
+    }
+    void count_send() noexcept { ++stats_.sends; }
+    void count_zero_copy(bool copied) noexcept {
+        ++stats_.zero_copy_sends;
+        if (copied) ++stats_.zero_copy_copied;
+    }
 };
 
 sockaddr_in to_sockaddr(const endpoint& e) noexcept;

@@ -10,6 +10,10 @@
 // race) and the cancel's own CQE too, since that one also names this awaiter. A request
 // still waiting in the reactor's FIFO was never seen by the kernel: it is withdrawn and
 // ends with ECANCELED at once.
+//
+// A zero-copy send posts two CQEs: its result, flagged IORING_CQE_F_MORE, and later a
+// notification (IORING_CQE_F_NOTIF) once the kernel no longer reads the caller's pages. The
+// coroutine resumes only after the second, so its buffers stay put until the kernel is done.
 #include "framework/uring/reactor.hpp"
 #include "framework/waiter.hpp"
 
@@ -40,6 +44,9 @@ protected:
         return w != 0 ? -w : res_;
     }
     std::uint32_t cqe_flags() const noexcept { return flags_; }
+    // The res of a zero-copy send's notification CQE (IORING_NOTIF_USAGE_ZC_COPIED when the
+    // kernel copied after all); 0 when none came.
+    std::uint32_t notification() const noexcept { return notification_; }
     uring_reactor& reactor() noexcept { return reactor_; }
 
 private:
@@ -55,8 +62,16 @@ private:
         // A reference cast: io_completion is not the first base, and a pointer cast would
         // carry a null check (and g++'s -Wnull-dereference with it).
         auto& self = static_cast<operation&>(*c);
+        if (flags & IORING_CQE_F_NOTIF) { // a zero-copy send's second CQE: the buffers are free
+            self.notification_ = static_cast<std::uint32_t>(res);
+            self.release_one();
+            return;
+        }
         self.res_ = res;
         self.flags_ = flags;
+        // A zero-copy send's result: its notification follows, and the awaiter waits for it
+        // (the reactor counts the operation in flight until then too).
+        if (flags & IORING_CQE_F_MORE) ++self.outstanding_;
         // A cancel still waiting for room has nothing left to cancel.
         if (self.reactor_.withdraw(self.cancel_)) --self.outstanding_;
         self.release_one();
@@ -83,6 +98,7 @@ private:
     cancel_request cancel_;
     int res_ = 0;
     std::uint32_t flags_ = 0;
+    std::uint32_t notification_ = 0;
     unsigned outstanding_ = 0; // CQEs still to come that name this awaiter
 };
 

@@ -92,6 +92,35 @@ public:
     }
 };
 
+// Zero-copy send (IORING_OP_SEND_ZC, SENDMSG_ZC): the kernel sends from the caller's pages
+// instead of copying them, and the co_await returns only once it has let go of them (the
+// notification CQE: see operation.hpp), so the buffers may be reused at once after it.
+// copied() says whether the kernel copied after all (a peer on this host: the loopback and
+// a veth deliver locally, and local delivery copies).
+class zero_copy_op : public transfer_op {
+public:
+    bool copied() const noexcept { return (notification() & IORING_NOTIF_USAGE_ZC_COPIED) != 0; }
+
+protected:
+    using transfer_op::transfer_op;
+};
+
+class send_zc_op : public zero_copy_op {
+public:
+    send_zc_op(uring_reactor& r, int fd, std::span<const std::byte> buf, int flags) noexcept : zero_copy_op(r) {
+        io_uring_prep_send_zc(sqe(), fd, buf.data(), buf.size(), flags, IORING_SEND_ZC_REPORT_USAGE);
+    }
+};
+
+// The iovecs of `msg` must stay valid until the co_await returns.
+class sendmsg_zc_op : public zero_copy_op {
+public:
+    sendmsg_zc_op(uring_reactor& r, int fd, const msghdr& msg, int flags) noexcept : zero_copy_op(r) {
+        io_uring_prep_sendmsg_zc(sqe(), fd, &msg, static_cast<unsigned>(flags));
+        sqe()->ioprio = IORING_SEND_ZC_REPORT_USAGE;
+    }
+};
+
 // The connected socket's descriptor.
 class accept_op : public operation {
 public:

@@ -1,64 +1,23 @@
 // The host stack's recv_zc: the kernel receives into buffers of a provided-buffer ring, and
 // the caller gets them as packets, with no copy of ours; a zero-copy server (recv_zc, then
 // send_zc of what it got) runs on it unchanged. Loopback only.
-#include "drivers/host/host_stack.hpp"
 #include "drivers/host/receive_buffers.hpp"
-#include "framework/coronet.hpp"
-#include "framework/process/process.hpp"
-#include "framework/uring/uring.hpp"
+#include "tests/drivers/host_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 using namespace coronet;
+using namespace coronet::host_test;
 
 namespace {
 
-struct world {
-    explicit world(host::host_options o = {}) : stack(reactor, o) {}
-    scheduler sched;
-    uring::uring_reactor reactor{sched};
-    host::host_stack stack;
-};
-
-const ipv4_address loopback(127, 0, 0, 1);
-
-std::string pattern(std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 1000) % 26);
-    return s;
-}
-std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 std::string text_of(const packet& p) {
     std::string out;
     for (auto s : p.slices()) out.append(reinterpret_cast<const char*>(s.data()), s.size());
     return out;
 }
-
-// A listener in `server` and a client connection to it; `accepted` is set once accepted.
-struct connected_pair {
-    connected_pair(world& w) {
-        server = process::create("server", &w.stack);
-        client = process::create("client", &w.stack);
-        ls = server->listen({loopback, 0}).value();
-        where = server->get_socket_name(ls).value();
-        server->spawn([this]() -> task<void> {
-            auto c = co_await server->accept(ls);
-            REQUIRE(c);
-            accepted = *c;
-        });
-        client->spawn([this]() -> task<void> {
-            auto c = co_await client->connect(where);
-            REQUIRE(c);
-            conn = *c;
-        });
-        w.sched.run_until([this] { return bool(accepted) && bool(conn); });
-    }
-    ref<process> server, client;
-    handle ls{}, accepted{}, conn{};
-    endpoint where{};
-};
 
 } // namespace
 

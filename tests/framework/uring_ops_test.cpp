@@ -222,3 +222,48 @@ TEST_CASE("the timeout op expires with success, not ETIME", "[uring][ops]") {
     }());
     CHECK(r == 0);
 }
+
+TEST_CASE("a zero-copy send resumes only after its notification, the second of its two CQEs",
+          "[uring][ops][zero_copy]") {
+    world w;
+    if (!w.reactor.supports(IORING_OP_SEND_ZC)) return; // a kernel before 6.0
+    // A loopback TCP connection made with plain system calls: nothing else in the ring.
+    fd_pair l, conn;
+    l.a = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(l.a >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(l.a, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(l.a, 1) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(l.a, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    conn.a = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(::connect(conn.a, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    conn.b = ::accept4(l.a, nullptr, nullptr, SOCK_CLOEXEC);
+    REQUIRE(conn.b >= 0);
+    std::string data(32 << 10, '\0'); // fits the connection's buffers: nobody reads meanwhile
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+    const auto before = w.reactor.stats();
+    result<std::size_t> sent = error{0};
+    std::uint64_t cqes_at_resume = 0, completed_at_resume = 0;
+    std::size_t in_flight_at_resume = 1;
+    bool copied = false;
+    w.sched.run(as_task([&]() -> task<void> {
+        uring::send_zc_op op(w.reactor, conn.a, bytes(data), MSG_NOSIGNAL);
+        sent = co_await uring::in_place{op};
+        cqes_at_resume = w.reactor.stats().cqes - before.cqes;
+        completed_at_resume = w.reactor.stats().completed - before.completed;
+        in_flight_at_resume = w.reactor.in_flight();
+        copied = op.copied();
+    }));
+    REQUIRE(sent);
+    CHECK(*sent == data.size());
+    CHECK(cqes_at_resume == 2);      // the result, then the notification
+    CHECK(completed_at_resume == 1); // one operation, counted in flight until the second
+    CHECK(in_flight_at_resume == 0);
+    CHECK(copied); // a local peer: the kernel copied the pages after all
+    std::string got(data.size(), '\0');
+    CHECK(::recv(conn.b, got.data(), got.size(), MSG_WAITALL) == static_cast<ssize_t>(got.size()));
+    CHECK(got == data);
+}
