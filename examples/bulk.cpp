@@ -2,8 +2,15 @@
 // pattern, the sink reads until the peer closes; both print the throughput and an FNV-1a
 // hash of the bytes, so the two ends can be compared.
 //
+// As a server for throughput runs (scripts/bench's bulk workloads, coronet-load --mode
+// bulk-send / bulk-recv), --mode source and sink serve every connection at once until they
+// are killed: the source writes one --chunk of the pattern again and again until the peer
+// closes, the sink reads and drops. Nothing is generated, hashed or checked per byte there,
+// so the CPU they use is the stack's; each connection's bytes are printed when it ends.
+//
 //   coronet-bulk --mode receive --listen 5001
 //   coronet-bulk --mode send --connect 10.0.0.1:5001 --bytes 268435456
+//   coronet-bulk --mode source --listen 5001 --tap tap0 --ip 10.0.4.2/24
 #include "examples/common/options.hpp"
 #include "examples/common/pattern.hpp"
 #include "framework/coronet.hpp"
@@ -11,6 +18,7 @@
 
 #include <cstdio>
 #include <fmt/format.h>
+#include <memory>
 #include <vector>
 
 using namespace coronet;
@@ -75,6 +83,45 @@ task<result<>> receive(process& p, handle conn, const bulk_options& o, server_co
     co_return result<>{};
 }
 
+// One connection of a source or sink server, until the peer closes (or resets: the end a
+// source always meets, and not an error).
+task<void> serve_one(process& p, handle conn, const bulk_options& o,
+                     std::shared_ptr<const std::vector<std::byte>> chunk) {
+    const bool source = o.mode == "source";
+    std::vector<std::byte> buf(source ? 0 : o.chunk);
+    std::uint64_t moved = 0;
+    const auto start = scheduler::current().now();
+    for (;;) {
+        if (source) {
+            if (!co_await p.write_all(conn, *chunk)) break;
+            moved += chunk->size();
+        } else {
+            auto n = co_await p.read(conn, buf);
+            if (!n || *n == 0) break;
+            moved += *n;
+        }
+    }
+    const double s = std::chrono::duration<double>(scheduler::current().now() - start).count();
+    fmt::print("{}: {} bytes in {:.3f} s: {:.1f} Mbit/s\n", o.mode, moved, s,
+               s > 0 ? static_cast<double>(moved) * 8 / s / 1e6 : 0.0);
+    std::fflush(stdout);
+    (void)co_await p.close(conn);
+}
+
+task<void> serve(process& p, handle listener, const bulk_options& o) {
+    auto chunk = std::make_shared<std::vector<std::byte>>(o.chunk);
+    examples::fill_pattern(*chunk, 0);
+    for (;;) {
+        auto conn = co_await p.accept(listener);
+        if (!conn) {
+            fmt::print(stderr, "accept: {}\n", conn.message());
+            co_return;
+        }
+        (void)p.set_socket_option(*conn, socket_option::no_delay, 1);
+        p.spawn(serve_one(p, *conn, o, chunk));
+    }
+}
+
 task<void> run(server_context& ctx, const bulk_options& o) {
     auto& p = ctx.proc;
     result<handle> conn = error{EINVAL};
@@ -94,6 +141,11 @@ task<void> run(server_context& ctx, const bulk_options& o) {
         }
         fmt::print("listening on port {}\n", o.listen);
         std::fflush(stdout); // a script waiting for this line may read it from a file
+        if (o.mode == "source" || o.mode == "sink") {
+            co_await serve(p, *ls, o);
+            ctx.exit_code = 1; // only a failed accept ends a server
+            co_return;
+        }
         conn = co_await p.accept(*ls);
         (void)co_await p.close(*ls);
         if (!conn) co_return;
@@ -114,8 +166,10 @@ int main(int argc, char** argv) {
     stack_options opts;
     examples::add_stack_options(app, opts);
     bulk_options o;
-    app.add_option("--mode", o.mode, "send or receive (default receive)")
-        ->check(CLI::IsMember({"send", "receive"}));
+    app.add_option("--mode", o.mode,
+                   "send or receive (default receive), or as a server until killed (--listen), "
+                   "source (the pattern to every connection) or sink (read and dropped)")
+        ->check(CLI::IsMember({"send", "receive", "source", "sink"}));
     app.add_option("--bytes", o.bytes, "bytes to send (default 64 MiB)");
     auto* c = app.add_option("--connect", o.connect, "ADDR:PORT to connect to")
                   ->check([](const std::string& s) {
@@ -127,6 +181,11 @@ int main(int argc, char** argv) {
     app.add_option("--chunk", o.chunk, "bytes per read/write call (default 65536)")
         ->check(CLI::Range(1, 1 << 24));
     examples::parse_or_exit(app, argc, argv);
+    if ((o.mode == "source" || o.mode == "sink") && o.listen == 0) {
+        fmt::print(stderr, "coronet-bulk: --mode {} is a server: it needs --listen PORT\n",
+                   o.mode);
+        return 2;
+    }
     if (o.connect.empty() && o.listen == 0) {
         fmt::print(stderr, "coronet-bulk: --connect ADDR:PORT or --listen PORT is needed\n\n{}",
                    app.help());

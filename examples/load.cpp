@@ -1,5 +1,6 @@
 // coronet-load: a load generator for echo and HTTP/1.1 servers, yours or coronet's. Many
-// connections, a request count or a duration, pipelining, connection-rate mode; it reports
+// connections, a request count or a duration, pipelining, connection-rate mode, and bulk
+// throughput one way or the other (bulk-send: the server sends; bulk-recv: it receives); it reports
 // requests/s, bytes/s, the latency percentiles (p50 to p99.9 and max, within 1 %) and errors
 // by kind, as text or JSON, with a progress line on stderr every second. It runs on the
 // Linux kernel's sockets through io_uring (--stack host, the default) or on coronet's own
@@ -7,6 +8,7 @@
 //
 //   coronet-load --connect 127.0.0.1:8080 --path /hello --connections 64 --duration 10
 //   coronet-load --mode echo --connect 127.0.0.1:7 --size 16384 --requests 100000 --json
+//   coronet-load --mode bulk-send --connect 10.0.4.2:5001 -c 1 -d 6   # coronet-bulk --mode source
 //
 // Exit status: 0 when responses came and no error, 1 otherwise, 2 for a wrong command line.
 #include "examples/load/load.hpp"
@@ -58,8 +60,10 @@ int main(int argc, char** argv) {
     std::string mode = "http", target;
     double run_for = 10, timeout = 10;
     bool json = false, quiet = false;
-    app.add_option("--mode", mode, "http (GET --path) or echo (--size bytes, RFC 862)")
-        ->check(CLI::IsMember({"http", "echo"}));
+    app.add_option("--mode", mode,
+                   "http (GET --path), echo (--size bytes, RFC 862), bulk-send (the server "
+                   "sends, we read: coronet-bulk --mode source) or bulk-recv (we send)")
+        ->check(CLI::IsMember({"http", "echo", "bulk-send", "bulk-recv"}));
     app.add_option("--connect", target, "the server, ADDR:PORT")
         ->required()
         ->check([](const std::string& s) {
@@ -89,7 +93,16 @@ int main(int argc, char** argv) {
     app.add_flag("-q,--quiet", quiet, "no progress line on stderr");
     examples::parse_or_exit(app, argc, argv);
 
-    cfg.mode = mode == "echo" ? load_mode::echo : load_mode::http;
+    cfg.mode = mode == "echo"        ? load_mode::echo
+               : mode == "bulk-send" ? load_mode::bulk_send
+               : mode == "bulk-recv" ? load_mode::bulk_recv
+                                     : load_mode::http;
+    // A bulk run moves bytes for --duration: it has no requests to count or pipeline.
+    if (is_bulk(cfg.mode) && (requests->count() > 0 || pipeline->count() > 0 || cfg.rate_mode)) {
+        fmt::print(stderr, "coronet-load: --mode {} runs for --duration; it takes no --requests, "
+                           "--pipeline or --rate-mode\n", mode);
+        return 2;
+    }
     cfg.target = *endpoint::parse(target);
     cfg.run_for = seconds_of(run_for);
     cfg.timeout = seconds_of(timeout);
@@ -98,10 +111,12 @@ int main(int argc, char** argv) {
 
     const run_description desc{cfg, opts.stack == stack_kind::host ? "host" : "native"};
     const bool tty = ::isatty(STDERR_FILENO) != 0;
-    std::uint64_t last_responses = 0;
+    std::uint64_t last_responses = 0, last_bytes = 0;
     auto show = [&](const progress& p) {
-        const auto line = progress_line(p, p.responses - last_responses, cfg.progress_every);
+        const auto line = progress_line(p, p.responses - last_responses, p.bytes - last_bytes,
+                                        cfg.progress_every);
         last_responses = p.responses;
+        last_bytes = p.bytes;
         // On a terminal the line is rewritten in place; in a log, one line a second.
         if (tty)
             fmt::print(stderr, "\r{}\x1b[K", line);

@@ -21,6 +21,9 @@ namespace {
 
 // Bytes read at a time, per connection: an HTTP head must fit (response_limits::max_head).
 constexpr std::size_t read_buffer = 16384;
+// Bytes a bulk connection reads or writes per call: as much as the kernel's loopback takes in
+// a few 64 KiB GSO packets, so that the host stack's calls are few beside the bytes.
+constexpr std::size_t bulk_chunk = 256 * 1024;
 
 // One connection slot: the socket it holds now and the requests in flight on it.
 struct connection {
@@ -37,7 +40,7 @@ struct connection {
     std::size_t oldest = 0;
     wait_queue answered; // the writer waits here for room in the pipeline
     std::optional<response_stream> http;
-    std::vector<std::byte> echo_buf;
+    std::vector<std::byte> echo_buf; // echo, and bulk_send: what is read
     std::size_t echo_offset = 0; // into the message the next echoed byte belongs to
 };
 
@@ -45,7 +48,7 @@ struct run_state {
     process& p;
     const load_config& cfg;
     load_stats& st;
-    std::vector<std::byte> requests; // `pipeline` requests back to back
+    std::vector<std::byte> requests; // `pipeline` requests back to back; bulk_recv: the chunk
     std::size_t request_bytes = 0;
     std::vector<std::byte> message; // echo: one message, to compare the echo with
     std::uint64_t issued = 0;
@@ -228,6 +231,37 @@ task<void> reader(run_state& s, connection& c) {
     }
 }
 
+// Bulk, the server sending: read and count until the deadline cancels the read. The server's
+// FIN during the run is an error (it stopped sending).
+task<void> bulk_reader(run_state& s, connection& c) {
+    for (;;) {
+        auto n = co_await s.p.read(c.conn, c.echo_buf);
+        if (!n) {
+            fail_call(s, c, n.error());
+            co_return;
+        }
+        if (*n == 0) {
+            fail(s, c, error_kind::closed);
+            co_return;
+        }
+        c.last_byte = now();
+        s.st.bytes_received += *n;
+    }
+}
+
+// Bulk, the server receiving: the same chunk again and again, until the deadline.
+task<void> bulk_writer(run_state& s, connection& c) {
+    for (;;) {
+        auto r = co_await s.p.write_all(c.conn, s.requests);
+        if (!r) {
+            fail_call(s, c, r.error());
+            co_return;
+        }
+        c.last_byte = now();
+        s.st.bytes_sent += s.requests.size();
+    }
+}
+
 // One connection slot for the whole run: connect, run the requests, and again after an error.
 task<void> worker(run_state& s, connection& c) {
     for (;;) {
@@ -253,7 +287,15 @@ task<void> worker(run_state& s, connection& c) {
         c.prepaid = s.cfg.rate_mode ? 1 : 0;
         if (c.http) c.http->reset();
         (void)s.p.set_socket_option(c.conn, socket_option::no_delay, 1);
-        co_await when_all(reader(s, c), writer(s, c));
+        if (is_bulk(s.cfg.mode)) {
+            c.outstanding = 1; // always waiting for progress: the ticker's timeout applies
+            if (s.cfg.mode == load_mode::bulk_send)
+                co_await bulk_reader(s, c);
+            else
+                co_await bulk_writer(s, c);
+        } else {
+            co_await when_all(reader(s, c), writer(s, c));
+        }
         if (c.open) {
             (void)s.p.close(c.conn);
             c.open = false;
@@ -279,7 +321,7 @@ task<void> ticker(run_state& s, time_point start,
     for (;;) {
         if (!co_await s.p.sleep(tick)) co_return;
         const auto t = now();
-        if (s.cfg.requests == 0 && t - start >= s.cfg.run_for) {
+        if ((s.cfg.requests == 0 || is_bulk(s.cfg.mode)) && t - start >= s.cfg.run_for) {
             s.stopping = true;
             co_return;
         }
@@ -291,6 +333,7 @@ task<void> ticker(run_state& s, time_point start,
             on_progress({.elapsed = t - start,
                          .responses = s.st.responses,
                          .errors = s.st.error_total(),
+                         .bytes = s.st.bytes_sent + s.st.bytes_received,
                          .open = s.open});
         }
     }
@@ -306,6 +349,20 @@ std::vector<std::byte> repeated(std::string_view one, std::size_t times) {
 }
 
 } // namespace
+
+std::string_view name_of(load_mode m) noexcept {
+    switch (m) {
+    case load_mode::echo:
+        return "echo";
+    case load_mode::http:
+        return "http";
+    case load_mode::bulk_send:
+        return "bulk-send";
+    case load_mode::bulk_recv:
+        return "bulk-recv";
+    }
+    return "?";
+}
 
 std::string_view name_of(error_kind k) noexcept {
     switch (k) {
@@ -339,12 +396,14 @@ std::uint64_t load_stats::error_total() const noexcept {
 }
 
 int exit_code(const load_stats& s) noexcept {
-    return s.responses > 0 && s.error_total() == 0 ? 0 : 1;
+    const bool done = s.bulk ? s.bytes_sent + s.bytes_received > 0 : s.responses > 0;
+    return done && s.error_total() == 0 ? 0 : 1;
 }
 
 task<load_stats> run_load(process& p, const load_config& cfg,
                           std::function<void(const progress&)> on_progress) {
     load_stats st;
+    st.bulk = is_bulk(cfg.mode);
     run_state s{.p = p, .cfg = cfg, .st = st, .requests = {}, .message = {}, .conns = {}};
     if (cfg.mode == load_mode::http) {
         const std::string req =
@@ -352,7 +411,10 @@ task<load_stats> run_load(process& p, const load_config& cfg,
                         cfg.rate_mode ? "Connection: close\r\n" : "");
         s.requests = repeated(req, cfg.pipeline);
         s.request_bytes = req.size();
-    } else {
+    } else if (cfg.mode == load_mode::bulk_recv) {
+        s.requests.resize(bulk_chunk);
+        examples::fill_pattern(s.requests, 0);
+    } else if (cfg.mode == load_mode::echo) {
         s.message.resize(cfg.size);
         examples::fill_pattern(s.message, 0);
         s.requests.reserve(cfg.size * cfg.pipeline);
@@ -365,7 +427,9 @@ task<load_stats> run_load(process& p, const load_config& cfg,
         c->sent.resize(cfg.pipeline);
         if (cfg.mode == load_mode::echo)
             c->echo_buf.resize(read_buffer);
-        else
+        else if (cfg.mode == load_mode::bulk_send)
+            c->echo_buf.resize(bulk_chunk);
+        else if (cfg.mode == load_mode::http)
             c->http.emplace(response_limits{}, read_buffer);
         s.conns.push_back(std::move(c));
     }

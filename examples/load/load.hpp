@@ -16,6 +16,12 @@
 // is one request. With --requests every request attempted counts towards the total, so the
 // run ends whatever the server does; a connection with requests outstanding and no byte
 // for `timeout` is closed as a timeout.
+//
+// The bulk modes measure throughput, not requests: bulk_send has the server send (each
+// connection reads and counts what comes, until the deadline), bulk_recv has it receive
+// (each connection writes the same chunk again and again). They have no requests, latencies
+// or responses: bytes_received or bytes_sent is the result. A server that closes during the
+// run is an error (closed, or reset), and one that moves nothing for `timeout` a timeout.
 #include "examples/load/histogram.hpp"
 #include "framework/clock.hpp"
 #include "framework/net/address.hpp"
@@ -34,13 +40,18 @@ class process;
 
 namespace coronet::load {
 
-enum class load_mode : std::uint8_t { echo, http };
+enum class load_mode : std::uint8_t { echo, http, bulk_send, bulk_recv };
+// "echo", "http", "bulk-send", "bulk-recv": the --mode and the JSON report's name.
+std::string_view name_of(load_mode m) noexcept;
+inline bool is_bulk(load_mode m) noexcept {
+    return m == load_mode::bulk_send || m == load_mode::bulk_recv;
+}
 
 struct load_config {
     load_mode mode = load_mode::http;
     endpoint target;
     std::size_t connections = 64;
-    std::uint64_t requests = 0; // in all; 0: run for run_for instead
+    std::uint64_t requests = 0; // in all; 0: run for run_for instead (bulk: always 0)
     duration run_for = std::chrono::seconds(10);
     std::size_t pipeline = 1; // requests in flight per connection
     std::size_t size = 64;    // echo: bytes per message
@@ -72,6 +83,7 @@ struct load_stats {
     std::uint64_t connects = 0; // connections established
     std::array<std::uint64_t, error_kinds> errors{};
     histogram latency; // nanoseconds
+    bool bulk = false; // a bulk mode ran: bytes, not responses, are the result
 
     std::uint64_t& operator[](error_kind k) noexcept { return errors[static_cast<std::size_t>(k)]; }
     std::uint64_t operator[](error_kind k) const noexcept {
@@ -84,7 +96,8 @@ struct progress {
     duration elapsed{};
     std::uint64_t responses = 0;
     std::uint64_t errors = 0;
-    std::size_t open = 0; // connections open now
+    std::uint64_t bytes = 0; // sent and received
+    std::size_t open = 0;    // connections open now
 };
 
 // Runs the load in `p` (which must not be used by anything else meanwhile) until the
@@ -93,7 +106,7 @@ struct progress {
 task<load_stats> run_load(process& p, const load_config& cfg,
                           std::function<void(const progress&)> on_progress = {});
 
-// The exit status a run earns: 0 with responses and no error, else 1.
+// The exit status a run earns: 0 with responses (bulk: bytes moved) and no error, else 1.
 int exit_code(const load_stats& s) noexcept;
 
 } // namespace coronet::load

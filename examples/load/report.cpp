@@ -21,9 +21,34 @@ std::string readable(std::uint64_t ns) {
 }
 
 std::string what(const load_config& c) {
-    if (c.mode == load_mode::http)
+    switch (c.mode) {
+    case load_mode::http:
         return fmt::format("GET http://{}{}", to_string(c.target), c.path);
-    return fmt::format("echo {} B to {}", c.size, to_string(c.target));
+    case load_mode::echo:
+        return fmt::format("echo {} B to {}", c.size, to_string(c.target));
+    case load_mode::bulk_send:
+        return fmt::format("bulk from {} (the server sends)", to_string(c.target));
+    case load_mode::bulk_recv:
+        return fmt::format("bulk to {} (the server receives)", to_string(c.target));
+    }
+    return "?";
+}
+
+double gbit_per_second(std::uint64_t bytes, duration d) { return per_second(bytes, d) * 8 / 1e9; }
+
+// What a run did: its responses (echoes, connections) per second, or for bulk its throughput.
+std::string outcome(const load_config& c, const load_stats& s) {
+    if (is_bulk(c.mode))
+        return fmt::format("  {:.3f} Gbit/s received, {:.3f} Gbit/s sent ({} and {} bytes in "
+                           "{:.2f} s)\n",
+                           gbit_per_second(s.bytes_received, s.elapsed),
+                           gbit_per_second(s.bytes_sent, s.elapsed), s.bytes_received,
+                           s.bytes_sent, seconds(s.elapsed));
+    return fmt::format(
+        "  {} {} in {:.2f} s: {:.0f} {}/s; received {:.1f} MB/s, sent {:.1f} MB/s\n", s.responses,
+        c.mode == load_mode::http ? "responses" : "echoes", seconds(s.elapsed),
+        per_second(s.responses, s.elapsed), c.rate_mode ? "connections" : "requests",
+        per_second(s.bytes_received, s.elapsed) / 1e6, per_second(s.bytes_sent, s.elapsed) / 1e6);
 }
 
 // The target is an address and the path was checked to hold no control character or quote,
@@ -50,11 +75,7 @@ std::string text_report(const run_description& d, const load_stats& s) {
         fmt::format("coronet-load: {}, {} connections{}{}, {} stack\n", what(c), c.connections,
                     c.pipeline > 1 ? fmt::format(", pipeline {}", c.pipeline) : "",
                     c.rate_mode ? ", one request per connection" : "", d.stack);
-    out += fmt::format(
-        "  {} {} in {:.2f} s: {:.0f} {}/s; received {:.1f} MB/s, sent {:.1f} MB/s\n", s.responses,
-        c.mode == load_mode::http ? "responses" : "echoes", seconds(s.elapsed),
-        per_second(s.responses, s.elapsed), c.rate_mode ? "connections" : "requests",
-        per_second(s.bytes_received, s.elapsed) / 1e6, per_second(s.bytes_sent, s.elapsed) / 1e6);
+    out += outcome(c, s);
     if (s.latency.count() > 0)
         out += fmt::format("  latency: p50 {}, p90 {}, p99 {}, p99.9 {}, max {} (mean {})\n",
                            readable(s.latency.percentile(50)), readable(s.latency.percentile(90)),
@@ -77,13 +98,15 @@ std::string text_report(const run_description& d, const load_stats& s) {
 std::string json_report(const run_description& d, const load_stats& s) {
     const auto& c = d.cfg;
     std::string out = "{";
-    out += fmt::format("\"mode\":{},\"target\":{},",
-                       json_string(c.mode == load_mode::http ? "http" : "echo"),
+    out += fmt::format("\"mode\":{},\"target\":{},", json_string(name_of(c.mode)),
                        json_string(to_string(c.target)));
     if (c.mode == load_mode::http)
         out += fmt::format("\"path\":{},", json_string(c.path));
-    else
+    else if (c.mode == load_mode::echo)
         out += fmt::format("\"size\":{},", c.size);
+    else
+        out += fmt::format("\"gbit_per_s\":{:.4f},",
+                           gbit_per_second(s.bytes_received + s.bytes_sent, s.elapsed));
     out += fmt::format("\"stack\":{},\"connections\":{},\"pipeline\":{},\"rate_mode\":{},",
                        json_string(d.stack), c.connections, c.pipeline, c.rate_mode);
     out += fmt::format("\"elapsed_s\":{:.6f},\"responses\":{},\"requests_per_s\":{:.1f},",
@@ -107,9 +130,11 @@ std::string json_report(const run_description& d, const load_stats& s) {
     return out + "}}\n";
 }
 
-std::string progress_line(const progress& p, std::uint64_t responses_last, duration period) {
-    return fmt::format("coronet-load: {:.0f} s: {:.0f} req/s, {} open, {} errors",
-                       seconds(p.elapsed), per_second(responses_last, period), p.open, p.errors);
+std::string progress_line(const progress& p, std::uint64_t responses_last,
+                          std::uint64_t bytes_last, duration period) {
+    return fmt::format("coronet-load: {:.0f} s: {:.0f} req/s, {:.1f} Mbit/s, {} open, {} errors",
+                       seconds(p.elapsed), per_second(responses_last, period),
+                       per_second(bytes_last, period) * 8 / 1e6, p.open, p.errors);
 }
 
 } // namespace coronet::load

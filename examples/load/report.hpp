@@ -14,7 +14,9 @@ struct run_description {
 
 std::string text_report(const run_description& d, const load_stats& s);
 std::string json_report(const run_description& d, const load_stats& s);
-// "  3 s: 312,004 req/s, 64 open, 0 errors": `responses_last` responses in the last `period`.
-std::string progress_line(const progress& p, std::uint64_t responses_last, duration period);
+// "3 s: 312004 req/s, 40.0 Mbit/s, 64 open, 0 errors": `responses_last` responses and
+// `bytes_last` bytes (both ways) in the last `period`.
+std::string progress_line(const progress& p, std::uint64_t responses_last,
+                          std::uint64_t bytes_last, duration period);
 
 } // namespace coronet::load

@@ -193,6 +193,100 @@ TEST_CASE("load: a duration run ends by itself, without errors", "[load]") {
     CHECK(s.error_total() == 0); // the requests cut off at the deadline are not errors
 }
 
+// Bulk servers: a source that writes `limit` bytes (0: until the peer closes) then closes,
+// and a sink that reads and drops (or, with `stall`, reads nothing at all).
+std::function<task<void>(process&, handle)> source(std::uint64_t limit = 0) {
+    return [=](process& p, handle conn) -> task<void> {
+        std::vector<std::byte> chunk(65536, std::byte{0x5a});
+        for (std::uint64_t sent = 0; limit == 0 || sent < limit; sent += chunk.size())
+            if (!co_await p.write_all(conn, chunk)) break;
+        (void)co_await p.close(conn);
+    };
+}
+
+std::function<task<void>(process&, handle)> sink(std::uint64_t* got, bool stall = false) {
+    return [=](process& p, handle conn) -> task<void> {
+        std::array<std::byte, 65536> buf;
+        for (;;) {
+            if (stall) {
+                (void)co_await p.sleep(900ms); // past the client's timeout, and then gone
+                break;
+            }
+            auto n = co_await p.read(conn, buf);
+            if (!n || *n == 0) break;
+            *got += *n;
+        }
+        (void)co_await p.close(conn);
+    };
+}
+
+TEST_CASE("load: bulk-send reads what the server sends until the deadline", "[load][bulk]") {
+    world w(source());
+    load_config cfg;
+    cfg.mode = load_mode::bulk_send;
+    cfg.connections = 2;
+    cfg.run_for = 300ms;
+    auto s = w.run(cfg);
+    CHECK(s.bytes_received > 1 << 20);
+    CHECK(s.bytes_sent == 0);
+    CHECK(s.responses == 0);
+    CHECK(s.latency.count() == 0);
+    CHECK(s.connects == 2);
+    CHECK(s.error_total() == 0); // the reads the deadline cancels are not errors
+    CHECK(exit_code(s) == 0);
+}
+
+TEST_CASE("load: bulk-recv writes until the deadline, every byte counted reaches the server",
+          "[load][bulk]") {
+    std::uint64_t got = 0;
+    world w(sink(&got));
+    load_config cfg;
+    cfg.mode = load_mode::bulk_recv;
+    cfg.connections = 1;
+    cfg.run_for = 300ms;
+    auto s = w.run(cfg);
+    CHECK(s.bytes_sent > 1 << 20);
+    CHECK(s.bytes_received == 0);
+    CHECK(s.connects == 1);
+    CHECK(s.error_total() == 0);
+    CHECK(exit_code(s) == 0);
+    CHECK(got >= s.bytes_sent); // counted once written whole; the cut-off write may add more
+}
+
+TEST_CASE("load: bulk, a server that stops early or stalls is an error", "[load][bulk]") {
+    load_config cfg;
+    cfg.connections = 1;
+    cfg.run_for = 700ms;
+    cfg.timeout = 200ms;
+    SECTION("the source closes after 1 MiB: closed, and the connection is opened again") {
+        world w(source(1 << 20));
+        cfg.mode = load_mode::bulk_send;
+        auto s = w.run(cfg);
+        CHECK(s[error_kind::closed] >= 2);
+        CHECK(others(s, error_kind::closed) == 0);
+        CHECK(s.bytes_received >= s[error_kind::closed] << 20);
+        CHECK(s.connects >= 2);
+        CHECK(exit_code(s) == 1);
+    }
+    SECTION("the sink reads nothing: a timeout once the buffers are full") {
+        std::uint64_t got = 0;
+        world w(sink(&got, true));
+        cfg.mode = load_mode::bulk_recv;
+        auto s = w.run(cfg);
+        CHECK(s[error_kind::timeout] >= 1);
+        CHECK(others(s, error_kind::timeout) == 0);
+        CHECK(got == 0);
+        CHECK(exit_code(s) == 1);
+    }
+    SECTION("nothing moved is exit status 1 even without errors") {
+        load_stats none;
+        none.bulk = true;
+        CHECK(exit_code(none) == 1);
+        none.bytes_received = 1;
+        CHECK(exit_code(none) == 0);
+    }
+}
+
 TEST_CASE("load: 404s are responses and errors of their own kind", "[load]") {
     http_world hw;
     auto& w = hw.w;
@@ -300,4 +394,7 @@ TEST_CASE("load: the program exits 1 for a closed port and 2 for a wrong flag", 
     CHECK(run("--connect 127.0.0.1") == 2);                // no port
     CHECK(run("--connect 127.0.0.1:1 --path hello") == 2); // not origin-form
     CHECK(run("--connect 127.0.0.1:1 -n 5 -d 1") == 2);    // a count or a duration, not both
+    CHECK(run("--connect 127.0.0.1:1 --mode bulk-send -n 5") == 2); // bulk runs for a time
+    CHECK(run("--connect 127.0.0.1:1 --mode bulk-recv --pipeline 2") == 2);
+    CHECK(run("--connect 127.0.0.1:1 --mode bulk --rate-mode") == 2); // no such mode
 }
