@@ -271,6 +271,7 @@ void socket::sack_recovery_send() {
     // RFC 6675 §5 step C with RFC 6937's sndcnt for "cwnd - pipe": while this ACK's quota
     // lasts, send what NextSeg() picks. A segment may go past the quota by less than one
     // SMSS, which is Linux's whole-segment rounding (its sndcnt counts packets).
+    bool sent_new = false; // new data went in this burst
     for (int guard = 0; guard < 64 && prr_quota_ > 0; ++guard) {
         const std::uint32_t unsent = snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
         const std::uint32_t room =
@@ -281,8 +282,16 @@ void socket::sack_recovery_send() {
         if (next->why == sack_scoreboard::next_segment::rule::new_data) {
             len = std::min({len, unsent, room});
             if (len == 0) break;
+            // PSH as output() sets it (push_here): the next step sends new data too when
+            // the quota and the window outlast this segment (no hole comes first: NextSeg's
+            // rule (1) found none now, and new data opens none).
+            const bool more_new =
+                guard < 63 && prr_quota_ > len && std::min(unsent, room) > len;
+            flag f = flag::ack;
+            if (push_here(len, more_new, sent_new)) f |= flag::psh;
             const seq32 at = snd_nxt_;
-            if (!send_segment(at, len, flag::ack)) break;
+            if (!send_segment(at, len, f)) break;
+            sent_new = true;
             snd_nxt_ += len;
             snd_max_ = seq_max(snd_max_, snd_nxt_);
             sb_->on_sent({{at, at + len}, next->why});

@@ -67,7 +67,7 @@ TEST_CASE("tcp trace PRR: one loss in a window of 20 segments: the fast retransm
           "per segment delivered once the flight is down to ssthresh",
           "[tcp][trace][prr][recovery]") {
     trace t(prr_config());
-    twenty_in_flight(t, 40);
+    twenty_in_flight(t, 44);
     std::uint32_t highest = 30;
     // Segment 11 is lost; 12 and 13 arrive (limited transmit sends 31 and 32 on those two
     // duplicate ACKs, RFC 3042), 14 makes three: recovery.
@@ -95,9 +95,20 @@ TEST_CASE("tcp trace PRR: one loss in a window of 20 segments: the fast retransm
                                               "new 36", "", "new 37", "", "new 38", "", "",
                                               "new 39", "new 40"});
     CHECK(t.sock()->connection_info().value().retrans == 1);
-    // The retransmission arrives: everything is acknowledged, recovery ends with cwnd at
-    // ssthresh.
-    t.in({.flags = A, .seq = 1, .ack = seg(41)});
+    // The retransmission arrives with 31 and 32 (SACKed): a partial ACK (RecoveryPoint is
+    // the end of 32) that delivers 3 segments and leaves 8 in flight. SND.UNA advanced: the
+    // slow start reduction bound lets ssthresh - pipe = 3 go at once, a burst whose last
+    // segment carries PSH.
+    tcp::options o;
+    o.sack_blocks[0] = tcp::sack_block{t.iss + seg(31), t.iss + seg(33)};
+    o.sack_count = 1;
+    t.in({.flags = A, .seq = 1, .ack = seg(31), .opts = o});
+    std::vector<bool> push;
+    for (const auto& s : t.sent) push.push_back(tcp::has(s.h.flags, P));
+    CHECK(sent_now(t, highest) == "new 41,new 42,new 43");
+    CHECK(push == std::vector<bool>{false, false, true});
+    // Everything sent is acknowledged: recovery ends with cwnd at ssthresh.
+    t.in({.flags = A, .seq = 1, .ack = seg(44)});
     i = t.sock()->connection_info().value();
     CHECK(i.ca_state == tcp_ca_state::open);
     CHECK(i.snd_cwnd == 11);
