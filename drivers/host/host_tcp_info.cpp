@@ -28,7 +28,10 @@ result<tcp_info> host_socket::connection_info() const {
     if (::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &k, &len) < 0) return error{errno};
     tcp_info i;
     i.state = static_cast<tcp_state>(k.tcpi_state);
+    i.ca_state = static_cast<tcp_ca_state>(k.tcpi_ca_state); // numbered as Linux's
     i.retransmits = k.tcpi_retransmits;
+    i.probes = k.tcpi_probes;
+    i.backoff = k.tcpi_backoff;
     i.sack = (k.tcpi_options & TCPI_OPT_SACK) != 0;
     i.timestamps = (k.tcpi_options & TCPI_OPT_TIMESTAMPS) != 0;
     i.window_scale = (k.tcpi_options & TCPI_OPT_WSCALE) != 0;
@@ -47,6 +50,8 @@ result<tcp_info> host_socket::connection_info() const {
     i.unacked = k.tcpi_unacked;
     i.sacked = k.tcpi_sacked;
     i.lost = k.tcpi_lost;
+    i.retrans = k.tcpi_retrans;
+    i.reordering = k.tcpi_reordering;
     i.total_retrans = k.tcpi_total_retrans;
     i.bytes_acked = k.tcpi_bytes_acked;
     i.bytes_received = k.tcpi_bytes_received;

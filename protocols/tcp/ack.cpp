@@ -53,7 +53,18 @@ bool socket::process_ack(const segment& seg) {
     }
     const auto sacks = std::span(blocks).first(n);
     const bool probe_sacked_before = tlp_high_ && sb_ && sb_->is_sacked(tlp_seq_);
+    const std::uint32_t sacked_before = sb_ ? sb_->sacked_bytes() : 0;
     if (sack_ok_ && ack >= snd_una_ && (sb_ || n != 0)) scoreboard().on_ack(ack, snd_max_, sacks);
+    // RFC 6937 DeliveredData: the change in SND.UNA plus the change in the SACKed bytes (those
+    // the ACK covers cumulatively leave the SACKed count, so they are not counted twice).
+    {
+        const std::int64_t una_delta = ack > snd_una_ ? distance(snd_una_, ack) : 0;
+        const std::int64_t sacked_delta =
+            std::int64_t{sb_ ? sb_->sacked_bytes() : 0} - std::int64_t{sacked_before};
+        ack_delivered_ = static_cast<std::uint32_t>(std::max<std::int64_t>(una_delta + sacked_delta, 0));
+        ack_una_advanced_ = una_delta > 0;
+    }
+    const bool was_in_recovery = in_recovery_;
     // RFC 8985 §7.4: judged before this ACK moves anything, answered after it did.
     const bool probe_repaired = tlp_high_ && ack >= snd_una_ && probe_acked(seg, snd_una_, sacks);
     const bool rack_lost = ack >= snd_una_ && probe_marks_lost(probe_sacked_before);
@@ -68,6 +79,12 @@ bool socket::process_ack(const segment& seg) {
     if (rack_lost && !in_recovery_ && sb_->is_lost(snd_una_) &&
         (snd_una_ > recover_ || recover_ == iss_))
         enter_recovery();
+    // RFC 6937: every ACK of a SACK recovery (not the one that began it, which
+    // enter_recovery answered, nor the one that ended it) sends what PRR allows.
+    if (was_in_recovery && in_recovery_ && sack_ok_ && sb_) {
+        prr_on_ack();
+        sack_recovery_send();
+    }
     if (probe_repaired) probe_repaired_loss();
     update_window(seg);
     return true;
@@ -117,6 +134,7 @@ void socket::on_new_ack(const segment& seg, std::uint32_t acked) {
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
     una_since_ = now;
     dupacks_ = 0;
+    if (ack >= recover_) in_loss_ = false; // what was outstanding at the timeout is ACKed
     if (in_recovery_) {
         if (ack >= recover_) {
             // RFC 6582 §3.2 step 3: a full acknowledgment ends recovery, and deflates the
@@ -157,12 +175,10 @@ void socket::on_duplicate_ack(const segment& seg) {
     if (!dup) return;
     if (dupacks_ < 255) ++dupacks_;
     if (in_recovery_) {
-        if (sack_ok_) {
-            sack_recovery_send();
-        } else {
+        if (!sack_ok_) {
             cc_->on_duplicate_ack(); // RFC 5681 §3.2 step 5: inflate
             output();
-        }
+        } // with SACK, process_ack runs PRR for every ACK of the recovery
         return;
     }
     // RFC 6582 §3.2 step 2 / RFC 6675 §5: enter recovery on the third duplicate ACK (or when
@@ -190,17 +206,26 @@ void socket::enter_recovery() {
         std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_.size()));
     if (sack_ok_) {
         // RFC 6675 §5 step 4: ssthresh and cwnd from FlightSize, RecoveryPoint = HighData,
-        // retransmit the first segment presumed lost, then run NextSeg while pipe allows.
+        // retransmit the first segment presumed lost; then NextSeg sends what RFC 6937's PRR
+        // allows (RFC 6675's "while pipe allows" would send cwnd - pipe at once: a burst
+        // right after the loss, where PRR spreads the reduction over the ACKs).
         ++layer_->stats().sack_recoveries;
+        recover_fs_ = std::max<std::uint32_t>(flight_size(), 1); // RFC 6937: snd.nxt - snd.una
+        prr_delivered_ = prr_out_ = 0;
         cc_->on_congestion_event(flight_size(), now);
         scoreboard().enter_recovery(snd_max_);
+        prr_on_ack();
         if (len > 0 && !sb_->is_sacked(snd_una_)) {
+            // The fast retransmission goes whatever PRR says (Linux's "at least one
+            // segment" when nothing went yet), within the quota when there is one.
             const sack_scoreboard::next_segment first{{snd_una_, snd_una_ + len},
                                                       sack_scoreboard::next_segment::rule::lost};
-            if (send_segment(snd_una_, len, flag::ack))
+            if (send_segment(snd_una_, len, flag::ack)) {
                 sb_->on_sent(first);
-            else
+                prr_sent(len);
+            } else {
                 rtx_refused_ = true;
+            }
         }
         sack_recovery_send();
     } else {
@@ -211,10 +236,43 @@ void socket::enter_recovery() {
     if (!rtx_timer_.armed() || probe_armed_) arm_rtx();
 }
 
+void socket::prr_on_ack() {
+    // RFC 6937 §3, on every ACK in recovery: prr_delivered += DeliveredData, then
+    //   pipe > ssthresh:  sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out
+    //   else:             sndcnt = MIN(ssthresh - pipe, limit)
+    // Proportional while the flight is above ssthresh; below it the reduction bound, as
+    // Linux's tcp_cwnd_reduction chooses it: the slow start bound (limit =
+    // MAX(prr_delivered - prr_out, DeliveredData) + MSS) when the ACK advanced SND.UNA, else
+    // what this ACK delivered (packet conservation), so that SACKs alone never let the
+    // window grow back while losses are still being repaired.
+    prr_delivered_ += ack_delivered_;
+    const std::uint64_t pipe = sb_->pipe(snd_max_);
+    const std::uint64_t ssthresh = cc_->ssthresh();
+    std::uint64_t sndcnt = 0;
+    if (pipe > ssthresh) {
+        const std::uint64_t allowed = (prr_delivered_ * ssthresh + recover_fs_ - 1) / recover_fs_;
+        sndcnt = allowed > prr_out_ ? allowed - prr_out_ : 0;
+    } else {
+        const std::uint64_t owed = prr_delivered_ > prr_out_ ? prr_delivered_ - prr_out_ : 0;
+        const std::uint64_t limit = ack_una_advanced_
+                                        ? std::max<std::uint64_t>(owed, ack_delivered_) + mss_
+                                        : ack_delivered_;
+        sndcnt = std::min(ssthresh - pipe, limit);
+    }
+    prr_quota_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(sndcnt, UINT32_MAX));
+}
+
+void socket::prr_sent(std::uint32_t len) noexcept {
+    prr_out_ += len;
+    prr_quota_ = len < prr_quota_ ? prr_quota_ - len : 0;
+}
+
 void socket::sack_recovery_send() {
-    // RFC 6675 §5 step C: "while (cwnd - pipe) >= 1 SMSS", send what NextSeg() picks.
-    std::uint32_t pipe = sb_->pipe(snd_max_);
-    for (int guard = 0; guard < 64 && cc_->cwnd() >= pipe + mss_; ++guard) {
+    // RFC 6675 §5 step C with RFC 6937's sndcnt for "cwnd - pipe": while this ACK's quota
+    // lasts, send what NextSeg() picks. A segment may go past the quota by less than one
+    // SMSS, which is Linux's whole-segment rounding (its sndcnt counts packets).
+    bool sent_new = false; // new data went in this burst
+    for (int guard = 0; guard < 64 && prr_quota_ > 0; ++guard) {
         const std::uint32_t unsent = snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
         const std::uint32_t room =
             snd_una_ + snd_wnd_ > snd_nxt_ ? distance(snd_nxt_, snd_una_ + snd_wnd_) : 0;
@@ -224,8 +282,16 @@ void socket::sack_recovery_send() {
         if (next->why == sack_scoreboard::next_segment::rule::new_data) {
             len = std::min({len, unsent, room});
             if (len == 0) break;
+            // PSH as output() sets it (push_here): the next step sends new data too when
+            // the quota and the window outlast this segment (no hole comes first: NextSeg's
+            // rule (1) found none now, and new data opens none).
+            const bool more_new =
+                guard < 63 && prr_quota_ > len && std::min(unsent, room) > len;
+            flag f = flag::ack;
+            if (push_here(len, more_new, sent_new)) f |= flag::psh;
             const seq32 at = snd_nxt_;
-            if (!send_segment(at, len, flag::ack)) break;
+            if (!send_segment(at, len, f)) break;
+            sent_new = true;
             snd_nxt_ += len;
             snd_max_ = seq_max(snd_max_, snd_nxt_);
             sb_->on_sent({{at, at + len}, next->why});
@@ -236,7 +302,7 @@ void socket::sack_recovery_send() {
             if (!send_segment(next->range.begin, len, flag::ack)) break;
             sb_->on_sent({{next->range.begin, end}, next->why});
         }
-        pipe += len;
+        prr_sent(len);
     }
 }
 

@@ -53,6 +53,28 @@ std::uint32_t segments(std::uint64_t bytes, std::uint32_t mss) noexcept {
 
 } // namespace
 
+tcp_ca_state socket::ca_state() const noexcept {
+    if (in_loss_) return tcp_ca_state::loss;
+    if (in_recovery_) return tcp_ca_state::recovery;
+    if (dupacks_ > 0 || (sb_ && sb_->sacked_bytes() > 0)) return tcp_ca_state::disorder;
+    return tcp_ca_state::open;
+}
+
+std::uint32_t socket::retransmitted_unacked() const noexcept {
+    if (snd_una_ == snd_max_) return 0;
+    const std::uint32_t first = std::min<std::uint32_t>(send_mss(), flight_size());
+    // After a timeout what was outstanding is sent again from SND.UNA up to SND.NXT; in SACK
+    // recovery the holes below HighRxt; in NewReno recovery (and a tail loss probe's
+    // retransmission) one segment at a time.
+    if (in_loss_) {
+        const seq32 end = seq_min(snd_nxt_, recover_);
+        if (!(snd_una_ < end)) return 0;
+        return sb_ ? sb_->unsacked_in(snd_una_, end) : distance(snd_una_, end);
+    }
+    if (in_recovery_) return sack_ok_ && sb_ ? sb_->unsacked_in(snd_una_, sb_->high_rxt()) : first;
+    return tlp_rxt_out_ ? first : 0;
+}
+
 void socket::count_input(const segment& seg) noexcept {
     ++counts_.segs_in;
     const auto len = static_cast<std::uint32_t>(seg.payload.length());
@@ -71,6 +93,10 @@ result<tcp_info> socket::connection_info() const {
         return i;
     }
     i.retransmits = static_cast<std::uint8_t>(std::min(rtt_.backoffs(), 255u));
+    i.ca_state = ca_state();
+    // Linux's icsk_probes_out counts the probes of whichever timer runs, window or keepalive.
+    i.probes = static_cast<std::uint8_t>(std::min(persist_probes_ + keep_probes_, 255));
+    i.backoff = persist_timer_.armed() ? persist_backoff_ : i.retransmits;
     i.sack = sack_ok_;
     i.timestamps = ts_ok_;
     i.window_scale = ws_ok_;
@@ -102,6 +128,8 @@ result<tcp_info> socket::connection_info() const {
         i.sacked = segments(sb_->sacked_bytes(), mss_);
         i.lost = segments(sb_->lost_bytes(), mss_);
     }
+    i.retrans = segments(retransmitted_unacked(), mss_);
+    i.reordering = sb_ ? sb_->reordering() : sack_scoreboard::default_dup_thresh;
     static_cast<tcp_counts&>(i) = counts_;
     // delivery_rate and pacing_rate stay 0: the native stack neither measures delivery rate
     // nor paces.

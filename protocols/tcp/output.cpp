@@ -59,6 +59,45 @@ bool socket::partial_allowed(std::uint32_t len, std::uint32_t unsent,
     return (last && nagle_ok) || sws_ok;
 }
 
+std::optional<socket::send_step> socket::next_send(seq32 nxt) const noexcept {
+    const std::uint32_t unsent = nxt < snd_.end() ? distance(nxt, snd_.end()) : 0;
+    const std::uint32_t flight = distance(snd_una_, nxt);
+    // RFC 3042: on the first two duplicate ACKs the window is cwnd + dupacks * SMSS.
+    std::uint32_t cwnd = cc_->cwnd();
+    if (!in_recovery_ && dupacks_ > 0 && dupacks_ < sack_scoreboard::default_dup_thresh)
+        cwnd += dupacks_ * mss_;
+    const std::uint32_t window = std::min(snd_wnd_, cwnd);
+    const std::uint32_t usable = window > flight ? window - flight : 0;
+    std::uint32_t len = std::min({unsent, usable, max_payload()});
+    // In SACK recovery data leaves only as PRR allows (ack.cpp), a FIN after it.
+    if (in_recovery_ && sack_ok_ && sb_) len = 0;
+    // Corked, a TSO segment that would take the whole tail leaves its partial last MSS
+    // behind (Linux's tcp_mss_split_point).
+    if (corked() && len == unsent && len > send_mss()) len -= len % send_mss();
+    const bool fin = fin_queued_ && len == unsent && nxt + len == fin_seq() &&
+                     (len > 0 || usable > 0 || snd_wnd_ == 0 || flight == 0);
+    if (len == 0 && !fin) return std::nullopt;
+    if (len > 0 && len < send_mss() && !fin && !partial_allowed(len, unsent, flight))
+        return std::nullopt;
+    return send_step{len, fin};
+}
+
+bool socket::push_here(std::uint32_t len, bool more_follows, bool after_others) const noexcept {
+    // RFC 9293 §3.9.1 leaves PSH to the sender, with one duty: the segment that empties the
+    // send buffer carries it. A MSG_MORE write or TCP_CORK says more follows: no PSH then.
+    if (tail_more_) return false;
+    if (len == distance(snd_nxt_, snd_.end())) return true;
+    if (corked()) return false;
+    // Also the last segment of a burst of new data two or more segments long (a TSO segment
+    // is one): Linux sets PSH on every GSO packet (__tcp_transmit_skb) so that the
+    // receiver's GRO or LRO hands the burst up at once instead of holding it for more; a
+    // lone segment sent into a small window (limited transmit, an ACK's worth of cwnd) does
+    // not get it, so that its ACK, which releases the next, is not hurried. Data sent again
+    // after a timeout does not either: Linux resends it segment by segment.
+    if (snd_nxt_ < snd_max_) return false;
+    return len > send_mss() || (after_others && !more_follows);
+}
+
 void socket::output(bool more, bool push) {
     hold_more_ = more;
     push_now_ = push;
@@ -76,25 +115,13 @@ void socket::output() {
     const seq32 max_before = snd_max_;
     const seq32 nxt_before = snd_nxt_;
     for (;;) {
-        const std::uint32_t unsent = snd_nxt_ < snd_.end() ? distance(snd_nxt_, snd_.end()) : 0;
-        const std::uint32_t flight = distance(snd_una_, snd_nxt_);
-        // RFC 3042: on the first two duplicate ACKs the window is cwnd + dupacks * SMSS.
-        std::uint32_t cwnd = cc_->cwnd();
-        if (!in_recovery_ && dupacks_ > 0 && dupacks_ < sack_scoreboard::default_dup_thresh)
-            cwnd += dupacks_ * mss_;
-        const std::uint32_t window = std::min(snd_wnd_, cwnd);
-        const std::uint32_t usable = window > flight ? window - flight : 0;
-        std::uint32_t len = std::min({unsent, usable, max_payload()});
-        // Corked, a TSO segment that would take the whole tail leaves its partial last MSS
-        // behind (Linux's tcp_mss_split_point).
-        if (corked() && len == unsent && len > send_mss()) len -= len % send_mss();
-        const bool fin = fin_queued_ && len == unsent && snd_nxt_ + len == fin_seq() &&
-                         (len > 0 || usable > 0 || snd_wnd_ == 0 || flight == 0);
-        if (len == 0 && !fin) break;
-        if (len > 0 && len < send_mss() && !fin && !partial_allowed(len, unsent, flight)) break;
+        const auto next = next_send(snd_nxt_);
+        if (!next) break;
+        const auto [len, fin] = *next;
         flag f = flag::ack;
-        // PSH on the segment that empties the buffer, unless a MSG_MORE write said more follows.
-        if (len > 0 && len == unsent && !tail_more_) f |= flag::psh;
+        if (len > 0 && push_here(len, next_send(snd_nxt_ + len).has_value(),
+                                 snd_nxt_ != nxt_before))
+            f |= flag::psh;
         if (fin) f |= flag::fin;
         if (!send_segment(snd_nxt_, len, f)) {
             refused = true;
@@ -131,9 +158,11 @@ void socket::resume_output() {
         rtx_refused_ = false;
         const std::uint32_t len =
             std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_.size()));
-        if (len > 0 && send_segment(snd_una_, len, flag::ack) && sack_ok_ && in_recovery_)
+        if (len > 0 && send_segment(snd_una_, len, flag::ack) && sack_ok_ && in_recovery_) {
             scoreboard().on_sent(
                 {{snd_una_, snd_una_ + len}, sack_scoreboard::next_segment::rule::lost});
+            prr_sent(len);
+        }
     }
     if (in_recovery_ && sack_ok_ && sb_) sack_recovery_send();
     output();

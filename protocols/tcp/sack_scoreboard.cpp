@@ -44,6 +44,7 @@ sack_scoreboard::ack_result sack_scoreboard::on_ack(seq32 ack, seq32 snd_nxt,
         high_rxt_ = seq_max(high_rxt_, ack);
         marked_lost_ = seq_max(marked_lost_, ack);
     }
+    const seq32 highest_before = highest_sacked();
     for (std::size_t i = 0; i < blocks.size(); ++i) {
         seq_range r = blocks[i];
         // RFC 2883 §4: a first block below the cumulative ACK, or inside the second, is a
@@ -59,12 +60,19 @@ sack_scoreboard::ack_result sack_scoreboard::on_ack(seq32 ack, seq32 snd_nxt,
             continue;
         }
         if (r.begin < snd_una_) r.begin = snd_una_;
-        result.newly_sacked += record(r);
+        seq32 first_new = r.begin;
+        const std::uint32_t added = record(r, first_new);
+        result.newly_sacked += added;
+        if (added > 0 && smss_ > 0 && first_new < highest_before && high_rxt_ <= first_new) {
+            const std::uint32_t metric = distance(first_new, highest_before);
+            if (metric > reordering_ * smss_)
+                reordering_ = (metric + smss_ - 1) / smss_;
+        }
     }
     return result;
 }
 
-std::uint32_t sack_scoreboard::record(seq_range r) {
+std::uint32_t sack_scoreboard::record(seq_range r, seq32& first_new) {
     // The runs r overlaps or touches become one, with one more piece per gap r fills.
     auto first = runs_.begin() + (first_ending_after(r.begin) - runs_.cbegin());
     if (first != runs_.begin() && std::prev(first)->range.end == r.begin) --first;
@@ -73,12 +81,12 @@ std::uint32_t sack_scoreboard::record(seq_range r) {
     std::uint32_t gaps = 0;
     seq32 cursor = r.begin;
     for (; last != runs_.end() && !(r.end < last->range.begin); ++last) {
-        if (cursor < last->range.begin) ++gaps;
+        if (cursor < last->range.begin && gaps++ == 0) first_new = cursor;
         covered += distance(seq_max(last->range.begin, r.begin), seq_min(last->range.end, r.end));
         cursor = seq_max(cursor, last->range.end);
     }
     work(static_cast<std::uint64_t>(last - first));
-    if (cursor < r.end) ++gaps;
+    if (cursor < r.end && gaps++ == 0) first_new = cursor;
     const std::uint32_t added = r.length() - covered;
     if (added == 0) return 0; // nothing new: a repeated block
     sacked_ += added;

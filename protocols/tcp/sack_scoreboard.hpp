@@ -111,6 +111,13 @@ public:
     std::optional<next_segment> next_seg(seq32 snd_nxt, std::uint32_t new_data) const noexcept;
 
     bool is_sacked(seq32 s) const noexcept;
+    // The unSACKed bytes of [from, to) (clamped to what lies above snd_una).
+    std::uint32_t unsacked_in(seq32 from, seq32 to) const noexcept;
+    // The most reordering seen, in segments (at least DupThresh), measured as Linux's
+    // tcp_check_sack_reordering: a segment never retransmitted (at or above HighRxt) newly
+    // SACKed below the highest SACK arrived that far out of order. A statistic (TCP_INFO's
+    // reordering): IsLost() keeps DupThresh.
+    std::uint32_t reordering() const noexcept { return reordering_; }
     std::uint32_t sacked_bytes() const noexcept { return sacked_; }
     // The unSACKed bytes that IsLost() or RACK's marks count lost (TCP_INFO's lost).
     std::uint32_t lost_bytes() const noexcept { return unsacked_in(snd_una_, lost_below()); }
@@ -132,13 +139,12 @@ public:
     void clear() noexcept;
 
 private:
-    // The unSACKed bytes of [from, to).
-    std::uint32_t unsacked_in(seq32 from, seq32 to) const noexcept;
     // The first unSACKed byte at or above `from`, and the hole it starts.
     std::optional<seq_range> first_hole_from(seq32 from) const noexcept;
     // Below this, every unSACKed byte IsLost() (snd_una when none is).
     seq32 lost_below() const noexcept;
-    std::uint32_t record(seq_range r);
+    // Adds r; the bytes newly SACKed, and in `first_new` the lowest of them.
+    std::uint32_t record(seq_range r, seq32& first_new);
     void forget_smallest();
     // The first run whose end lies beyond s (runs are sorted and disjoint, so ends are too).
     std::vector<run>::const_iterator first_ending_after(seq32 s) const noexcept;
@@ -154,6 +160,7 @@ private:
     std::optional<seq32> rescue_rxt_;
     std::vector<run> runs_;
     std::uint32_t sacked_ = 0;
+    std::uint32_t reordering_ = dup_thresh_;
     statistics stats_;
     work_counters work_;
     // Counting is not a change of the scoreboard's state: the const queries count too.

@@ -183,6 +183,9 @@ private:
     void on_new_ack(const segment& seg, std::uint32_t acked);
     void on_duplicate_ack(const segment& seg);
     void enter_recovery();
+    // RFC 6937 Proportional Rate Reduction: what this ACK lets SACK recovery send.
+    void prr_on_ack();
+    void prr_sent(std::uint32_t len) noexcept; // prr_out += len, out of this ACK's quota
     void sack_recovery_send();
     void update_window(const segment& seg) noexcept;
     std::uint32_t flight_size() const noexcept { return distance(snd_una_, snd_max_); }
@@ -198,6 +201,16 @@ private:
     // sender SWS and the cork.
     bool corked() const noexcept;
     bool partial_allowed(std::uint32_t len, std::uint32_t unsent, std::uint32_t flight) const noexcept;
+    // The segment output() would send next from `nxt` (bytes, and whether the FIN goes with
+    // them), or none: the window, Nagle, SWS avoidance and the cork decide.
+    struct send_step {
+        std::uint32_t len = 0;
+        bool fin = false;
+    };
+    std::optional<send_step> next_send(seq32 nxt) const noexcept;
+    // Whether the data segment of `len` bytes at SND.NXT carries PSH: `more_follows` if
+    // another segment leaves right after it, `after_others` if this pass sent some before.
+    bool push_here(std::uint32_t len, bool more_follows, bool after_others) const noexcept;
     // A transmit queue has room again, or buffers are free: what was held back goes out,
     // and a writer waiting for a buffer looks again.
     void resume_output();
@@ -276,6 +289,7 @@ private:
     bool fin_queued_ = false; // shutdown(write) or close: a FIN follows the data
     bool fin_received_ = false;
     bool in_recovery_ = false;
+    bool in_loss_ = false; // after a retransmission timeout, until SND.UNA passes `recover`
     bool probe_armed_ = false;   // rtx_timer_ runs as the probe timer (PTO), not the RTO
     bool tlp_rxt_out_ = false;   // RFC 8985 TLPRxtOut: the outstanding probe retransmitted
     bool tlp_ts_usable_ = false; // its TSval differs from the original's: echoes tell them apart
@@ -309,6 +323,15 @@ private:
 
     // Send sequence space (RFC 9293 §3.3.1) and the highest sequence number sent.
     seq32 iss_, snd_una_, snd_nxt_, snd_max_, snd_wl1_, snd_wl2_, recover_;
+    // RFC 6937 PRR in SACK recovery: RecoverFS, prr_delivered and prr_out (bytes), what the
+    // ACK being processed delivered (DeliveredData) and whether it moved SND.UNA, and the
+    // bytes it still lets go (a refused segment goes with the resumed output).
+    std::uint32_t recover_fs_ = 0;
+    std::uint64_t prr_delivered_ = 0;
+    std::uint64_t prr_out_ = 0;
+    std::uint32_t ack_delivered_ = 0;
+    bool ack_una_advanced_ = false;
+    std::uint32_t prr_quota_ = 0;
     std::uint32_t snd_wnd_ = 0;
     std::uint32_t max_snd_wnd_ = 0;
     std::uint16_t mss_ = 536; // the MSS we send (RFC 9293 §3.7.1: 536 if unsaid)
@@ -350,6 +373,9 @@ private:
     tcp_counts counts_;
     std::uint32_t largest_received_ = 0;
     void count_input(const segment& seg) noexcept;
+    // TCP_INFO's ca_state, and its retrans in bytes: sent again and not yet ACKed nor SACKed.
+    tcp_ca_state ca_state() const noexcept;
+    std::uint32_t retransmitted_unacked() const noexcept;
 
     send_buffer snd_;
     receive_buffer rcv_;

@@ -94,6 +94,7 @@ void socket::rtx_timeout() {
     rtt_.backoff();
     sampler_.cancel();
     in_recovery_ = false;
+    in_loss_ = true;
     dupacks_ = 0;
     recover_ = snd_max_;
     end_probe_episode(); // the timeout's loss response covers the probe's too

@@ -44,7 +44,10 @@ inline constexpr std::uint8_t tcpi_opt_timestamps = 1, tcpi_opt_sack = 2, tcpi_o
 inline linux_tcp_info to_linux(const coronet::tcp_info& c) {
     linux_tcp_info i{};
     i.state = static_cast<std::uint8_t>(c.state); // numbered as Linux's
+    i.ca_state = static_cast<std::uint8_t>(c.ca_state); // numbered as Linux's
     i.retransmits = c.retransmits;
+    i.probes = c.probes;
+    i.backoff = c.backoff;
     if (c.sack) i.options |= tcpi_opt_sack;
     if (c.timestamps) i.options |= tcpi_opt_timestamps;
     if (c.window_scale) {
@@ -58,6 +61,8 @@ inline linux_tcp_info to_linux(const coronet::tcp_info& c) {
     i.unacked = c.unacked;
     i.sacked = c.sacked;
     i.lost = c.lost;
+    i.retrans = c.retrans;
+    i.reordering = c.reordering;
     i.rtt = c.rtt;
     i.rttvar = c.rttvar;
     i.snd_ssthresh = c.snd_ssthresh;

@@ -62,7 +62,11 @@ TEST_CASE("tcp_info: a bulk transfer with loss shows its retransmissions, bytes 
     REQUIRE(client_done);
 
     CHECK(on_listener.value().state == tcp_state::listen);
-    CHECK(mid.state == tcp_state::established);
+    // ESTABLISHED; or CLOSE-WAIT when the client's "ok" was lost and came again with its
+    // FIN in one segment (seed 7 does that since SACK recovery runs PRR: the loss pattern
+    // follows the frames sent).
+    CHECK((mid.state == tcp_state::established ||
+           (mid.state == tcp_state::close_wait && pw.tcp_counter(pw.a, "retrans_segs") > 0)));
     CHECK(mid.bytes_acked == data.size());
     CHECK(mid.bytes_received == 2);
     CHECK(client_mid.bytes_received == data.size());

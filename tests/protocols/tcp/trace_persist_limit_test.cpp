@@ -115,3 +115,28 @@ TEST_CASE("tcp persist: data held back from a one-byte window (sender SWS avoida
         CHECK(t.buffers.in_use() == 0);
     }
 }
+
+TEST_CASE("tcp persist: TCP_INFO's probes count the probes no ACK answered, its backoff the "
+          "persist timer's doublings (Linux's icsk_probes_out, icsk_backoff)",
+          "[tcp][trace][timers][persist][info]") {
+    trace t;
+    t.established();
+    t.in({.flags = A, .seq = 1, .ack = 1, .win = 0});
+    t.write(3000);
+    auto i = t.sock()->connection_info().value();
+    CHECK(i.probes == 0);
+    CHECK(i.backoff == 0);
+    for (int n = 1; n <= 2; ++n) {
+        t.run_to_next();
+        REQUIRE(t.out().find("len 1") != std::string::npos);
+        i = t.sock()->connection_info().value();
+        CHECK(i.probes == n);
+        CHECK(i.backoff == n);
+    }
+    // An answer (the window still closed) says the peer is alive: probes start again from
+    // 0; the timer keeps its backoff.
+    t.in({.flags = A, .seq = 1, .ack = 1, .win = 0});
+    i = t.sock()->connection_info().value();
+    CHECK(i.probes == 0);
+    CHECK(i.backoff == 2);
+}

@@ -133,7 +133,7 @@ TEST_CASE("tcp trace TCP_MAXSEG: set before connect, it is the MSS our SYN offer
     CHECK(t.sock()->mss() == 1100);
     t.write(2500);
     CHECK(t.out() == "0ms [.] seq 1 ack 1 win 65535 len 1100");
-    CHECK(t.out() == "0ms [.] seq 1101 ack 1 win 65535 len 1100");
+    CHECK(t.out() == "0ms [P.] seq 1101 ack 1 win 65535 len 1100"); // the burst's last
     CHECK(t.quiet()); // Nagle holds the rest
     t.in({.flags = A, .seq = 1, .ack = 2201});
     CHECK(t.out() == "0ms [P.] seq 2201 ack 1 win 65535 len 300");

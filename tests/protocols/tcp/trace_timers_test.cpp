@@ -151,7 +151,7 @@ TEST_CASE("tcp timers: a zero window is probed with one byte, the persist timer 
     t.run_for(100ms);
     t.in({.flags = A, .seq = 1, .ack = 1, .win = 65535}); // the window opens
     CHECK(t.out_all() == "3100ms [.] seq 1 ack 1 win 65535 len 1460\n"
-                         "3100ms [.] seq 1461 ack 1 win 65535 len 1460\n");
+                         "3100ms [P.] seq 1461 ack 1 win 65535 len 1460\n"); // a burst's last
     t.in({.flags = A, .seq = 1, .ack = 2921});
     CHECK(t.out() == "3100ms [P.] seq 2921 ack 1 win 65535 len 80");
     t.in({.flags = A, .seq = 1, .ack = 3001});
