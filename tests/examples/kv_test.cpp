@@ -73,6 +73,29 @@ void set_and_get(sim::test_network& net, int clients, int ops, int& good) {
     }
 }
 
+// What four_clients saw.
+struct faulty_run {
+    bool finished = false;
+    int good = 0; // of 200 values read back
+    std::uint64_t requests = 0, lost = 0, reordered = 0, retransmitted = 0;
+};
+
+// 4 clients' 200 SETs and 200 GETs on a network of `opts` (its faults counted by the wire).
+faulty_run four_clients(const sim::network_options& opts) {
+    kv::server srv;
+    faulty_run out;
+    sim::test_network net(opts);
+    net.spawn_server(net.b(), kv_server(srv));
+    set_and_get(net, 4, 50, out.good);
+    out.finished = static_cast<bool>(net.run());
+    out.requests = srv.requests;
+    out.lost = net.link().faults().counters().lost.value;
+    out.reordered = net.link().faults().counters().reordered.value;
+    out.retransmitted =
+        net.counter(net.a(), "tcp", "retrans_segs") + net.counter(net.b(), "tcp", "retrans_segs");
+    return out;
+}
+
 } // namespace
 
 TEST_CASE("kv: SET, GET and DEL, a missing key, a binary value", "[examples][kv]") {
@@ -141,30 +164,21 @@ TEST_CASE("kv: 16 clients on two hosts, each value read back by another client",
 
 TEST_CASE("kv: under 5 % loss, 4 clients' 400 requests are all answered right",
           "[examples][kv][faults]") {
-    kv::server srv;
-    int good = 0;
-    sim::test_network net({.seed = 3, .faults = {.loss = 0.05}});
-    net.spawn_server(net.b(), kv_server(srv));
-    set_and_get(net, 4, 50, good);
-    auto r = net.run();
-    REQUIRE(r);
-    CHECK(good == 200);
-    CHECK(srv.requests == 400);
-    CHECK(net.link().faults().counters().lost.value > 0);
-    CHECK(net.counter(net.a(), "tcp", "retrans_segs") + net.counter(net.b(), "tcp", "retrans_segs") > 0);
+    const auto f = four_clients({.seed = 3, .faults = {.loss = 0.05}});
+    REQUIRE(f.finished);
+    CHECK(f.good == 200);
+    CHECK(f.requests == 400);
+    CHECK(f.lost > 0);
+    CHECK(f.retransmitted > 0);
 }
 
 TEST_CASE("kv: under 5 % reordering, 4 clients' 400 requests are all answered right",
           "[examples][kv][faults]") {
-    kv::server srv;
-    int good = 0;
-    sim::test_network net({.seed = 4, .faults = {.reorder = 0.05}});
-    net.spawn_server(net.b(), kv_server(srv));
-    set_and_get(net, 4, 50, good);
-    auto r = net.run();
-    REQUIRE(r);
-    CHECK(good == 200);
-    CHECK(net.link().faults().counters().reordered.value > 0);
+    const auto f = four_clients({.seed = 4, .faults = {.reorder = 0.05}});
+    REQUIRE(f.finished);
+    CHECK(f.good == 200);
+    CHECK(f.requests == 400);
+    CHECK(f.reordered > 0);
 }
 
 TEST_CASE("kv: a SET sent into a 10 s partition completes after the heal, within its 30 s "
