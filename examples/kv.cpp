@@ -20,16 +20,17 @@ namespace {
 
 // One request of `words` (get KEY, set KEY VALUE, del KEY): 0 done, 1 a key not found or
 // an error, 2 a usage error.
-task<int> request(process& p, endpoint server, double timeout_s, const std::vector<std::string>& words) {
-    const bool usage = words.empty() ||
-                       !((words[0] == "get" && words.size() == 2) ||
-                         (words[0] == "set" && words.size() == 3) ||
-                         (words[0] == "del" && words.size() == 2));
+task<int> request(process& p, endpoint server, double timeout_s,
+                  const std::vector<std::string>& words) {
+    const bool usage = words.empty() || !((words[0] == "get" && words.size() == 2) ||
+                                          (words[0] == "set" && words.size() == 3) ||
+                                          (words[0] == "del" && words.size() == 2));
     if (usage) {
         fmt::print(stderr, "coronet-kv: give get KEY, set KEY VALUE or del KEY\n");
         co_return 2;
     }
-    const auto timeout = std::chrono::duration_cast<duration>(std::chrono::duration<double>(timeout_s));
+    const auto timeout =
+        std::chrono::duration_cast<duration>(std::chrono::duration<double>(timeout_s));
     auto c = co_await kv::client::connect(p, server, timeout);
     if (!c) {
         fmt::print(stderr, "coronet-kv: connect to {}: {}\n", to_string(server), c.message());
@@ -70,7 +71,8 @@ int main(int argc, char** argv) {
     double timeout = 5;
     std::vector<std::string> words;
     app.add_option("--port", cfg.port, "the server's TCP port (default 7070)");
-    app.add_option("--max-bytes", cfg.max_bytes, "bytes of keys and values the store holds (default 64 MiB)");
+    app.add_option("--max-bytes", cfg.max_bytes,
+                   "bytes of keys and values the store holds (default 64 MiB)");
     app.add_option("--max-value", cfg.max_value, "largest value taken (default and at most 1 MiB)")
         ->check(CLI::Range(std::size_t{0}, kv::max_value));
     app.add_option("--max-connections", cfg.max_connections, "connections at once (default 1024)");

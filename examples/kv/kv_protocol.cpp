@@ -53,10 +53,14 @@ parsed parse_request(std::string_view line, std::size_t value_limit) {
     }
     const auto& v = *w;
     command op;
-    if (v[0] == "GET") op = command::get;
-    else if (v[0] == "SET") op = command::set;
-    else if (v[0] == "DEL") op = command::del;
-    else return {{}, unknown_command};
+    if (v[0] == "GET")
+        op = command::get;
+    else if (v[0] == "SET")
+        op = command::set;
+    else if (v[0] == "DEL")
+        op = command::del;
+    else
+        return {{}, unknown_command};
     // SET's length says where the next request starts, so it is read first: a SET with a
     // good length and a bad key is refused with its data to skip, the connection kept.
     if (op == command::set) {

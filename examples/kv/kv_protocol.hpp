@@ -11,9 +11,9 @@
 //
 // Errors are "ERROR <reason>\n". Those after which the request's end is still known (an
 // unknown command, a bad key (a SET's data is read past), a wrong number of words, a full
-// store) leave the connection open; those after which it is not (a line without LF within max_line, a bad or too large
-// length, data not followed by LF) are answered and the connection is closed, since the
-// bytes that follow could not be told apart from requests.
+// store) leave the connection open; those after which it is not (a line longer than
+// max_line, a bad or too large length, data not followed by LF) are answered and the
+// connection is closed, since the bytes that follow could not be told apart from requests.
 #include "framework/result.hpp"
 
 #include <cstddef>
@@ -24,8 +24,9 @@
 namespace coronet::kv {
 
 inline constexpr std::size_t max_key = 250;
-inline constexpr std::size_t max_value = 1 << 20; // what the protocol allows; a server may take less
-inline constexpr std::size_t max_line = 512;      // "SET " + key + " " + length + "\n" fits
+// What the protocol allows; a server may take less (config::max_value).
+inline constexpr std::size_t max_value = std::size_t{1} << 20;
+inline constexpr std::size_t max_line = 512; // "SET " + key + " " + length + "\n" fits
 
 enum class command : unsigned char { get, set, del };
 

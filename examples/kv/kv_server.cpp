@@ -3,6 +3,7 @@
 #include "framework/process/stream_reader.hpp"
 #include "framework/process/stream_writer.hpp"
 
+#include <algorithm>
 #include <array>
 #include <memory>
 
@@ -19,8 +20,10 @@ bool store::set(const std::string& key, std::string value) {
     const std::size_t now = key.size() + value.size();
     if (bytes_ - old + now > max_bytes_) return false;
     bytes_ = bytes_ - old + now;
-    if (it == map_.end()) map_.emplace(key, std::move(value));
-    else it->second = std::move(value);
+    if (it == map_.end())
+        map_.emplace(key, std::move(value));
+    else
+        it->second = std::move(value);
     return true;
 }
 
@@ -90,7 +93,8 @@ task<bool> handle_request(server& srv, store& st, std::string_view line, stream_
         co_return static_cast<bool>(co_await out.write("STORED\n"));
     }
     case command::del:
-        co_return static_cast<bool>(co_await out.write(st.erase(rq.key) ? "DELETED\n" : "NOT_FOUND\n"));
+        co_return static_cast<bool>(
+            co_await out.write(st.erase(rq.key) ? "DELETED\n" : "NOT_FOUND\n"));
     }
     co_return false;
 }

@@ -36,7 +36,7 @@ namespace coronet::kv {
 
 struct config {
     std::uint16_t port = 7070;
-    std::size_t max_value = kv::max_value;       // at most the protocol's
+    std::size_t max_value = kv::max_value;         // at most the protocol's
     std::size_t max_bytes = std::size_t{64} << 20; // keys and values of the store, summed
     std::size_t max_connections = 1024;
     duration idle_timeout = std::chrono::seconds(300); // zero: none

@@ -50,26 +50,30 @@ sim::test_network::body raw_client(sim::test_network& net, std::string bytes, ra
 }
 
 std::string value_of(int client, int i) {
-    return "value " + std::to_string(client) + "/" + std::to_string(i) + std::string(i % 7 * 50, 'x');
+    return "value " + std::to_string(client) + "/" + std::to_string(i) +
+           std::string(i % 7 * 50, 'x');
 }
 
 // `clients` clients on host a, each SETting `ops` keys of its own and reading them back; the
 // number of values read back right lands in `good`.
 void set_and_get(sim::test_network& net, int clients, int ops, int& good) {
     for (int c = 0; c < clients; ++c) {
-        net.spawn_client(net.a(), [&net, c, ops, &good](process& p) -> task<void> {
-            auto kv = co_await kv::client::connect(p, kv_address(net), 60s);
-            if (!kv) co_return;
-            for (int i = 0; i < ops; ++i) {
-                const auto key = "c" + std::to_string(c) + ":" + std::to_string(i);
-                auto s = co_await kv->set(key, value_of(c, i));
-                if (!s) co_return;
-            }
-            for (int i = 0; i < ops; ++i) {
-                auto v = co_await kv->get("c" + std::to_string(c) + ":" + std::to_string(i));
-                if (v && *v && **v == value_of(c, i)) ++good;
-            }
-        }, "client " + std::to_string(c));
+        net.spawn_client(
+            net.a(),
+            [&net, c, ops, &good](process& p) -> task<void> {
+                auto kv = co_await kv::client::connect(p, kv_address(net), 60s);
+                if (!kv) co_return;
+                for (int i = 0; i < ops; ++i) {
+                    const auto key = "c" + std::to_string(c) + ":" + std::to_string(i);
+                    auto s = co_await kv->set(key, value_of(c, i));
+                    if (!s) co_return;
+                }
+                for (int i = 0; i < ops; ++i) {
+                    auto v = co_await kv->get("c" + std::to_string(c) + ":" + std::to_string(i));
+                    if (v && *v && **v == value_of(c, i)) ++good;
+                }
+            },
+            "client " + std::to_string(c));
     }
 }
 
@@ -132,29 +136,31 @@ TEST_CASE("kv: SET, GET and DEL, a missing key, a binary value", "[examples][kv]
     CHECK(srv.errors == 0);
 }
 
-TEST_CASE("kv: 16 clients on two hosts, each value read back by another client",
-          "[examples][kv]") {
+TEST_CASE("kv: 16 clients on two hosts, each value read back by another client", "[examples][kv]") {
     kv::server srv;
     int good = 0;
     sim::test_network net({.hosts = 3, .seed = 2});
     net.spawn_server(net.b(), kv_server(srv));
     for (int c = 0; c < 16; ++c) {
         // Client c sets k<c>, then waits until k<(c+1)%16>, set by another, is there.
-        net.spawn_client(net.at(c % 2 == 0 ? 0 : 2), [&net, c, &good](process& p) -> task<void> {
-            auto kv = co_await kv::client::connect(p, kv_address(net));
-            if (!kv) co_return;
-            if (!co_await kv->set("k" + std::to_string(c), value_of(c, c))) co_return;
-            const int next = (c + 1) % 16;
-            for (int tries = 0; tries < 100; ++tries) {
-                auto v = co_await kv->get("k" + std::to_string(next));
-                if (!v) co_return;
-                if (*v) {
-                    if (**v == value_of(next, next)) ++good;
-                    co_return;
+        net.spawn_client(
+            net.at(c % 2 == 0 ? 0 : 2),
+            [&net, c, &good](process& p) -> task<void> {
+                auto kv = co_await kv::client::connect(p, kv_address(net));
+                if (!kv) co_return;
+                if (!co_await kv->set("k" + std::to_string(c), value_of(c, c))) co_return;
+                const int next = (c + 1) % 16;
+                for (int tries = 0; tries < 100; ++tries) {
+                    auto v = co_await kv->get("k" + std::to_string(next));
+                    if (!v) co_return;
+                    if (*v) {
+                        if (**v == value_of(next, next)) ++good;
+                        co_return;
+                    }
+                    (void)co_await p.sleep(10ms);
                 }
-                (void)co_await p.sleep(10ms);
-            }
-        }, "client " + std::to_string(c));
+            },
+            "client " + std::to_string(c));
     }
     auto r = net.run();
     REQUIRE(r);
@@ -327,29 +333,38 @@ TEST_CASE("kv: a connection beyond max_connections is told so and closed; a sile
     std::vector<int> third; // the results of its two GETs, 25 s apart
     sim::test_network net({.seed = 9});
     net.spawn_server(net.b(), kv_server(srv));
-    net.spawn_client(net.a(), [&](process& p) -> task<void> {
-        // Holds the only slot, silent, until the server ends it.
-        auto c = p.own(co_await p.connect(kv_address(net)));
-        if (!c) co_return;
-        connected = net.world().now();
-        std::array<std::byte, 64> buf;
-        auto n = co_await p.read(*c, buf);
-        if (n && *n == 0) idled = net.world().now();
-    }, "holder");
-    net.spawn_client(net.a(), [&](process& p) -> task<void> {
-        (void)co_await p.sleep(1s);
-        auto body = raw_client(net, "GET k\n", second);
-        co_await body(p);
-    }, "second");
-    net.spawn_client(net.a(), [&](process& p) -> task<void> {
-        (void)co_await p.sleep(25s);
-        auto c = co_await kv::client::connect(p, kv_address(net));
-        if (!c) co_return;
-        third.push_back((co_await c->get("k")).error());
-        (void)co_await p.sleep(25s); // idle: the server closes at 20 s
-        third.push_back((co_await c->get("k")).error());
-        third.push_back(c->connected() ? 1 : 0);
-    }, "third");
+    net.spawn_client(
+        net.a(),
+        [&](process& p) -> task<void> {
+            // Holds the only slot, silent, until the server ends it.
+            auto c = p.own(co_await p.connect(kv_address(net)));
+            if (!c) co_return;
+            connected = net.world().now();
+            std::array<std::byte, 64> buf;
+            auto n = co_await p.read(*c, buf);
+            if (n && *n == 0) idled = net.world().now();
+        },
+        "holder");
+    net.spawn_client(
+        net.a(),
+        [&](process& p) -> task<void> {
+            (void)co_await p.sleep(1s);
+            auto body = raw_client(net, "GET k\n", second);
+            co_await body(p);
+        },
+        "second");
+    net.spawn_client(
+        net.a(),
+        [&](process& p) -> task<void> {
+            (void)co_await p.sleep(25s);
+            auto c = co_await kv::client::connect(p, kv_address(net));
+            if (!c) co_return;
+            third.push_back((co_await c->get("k")).error());
+            (void)co_await p.sleep(25s); // idle: the server closes at 20 s
+            third.push_back((co_await c->get("k")).error());
+            third.push_back(c->connected() ? 1 : 0);
+        },
+        "third");
     auto r = net.run();
     REQUIRE(r);
     CHECK(second.got == "ERROR too many connections\n");

@@ -26,7 +26,8 @@ void check(bool ok, const char* what) {
 
 // 20 SETs and GETs by one client under 2 % loss; the values read back right in `good`.
 void lossy(sim::test_network& net, kv::server& srv, int& good) {
-    net.spawn_server(net.b(), [&srv](process& p) -> task<void> { (void)co_await kv::serve(p, srv); });
+    net.spawn_server(net.b(),
+                     [&srv](process& p) -> task<void> { (void)co_await kv::serve(p, srv); });
     net.spawn_client(net.a(), [&net, &good](process& p) -> task<void> {
         auto c = co_await kv::client::connect(p, {net.address(net.b()), port{7070}}, 60s);
         if (!c) co_return;
@@ -56,7 +57,8 @@ int main() {
         int first = -1, retry = -1;
         std::string got;
         sim::test_network net({.seed = 2});
-        net.spawn_server(net.b(), [&srv](process& p) -> task<void> { (void)co_await kv::serve(p, srv); });
+        net.spawn_server(net.b(),
+                         [&srv](process& p) -> task<void> { (void)co_await kv::serve(p, srv); });
         net.spawn_client(net.a(), [&](process& p) -> task<void> {
             const endpoint server{net.address(net.b()), port{7070}};
             auto c = co_await kv::client::connect(p, server, 2s);
@@ -79,7 +81,8 @@ int main() {
         kv::server srv;
         std::string got;
         sim::test_network net({.seed = 3});
-        net.spawn_server(net.b(), [&srv](process& p) -> task<void> { (void)co_await kv::serve(p, srv); });
+        net.spawn_server(net.b(),
+                         [&srv](process& p) -> task<void> { (void)co_await kv::serve(p, srv); });
         net.spawn_client(net.a(), [&](process& p) -> task<void> {
             auto c = p.own(co_await p.connect({net.address(net.b()), port{7070}}));
             if (!c) co_return;
@@ -98,7 +101,8 @@ int main() {
     {
         kv::server srv; // outlives both networks
         int good = 0;
-        const auto replay = sim::run_twice(lossy_net, [&](sim::test_network& net) { lossy(net, srv, good); });
+        const auto replay =
+            sim::run_twice(lossy_net, [&](sim::test_network& net) { lossy(net, srv, good); });
         check(replay.identical, "the lossy run replays byte-identical");
     }
     if (failures != 0) return 1;
