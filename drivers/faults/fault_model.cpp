@@ -10,6 +10,11 @@ duration fault_model::jitter() noexcept {
 
 fault_plan fault_model::decide(std::size_t length) {
     fault_plan plan;
+    if (config_.truncate != 0 && length > std::size_t{config_.truncate} + ethernet_header_bytes) {
+        ++counters_.truncated;
+        plan.truncate_to = std::size_t{config_.truncate} + ethernet_header_bytes;
+        length = plan.truncate_to; // a corrupted byte falls in what is left
+    }
     if (chance(config_.loss)) {
         ++counters_.lost;
         plan.count = 0;

@@ -15,6 +15,13 @@
 // reordered with probability `reorder` (held back `reorder_delay` more, so later frames
 // overtake it), and corrupted with probability `corrupt` (one uniformly chosen byte XORed
 // with a non-zero mask). A probability of 0 or 1 draws nothing.
+//
+// Truncation is no chance but a limit, applied before the draws above and counted in
+// `truncated`: a frame whose IP part exceeds `truncate` bytes is cut to truncate + 14 (a
+// middlebox with a smaller MTU that cuts instead of dropping). The receiver sees an IPv4
+// datagram shorter than its total length and must drop it (ipv4.in_truncated_pkts), so bytes
+// arrive exact or not at all. A cut frame loses its offload metadata: nothing on it can be
+// summed or segmented any more. It draws nothing, so a seed replays the other faults as before.
 #include "drivers/faults/pcg32.hpp"
 #include "framework/clock.hpp"
 #include "framework/counters.hpp"
@@ -36,11 +43,14 @@ struct fault_config {
     duration jitter{0};
     // Should exceed the gap between frames, or nothing overtakes the held-back one.
     duration reorder_delay = std::chrono::milliseconds(1);
+    // IP bytes a frame keeps (its Ethernet header aside); 0: frames are never cut.
+    std::uint32_t truncate = 0;
 
-    // Whether any fault is set: a frame may be lost, duplicated, reordered, corrupted or held.
+    // Whether any fault is set: a frame may be lost, duplicated, reordered, corrupted, held
+    // or cut.
     bool any() const noexcept {
         return loss > 0 || duplicate > 0 || reorder > 0 || corrupt > 0 || delay.count() != 0 ||
-               jitter.count() != 0;
+               jitter.count() != 0 || truncate != 0;
     }
 };
 
@@ -58,26 +68,31 @@ struct fault_plan {
     };
     unsigned count = 1; // 0: lost
     std::array<delivery, 2> deliveries{};
+    std::size_t truncate_to = 0; // frame bytes every delivery keeps; 0: all of them
 };
 
 // The fault counters, declared in the owner's group (the wire's, the stage's).
 struct fault_counters {
     explicit fault_counters(counter_group& g)
         : lost(g.declare("lost")), duplicated(g.declare("duplicated")),
-          reordered(g.declare("reordered")), corrupted(g.declare("corrupted")) {}
+          reordered(g.declare("reordered")), corrupted(g.declare("corrupted")),
+          truncated(g.declare("truncated")) {}
     counter& lost;
     counter& duplicated;
     counter& reordered;
     counter& corrupted;
+    counter& truncated;
 };
 
 class fault_model {
 public:
+    static constexpr std::size_t ethernet_header_bytes = 14; // what `truncate` leaves aside
+
     // Counts in `counters`, which the owner declared in its own group.
     fault_model(const fault_config& config, std::uint64_t seed, fault_counters& counters)
         : config_(config), rng_(seed), counters_(counters) {}
 
-    // Decides the fate of one frame of `length` bytes, and counts it.
+    // Decides the fate of one frame of `length` bytes (Ethernet header included), and counts it.
     fault_plan decide(std::size_t length);
 
     const fault_config& config() const noexcept { return config_; }

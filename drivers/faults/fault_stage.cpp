@@ -15,6 +15,7 @@ result<> fault_stage::push(packet&& frame) {
     ++stats_.frames;
     const fault_plan plan = model_.decide(frame.length());
     if (plan.count == 0) return {};
+    if (plan.truncate_to != 0) truncate_frame(frame, plan.truncate_to);
     const time_point now = sched_.now();
     if (plan.count == 2) {
         if (auto twin = frame.share())

@@ -33,6 +33,11 @@ result<packet> copy_frame(const packet& src, buffer_pool& pool, std::uint32_t he
     return out;
 }
 
+void truncate_frame(packet& frame, std::size_t length) noexcept {
+    frame.trim(length);
+    frame.meta().offload = {};
+}
+
 byte_patch corruption_patch(const packet& frame, const corruption& c) {
     std::array<std::byte, 1> original{};
     (void)frame.copy_out(c.offset, original); // c.offset < length by construction

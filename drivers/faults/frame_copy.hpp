@@ -25,6 +25,11 @@ struct byte_patch {
 result<packet> copy_frame(const packet& src, buffer_pool& pool, std::uint32_t headroom,
                           counter& copied, std::span<const byte_patch> patches = {});
 
+// Truncation (fault_model.hpp): keeps the first `length` bytes of `frame` and drops its
+// offload metadata, which described the whole frame. Only the packet's slices shrink: bytes
+// shared with others (a TCP send buffer's) are untouched.
+void truncate_frame(packet& frame, std::size_t length) noexcept;
+
 // The patch that applies corruption `c` to `frame` (offset within the frame).
 byte_patch corruption_patch(const packet& frame, const corruption& c);
 

@@ -113,6 +113,7 @@ result<> wire::transmit_frame(wire_nic& from, packet&& frame, std::size_t wire_b
 
     const fault_plan plan = faults_.decide(length);
     if (plan.count == 0) return {}; // lost: the sender's packet goes back now
+    if (plan.truncate_to != 0) truncate_frame(frame, plan.truncate_to);
     packet twin;
     bool twinned = false;
     if (plan.count == 2) {

@@ -12,7 +12,7 @@
 // max(t, end of the previous one) and takes length*8/bandwidth; frames not yet serialised
 // count against the sender's queue limit (ENOBUFS beyond it). A frame ends its serialisation
 // at T and arrives at T + latency, plus what the fault model adds (fault_model.hpp: loss,
-// duplication, reordering, corruption, delay, jitter; seeded, so a seed replays a run).
+// duplication, reordering, corruption, delay, jitter, truncation; seeded, so a seed replays a run).
 // Point-to-point joins exactly two NICs; a hub any number, each frame reaching every NIC but
 // its sender (a broadcast segment; no collisions, each sender has its own queue).
 //

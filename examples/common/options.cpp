@@ -1,7 +1,10 @@
 #include "examples/common/options.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <span>
 #include <string>
 
 namespace coronet::examples {
@@ -19,10 +22,12 @@ CLI::Validator parses_as(std::string what) {
 
 bool on_off(const std::string& s) { return s == "on"; }
 
-const char* const native_only[] = {
-    "--tap",   "--ip",   "--gateway", "--mtu",       "--offload", "--checksum-offload",
-    "--tso",   "--pcap", "--loss",    "--duplicate", "--reorder", "--corrupt",
-    "--delay", "--trace"};
+// Flags of what sits in front of one NIC queue: one core only.
+const char* const single_queue[] = {"--pcap",  "--loss",     "--duplicate", "--reorder", "--corrupt",
+                                    "--delay", "--truncate", "--rate",      "--burst"};
+
+const char* const native_only[] = {"--tap", "--ip", "--gateway", "--mtu", "--offload",
+                                   "--checksum-offload", "--tso", "--trace"};
 
 } // namespace
 
@@ -95,6 +100,28 @@ void add_stack_options(CLI::App& app, stack_options& out) {
            "extra delay per frame, milliseconds")
         ->check(CLI::Range(0.0, 10000.0))
         ->group(faults);
+    app.add_option("--truncate", out.faults.truncate,
+                   "cut frames to this many IP bytes (a middlebox that truncates; the receiver "
+                   "drops them)")
+        ->check(CLI::Range(1u, 9000u))
+        ->group(faults);
+    auto* rate = app.add_option_function<std::string>(
+                        "--rate",
+                        [&out](const std::string& s) { out.shaper_rate_bps = *parse_rate(s); },
+                        "shape what the NIC sends to BITS/S (a k, M or G suffix: 10M), a token "
+                        "bucket")
+                     ->check(CLI::Validator(
+                         [](std::string& s) -> std::string {
+                             return parse_rate(s) ? std::string()
+                                                  : "'" + s + "' is not a rate in bit/s";
+                         },
+                         "BITS/S"))
+                     ->group(faults);
+    app.add_option("--burst", out.shaper_burst_bytes,
+                   "the shaper's bucket in bytes (default two full frames)")
+        ->check(CLI::Range(1u, 1u << 30U))
+        ->needs(rate)
+        ->group(faults);
     app.add_option("--seed", out.seed,
                    "seed of the stack's keys and of the faults (default: random)")
         ->group(faults);
@@ -107,21 +134,51 @@ void add_stack_options(CLI::App& app, stack_options& out) {
         ->group(group);
 }
 
+std::optional<std::uint64_t> parse_rate(std::string_view text) {
+    std::uint64_t scale = 1;
+    if (!text.empty()) {
+        switch (text.back()) {
+        case 'k': scale = 1'000; break;
+        case 'M': scale = 1'000'000; break;
+        case 'G': scale = 1'000'000'000; break;
+        default: break;
+        }
+        if (scale != 1) text.remove_suffix(1);
+    }
+    std::uint64_t v = 0;
+    const auto* end = text.data() + text.size();
+    const auto [at, ec] = std::from_chars(text.data(), end, v);
+    // The shaper counts in bit-nanoseconds held in an int64 (shaper.hpp).
+    constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (text.empty() || ec != std::errc() || at != end || v == 0 || v > limit / scale)
+        return std::nullopt;
+    return v * scale;
+}
+
+void check_stack_flags(CLI::App& app) {
+    auto given = [&](const char* flag) {
+        auto* o = app.get_option_no_throw(flag);
+        return o != nullptr && o->count() != 0;
+    };
+    auto* stack = app.get_option_no_throw("--stack");
+    if (stack && stack->count() && stack->as<std::string>() == "host") {
+        for (const auto* list : {std::span<const char* const>(native_only),
+                                 std::span<const char* const>(single_queue)})
+            for (const char* flag : *list)
+                if (given(flag))
+                    throw CLI::ValidationError(std::string(flag) +
+                                               " applies to the native stack only");
+    }
+    if (auto* cores = app.get_option_no_throw("--cores");
+        cores && cores->count() && cores->as<unsigned>() != 1)
+        for (const char* flag : single_queue)
+            if (given(flag)) throw CLI::ValidationError(std::string(flag) + " needs --cores 1");
+}
+
 void parse_or_exit(CLI::App& app, int argc, char** argv) {
     try {
         app.parse(argc, argv);
-        auto* stack = app.get_option_no_throw("--stack");
-        if (stack && stack->count() && stack->as<std::string>() == "host") {
-            for (const char* flag : native_only)
-                if (auto* o = app.get_option_no_throw(flag); o && o->count())
-                    throw CLI::ValidationError(std::string(flag) +
-                                               " applies to the native stack only");
-        }
-        if (auto* cores = app.get_option_no_throw("--cores"); cores && cores->count() &&
-                                                             cores->as<unsigned>() != 1)
-            for (const char* flag : {"--pcap", "--loss", "--duplicate", "--reorder", "--corrupt", "--delay"})
-                if (auto* o = app.get_option_no_throw(flag); o && o->count())
-                    throw CLI::ValidationError(std::string(flag) + " needs --cores 1");
+        check_stack_flags(app);
     } catch (const CLI::CallForHelp&) {
         std::fputs(app.help().c_str(), stdout);
         std::exit(0);

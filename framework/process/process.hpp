@@ -42,6 +42,11 @@ public:
     const std::string& name() const noexcept { return name_; }
     handle_table& handles() noexcept { return handles_; }
     network_stack* stack() const noexcept { return stack_; }
+    // The time of day, from the stack (wall_clock.hpp): for dates a server shows, never for
+    // timers. Without a stack, the system's.
+    std::chrono::system_clock::time_point wall_time() const noexcept {
+        return stack_ != nullptr ? stack_->wall().now() : system_wall_clock::instance().now();
+    }
     std::uint64_t calls(sysno n) const noexcept { return calls_[static_cast<std::size_t>(n)]; }
     std::uint64_t total_calls() const noexcept;
 
@@ -61,6 +66,9 @@ public:
     const std::string& exit_reason() const noexcept { return exit_reason_; }
     // Ends the process: closes every handle, cancels its coroutines. Idempotent.
     void terminate(std::string reason);
+    // Forgets the stack, which is going (a simulated host crashed): socket calls fail with
+    // ENETDOWN from now on, and wall_time() reads the system's clock.
+    void detach_stack() noexcept { stack_ = nullptr; }
 
     // Adopts a handle of this process that a call returned into a unique_handle, which
     // closes it when it goes: `auto ls = p.own(co_await p.listen(ep));`. An error passes.

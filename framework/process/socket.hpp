@@ -16,6 +16,7 @@
 #include "framework/process/tcp_info.hpp"
 #include "framework/result.hpp"
 #include "framework/task.hpp"
+#include "framework/wall_clock.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -123,6 +124,9 @@ public:
     // A new, unbound socket: EAFNOSUPPORT/EPROTONOSUPPORT for a type it lacks, ENOBUFS
     // when out of memory for sockets.
     virtual result<ref<socket_object>> socket(socket_type type) = 0;
+    // The time of day its processes read (process::wall_time(), wall_clock.hpp): the system's,
+    // unless the stack was given another (a simulated host's, which a test may step).
+    virtual const wall_clock& wall() const noexcept { return system_wall_clock::instance(); }
 };
 
 } // namespace coronet

@@ -2,6 +2,7 @@
 
 #include "framework/sleep.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -26,6 +27,15 @@ std::string seconds(time_point t) {
     std::snprintf(buf, sizeof buf, "%.6f s", static_cast<double>(t.since_epoch.count()) / 1e9);
     return buf;
 }
+
+// Counts the frames of the loop the network is inside (run(), a timed fault).
+struct loop_guard {
+    int& depth;
+    explicit loop_guard(int& d) : depth(d) { ++depth; }
+    ~loop_guard() { --depth; }
+    loop_guard(const loop_guard&) = delete;
+    loop_guard& operator=(const loop_guard&) = delete;
+};
 
 std::string join(const std::vector<std::string>& v) {
     std::string s;
@@ -65,6 +75,9 @@ test_network::test_network(network_options opts)
             if (from != to)
                 (void)world_.run(from->stack().ping(address(*to), 56, std::chrono::seconds(1)));
     set_faults(opts_.faults);
+    if (opts_.shaper)
+        for (const auto& h : world_.hosts())
+            (void)world_.shape(*h, *opts_.shaper);
 }
 
 test_network::~test_network() {
@@ -110,7 +123,10 @@ run_result test_network::run() {
             if (c->running() != 0) return false;
         return true;
     };
-    world_.run_until(clients_done, opts_.time_limit);
+    {
+        const loop_guard in_loop(in_loop_);
+        world_.run_until(clients_done, opts_.time_limit);
+    }
     run_result r;
     r.seed = seed();
     r.at = world_.now();
@@ -118,7 +134,7 @@ run_result test_network::run() {
         if (c->running() != 0) r.hung.push_back(c->name());
     for (const auto* list : {&clients_, &servers_})
         for (const auto& p : *list)
-            if (!p->exit_reason().empty()) r.crashed.push_back(p->name() + ": " + p->exit_reason());
+            if (!p->exit_reason().empty() && !ended_by_crash(*p)) r.crashed.push_back(p->name() + ": " + p->exit_reason());
     r.finished = r.hung.empty() && r.crashed.empty();
     if (!r.finished) std::fprintf(stderr, "%s\n", r.describe().c_str());
     return r;
@@ -147,10 +163,36 @@ void test_network::heal(host& from, host& to, direction d) {
 
 void test_network::at_time(duration after, std::function<void()> fn) {
     const auto when = world_.now() + after;
-    timers_->spawn([fn = std::move(fn), when]() -> task<void> {
+    timers_->spawn([this, fn = std::move(fn), when]() -> task<void> {
         auto slept = co_await sleep_until(when);
-        if (slept) fn(); // not when the network went first
+        if (!slept) co_return; // the network went first
+        const loop_guard in_loop(in_loop_);
+        fn();
     });
+}
+
+bool test_network::ended_by_crash(const process& p) const {
+    return std::any_of(crashed_with_host_.begin(), crashed_with_host_.end(),
+                       [&](const ref<process>& c) { return c.get() == &p; });
+}
+
+void test_network::crash(host& h) {
+    auto ended = world_.crash(h);
+    for (const auto& p : ended)
+        crashed_with_host_.push_back(p);
+    if (in_loop_ == 0) // from the test's own code: nothing runs the loop, so run it here
+        for (const auto& p : ended)
+            world_.run(p->join());
+}
+
+void test_network::restart(host& h) { world_.restart(h); }
+
+void test_network::crash_after(duration d, host& h) {
+    at_time(d, [this, &h] { crash(h); });
+}
+
+void test_network::restart_after(duration d, host& h) {
+    at_time(d, [this, &h] { restart(h); });
 }
 
 void test_network::partition_after(duration after, host& from, host& to, direction d) {

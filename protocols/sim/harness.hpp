@@ -23,6 +23,20 @@
 // Lifetimes: every process spawned here is ended and joined before the world goes, so a
 // server looping on accept() needs no stopping. Their coroutines resume once more then, with
 // ECANCELED: what a lambda still running may touch must be declared before the network.
+//
+// Faults beyond the wire's (set_faults: loss, duplication, reordering, corruption, delay,
+// jitter, and `truncate`: frames cut to an MTU by a middlebox, which the receiver must drop):
+//  - partitions: partition(a, b) / heal(a, b), one way or both, now or after a delay;
+//  - crashes: crash(h) stops h dead (world.hpp): its stack goes without a segment sent, every
+//    process on it ends (a client ended so counts as ended for run(), not hung, not crashed),
+//    frames to it are dropped; restart(h) boots a fresh stack on the same NIC, address and
+//    MAC with a new seed, so peers' old connections get RST. Servers do not come back: spawn
+//    them again after the restart. Called outside a run, crash() also joins the processes;
+//    inside one (from a lambda, or crash_after) their coroutines end at the loop's next turns;
+//  - clock steps: step_clock(h, d) moves h's time of day (process::wall_time()) by d, forward
+//    or back; virtual time, timers and TCP go on untouched, as with CLOCK_MONOTONIC;
+//  - a shaper: network_options::shaper on every host's NIC, or shape(h, config) on one: a
+//    token bucket (drivers/shaper) on its transmit path, e.g. 10 Mbit/s with a 3 KB burst.
 #include "protocols/sim/world.hpp"
 
 #include <cstdint>
@@ -42,6 +56,8 @@ struct network_options {
     std::uint64_t bandwidth_bps = 1'000'000'000;
     std::uint32_t mtu = 1500;
     host_options host{};
+    // A token-bucket shaper on every host's transmit path, from the end of the set-up on.
+    std::optional<shaper_config> shaper{};
     duration time_limit = std::chrono::hours(1); // of virtual time, for each run()
 };
 
@@ -101,9 +117,23 @@ public:
     void partition_after(duration after, host& from, host& to, direction d = direction::both);
     void heal_after(duration after, host& from, host& to, direction d = direction::both);
 
+    // h crashes and restarts (see the top); the _after forms at a virtual time from now.
+    void crash(host& h);
+    void restart(host& h);
+    void crash_after(duration d, host& h);
+    void restart_after(duration d, host& h);
+    bool is_up(const host& h) const { return h.up(); }
+    // Moves h's time of day by d (negative: back), now.
+    void step_clock(host& h, duration d) { h.wall().step(d); }
+    // A shaper on h's transmit path (one per host; world::shape).
+    coronet::shaper& shape(host& h, shaper_config config) {
+        return world_.shape(h, std::move(config));
+    }
+
 private:
     process& spawn(host& h, body fn, std::string name, bool client);
     void at_time(duration after, std::function<void()> fn);
+    bool ended_by_crash(const process& p) const;
 
     network_options opts_;
     sim::world world_;
@@ -111,6 +141,8 @@ private:
     ref<process> timers_; // runs the partitions set for later
     std::vector<ref<process>> servers_;
     std::vector<ref<process>> clients_;
+    std::vector<ref<process>> crashed_with_host_; // terminated by crash(): not failures
+    int in_loop_ = 0; // inside run() or a timed fault: crash() must not run the loop itself
     int uncaught_ = 0;
 };
 

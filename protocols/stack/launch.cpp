@@ -159,11 +159,9 @@ int run_host_shard(const stack_options& o, const server_main& server, scheduler&
 
 void check_sharded_options(const stack_options& o, unsigned cores) {
     if (cores == 1) return;
-    const auto& f = o.faults;
-    if (!o.pcap.empty() || f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 ||
-        f.delay.count() > 0)
-        throw std::invalid_argument("coronet: pcap capture and fault injection need cores = 1 "
-                                    "(they sit in front of one NIC queue)");
+    if (!o.pcap.empty() || o.faults.any() || o.shaper_rate_bps != 0)
+        throw std::invalid_argument("coronet: pcap capture, fault injection and the shaper need "
+                                    "cores = 1 (they sit in front of one NIC queue)");
 }
 
 } // namespace

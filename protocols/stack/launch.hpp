@@ -56,6 +56,10 @@ struct stack_options {
     bool tso = true;              // TUN_F_TSO4 (needs checksum_offload)
     std::string pcap;             // capture file of the TAP NIC, both directions
     fault_config faults{};        // in front of the TAP, both directions
+    // A token-bucket shaper on the TAP NIC's transmit path (drivers/shaper): bit/s, 0 for none;
+    // its burst in bytes, 0 for two full frames (2 x (mtu + 14)).
+    std::uint64_t shaper_rate_bps = 0;
+    std::uint32_t shaper_burst_bytes = 0;
     // The stack's and the fault stages'. 0: a random one, since the stack derives its secret
     // keys from it (ISNs, SYN cookies, ephemeral ports, the keyed hashes of its tables): with
     // a fixed seed a stranger on the network computes them too. Give one to replay a run.
@@ -73,7 +77,7 @@ struct stack_options {
     // stack and process running the server; 0: one per CPU the process may use. On the host
     // stack each shard listens with SO_REUSEPORT; on the native stack each has its own queue
     // of a multi-queue TAP device. With 1 (the default) everything runs on the calling thread.
-    // pcap and fault injection need 1.
+    // pcap, fault injection and the shaper need 1.
     unsigned cores = 1;
     std::string process_name = "server";
     // Ends the run on SIGINT/SIGTERM (their handlers are coronet's for the run). Off, the

@@ -6,6 +6,7 @@
 #include "drivers/capture/capture.hpp"
 #include "drivers/capture/pcap_writer.hpp"
 #include "drivers/faults/fault_stage.hpp"
+#include "drivers/shaper/shaper.hpp"
 #include "drivers/tap/tap_nic.hpp"
 #include "framework/coronet.hpp"
 #include "framework/shard/submit.hpp"
@@ -146,7 +147,7 @@ int run_native_shard(const stack_options& o, const server_main& server, schedule
     const std::uint64_t seed = shared.seed;
     std::unique_ptr<fault_stage> rx_faults, tx_faults;
     const auto& f = o.faults;
-    if (f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 || f.delay.count() > 0) {
+    if (f.any()) {
         rx_faults = std::make_unique<fault_stage>(
             sched, counters,
             fault_stage_config{
@@ -157,6 +158,18 @@ int run_native_shard(const stack_options& o, const server_main& server, schedule
                 .name = nic->name() + "_tx_faults", .faults = f, .seed = seed * 2 + 2});
         nic->add_rx_stage(*rx_faults);
         nic->add_tx_stage(*tx_faults);
+    }
+    // Added last, so met first: the host's own queue discipline, then the link's faults.
+    std::unique_ptr<shaper> tbf;
+    if (o.shaper_rate_bps != 0) {
+        const std::uint32_t burst =
+            o.shaper_burst_bytes != 0 ? o.shaper_burst_bytes : 2 * (o.mtu + 14);
+        tbf = std::make_unique<shaper>(sched, counters,
+                                       shaper_config{.name = nic->name() + "_shaper",
+                                                     .rate_bps = o.shaper_rate_bps,
+                                                     .burst_bytes = burst});
+        nic->add_tx_stage(*tbf);
+        tbf->wake_on_space(nic->tx_ready());
     }
     std::unique_ptr<pcap_writer> pcap;
     std::unique_ptr<capture> cap;
@@ -223,7 +236,9 @@ int run_native_shard(const stack_options& o, const server_main& server, schedule
         p->spawn(server(ctx));
         run_process(sched, *p, ctx, place);
         code = exit_code_of(*p, ctx);
-        // Frames still held by fault stages go now, while the stack and NIC exist.
+        // Frames still held by the shaper and the fault stages go now, while the stack and NIC
+        // exist.
+        if (tbf) sched.run_until([&] { return tbf->queued() == 0; });
         if (tx_faults)
             sched.run_until([&] { return tx_faults->held() == 0 && rx_faults->held() == 0; });
         nic->shutdown();

@@ -62,6 +62,9 @@ public:
     std::string_view name() const noexcept override { return "native"; }
     // datagram: a UDP socket; stream: a TCP socket.
     result<ref<socket_object>> socket(socket_type type) override;
+    const wall_clock& wall() const noexcept override {
+        return opts_.wall != nullptr ? *opts_.wall : network_stack::wall();
+    }
 
     // --- configuration ---
     // Becomes the NIC's receiver, adds the on-link route of the prefix and announces the

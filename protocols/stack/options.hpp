@@ -2,6 +2,7 @@
 // The knobs of a native stack, each with the default a Linux host would have.
 #include "framework/buffer/buffer_pool.hpp"
 #include "framework/buffer/memory_budget.hpp"
+#include "framework/wall_clock.hpp"
 #include "protocols/arp/cache.hpp"
 #include "protocols/icmp/rate_limit.hpp"
 #include "protocols/ipv4/reassembly.hpp"
@@ -29,6 +30,9 @@ struct options {
     // Seeds the IP identification counters, ephemeral ports and ping identifiers: the same
     // seed gives the same trace.
     std::uint64_t seed = 1;
+    // The time of day the stack's processes read (process::wall_time()); nullptr: the
+    // system's. A simulated host passes its own, which a test may step. Must outlive the stack.
+    const wall_clock* wall = nullptr;
 };
 
 } // namespace coronet::native
