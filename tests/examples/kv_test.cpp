@@ -2,7 +2,8 @@
 // case deterministic (a fixed seed, virtual time): SET/GET/DEL, many clients, 5 % loss,
 // reordering, a 10 s partition outlived by a request and one cut by the client's timeout
 // and retried, malformed and oversized input answered byte-exact, the store's and the
-// connections' bounds, the idle timeout, and one scenario replayed byte-identical.
+// connections' bounds, the idle timeout, a crash and restart of the server's host (the
+// store comes back empty), and one scenario replayed byte-identical.
 #include "examples/kv/kv_client.hpp"
 #include "examples/kv/kv_server.hpp"
 #include "protocols/sim/harness.hpp"
@@ -374,6 +375,61 @@ TEST_CASE("kv: a connection beyond max_connections is told so and closed; a sile
     CHECK(idled - connected < 21s);
     CHECK(third == std::vector<int>{0, ECONNRESET, 0});
     CHECK(srv.idle_closed == 2);
+}
+
+TEST_CASE("kv: the server's host crashes and restarts; the client times out, is refused "
+          "until the server is back, reconnects and finds the store empty",
+          "[examples][kv][crash]") {
+    kv::server srv;
+    std::vector<int> errors; // of each attempt, in order
+    std::vector<std::string> seen;
+    bool down_at_crash = false;
+    sim::test_network net({.seed = 11});
+    net.spawn_server(net.b(), kv_server(srv));
+    // The operator: b crashes at 1 s, boots at 6 s, and its server starts again at 9 s.
+    net.spawn_client(
+        net.a(),
+        [&](process& p) -> task<void> {
+            (void)co_await p.sleep(1s);
+            net.crash(net.b());
+            down_at_crash = !net.is_up(net.b());
+            (void)co_await p.sleep(5s);
+            net.restart(net.b());
+            (void)co_await p.sleep(3s);
+            net.spawn_server(net.b(), kv_server(srv));
+        },
+        "operator");
+    net.spawn_client(net.a(), [&](process& p) -> task<void> {
+        {
+            auto c = co_await kv::client::connect(p, kv_address(net), 2s);
+            if (!c || !co_await c->set("k", "in memory")) co_return;
+            (void)co_await p.sleep(2s);
+            errors.push_back((co_await c->get("k")).error()); // b is down: no answer
+        }
+        for (int attempt = 0; attempt < 30; ++attempt) {
+            (void)co_await p.sleep(1500ms);
+            auto c = co_await kv::client::connect(p, kv_address(net), 2s);
+            errors.push_back(c.error());
+            if (!c) continue;
+            auto v = co_await c->get("k");
+            seen.push_back(!v ? v.message() : *v ? **v : "not found");
+            if (!co_await c->set("k", "new")) co_return;
+            auto again = co_await c->get("k");
+            seen.push_back(again && *again ? **again : "?");
+            co_return;
+        }
+    });
+    auto r = net.run();
+    REQUIRE(r);
+    CHECK(down_at_crash);
+    CHECK(net.is_up(net.b()));
+    // The GET at 2-4 s into the dead host; a connect at 5.5 s whose SYN, lost, is sent again
+    // at 6.5 s to the booted host with nothing listening, and one at 8 s: both refused; at
+    // 9.5 s the new server.
+    CHECK(errors == std::vector<int>{ETIMEDOUT, ECONNREFUSED, ECONNREFUSED, 0});
+    // The store was the crashed process's: the new one starts empty.
+    CHECK(seen == std::vector<std::string>{"not found", "new"});
+    CHECK(srv.accepted == 2);
 }
 
 TEST_CASE("kv: a lossy scenario of two clients replays byte-identical with one seed",
