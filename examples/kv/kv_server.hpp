@@ -11,8 +11,9 @@
 // Bounded everywhere: keys and values by the protocol (kv_protocol.hpp) and max_value, the
 // store by max_bytes (keys and values summed; a SET beyond it is refused "store full"),
 // connections by max_connections (one more is told "too many connections" and closed), a
-// connection's buffer by max_line + max_value, a silent connection by idle_timeout. A client
-// that sends requests without reading replies stops being read once TCP's send queue fills.
+// connection's buffer by max_line + max_value, a connection that sends nothing, or takes no
+// reply, for idle_timeout (SO_RCVTIMEO and SO_SNDTIMEO) is closed. A client that sends
+// requests without reading replies stops being read once TCP's send queue fills.
 //
 // Replies go out through a stream_writer: a VALUE's head, data and LF as one send, and the
 // replies to pipelined requests gathered until the requests read so far are answered. Its
@@ -29,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -45,11 +47,13 @@ struct config {
     std::uint32_t reply_buffers = 1024; // of 2 KiB: 2 MiB, mapped lazily
 };
 
-// The store: keys to values, bounded by the bytes they hold.
+// The store: keys to values, bounded by the bytes they hold. A value is shared, so that a
+// reply still being written keeps the one it read while a SET replaces it (immutable, as
+// memcached's items are while a connection holds them).
 class store {
 public:
     explicit store(std::size_t max_bytes) : max_bytes_(max_bytes) {}
-    const std::string* find(const std::string& key) const;
+    std::shared_ptr<const std::string> find(const std::string& key) const; // null: absent
     // False (and nothing changed) when the store would pass max_bytes.
     bool set(const std::string& key, std::string value);
     bool erase(const std::string& key);
@@ -57,7 +61,7 @@ public:
     std::size_t bytes() const noexcept { return bytes_; }
 
 private:
-    std::unordered_map<std::string, std::string> map_;
+    std::unordered_map<std::string, std::shared_ptr<const std::string>> map_;
     std::size_t bytes_ = 0;
     std::size_t max_bytes_;
 };
@@ -68,9 +72,9 @@ struct server {
     std::size_t connections = 0; // open now
     std::uint64_t accepted = 0;
     std::uint64_t requests = 0;
-    std::uint64_t errors = 0;  // ERROR replies
-    std::uint64_t refused = 0; // connections beyond max_connections
-    std::uint64_t idle_closed = 0;
+    std::uint64_t errors = 0;      // ERROR replies
+    std::uint64_t refused = 0;     // connections beyond max_connections
+    std::uint64_t idle_closed = 0; // silent, or not reading, for idle_timeout
     buffer_pool replies{{.buffer_size = 2048, .buffer_count = cfg.reply_buffers}};
 };
 

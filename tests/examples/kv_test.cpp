@@ -377,6 +377,37 @@ TEST_CASE("kv: a connection beyond max_connections is told so and closed; a sile
     CHECK(srv.idle_closed == 2);
 }
 
+TEST_CASE("kv: a client that sends GETs and never reads the replies is closed at the idle "
+          "timeout",
+          "[examples][kv]") {
+    kv::server srv{.cfg = {.idle_timeout = 10s}};
+    bool set = false;
+    std::size_t pending_at_end = 0;
+    sim::test_network net({.seed = 12});
+    net.spawn_server(net.b(), kv_server(srv));
+    net.spawn_client(net.a(), [&](process& p) -> task<void> {
+        {
+            auto c = co_await kv::client::connect(p, kv_address(net));
+            set = c && co_await c->set("big", std::string(60000, 'v'));
+        }
+        // 200 GETs of 60 kB: 12 MB of replies, far more than TCP's windows hold.
+        auto c = p.own(co_await p.connect(kv_address(net)));
+        if (!c) co_return;
+        std::string gets;
+        for (int i = 0; i < 200; ++i)
+            gets += "GET big\n";
+        if (!co_await p.write_all(*c, std::as_bytes(std::span(gets)))) co_return;
+        (void)co_await p.sleep(30s);
+        pending_at_end = srv.connections;
+    });
+    auto r = net.run();
+    REQUIRE(r);
+    REQUIRE(set);
+    CHECK(srv.idle_closed == 1);
+    CHECK(pending_at_end == 0);
+    CHECK(srv.requests < 200); // it stopped reading them once the replies backed up
+}
+
 TEST_CASE("kv: the server's host crashes and restarts; the client times out, is refused "
           "until the server is back, reconnects and finds the store empty",
           "[examples][kv][crash]") {
