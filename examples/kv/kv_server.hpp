@@ -11,9 +11,10 @@
 // Bounded everywhere: keys and values by the protocol (kv_protocol.hpp) and max_value, the
 // store by max_bytes (keys and values summed; a SET beyond it is refused "store full"),
 // connections by max_connections (one more is told "too many connections" and closed), a
-// connection's buffer by max_line + max_value, a connection that sends nothing, or takes no
-// reply, for idle_timeout (SO_RCVTIMEO and SO_SNDTIMEO) is closed. A client that sends
-// requests without reading replies stops being read once TCP's send queue fills.
+// connection's read buffer by max_value + 1 bytes (at least max_line), and its time: one
+// that sends nothing, or takes no reply, for idle_timeout (SO_RCVTIMEO, SO_SNDTIMEO) is
+// closed. A client that sends requests without reading replies stops being read once TCP's
+// send queue fills, and is closed idle_timeout later.
 //
 // Replies go out through a stream_writer: a VALUE's head, data and LF as one send, and the
 // replies to pipelined requests gathered until the requests read so far are answered. Its
