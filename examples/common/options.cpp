@@ -162,8 +162,8 @@ void check_stack_flags(CLI::App& app) {
     };
     auto* stack = app.get_option_no_throw("--stack");
     if (stack && stack->count() && stack->as<std::string>() == "host") {
-        for (const auto list : {std::span<const char* const>(native_only),
-                                std::span<const char* const>(single_queue)})
+        for (const auto& list : {std::span<const char* const>(native_only),
+                                 std::span<const char* const>(single_queue)})
             for (const char* flag : list)
                 if (given(flag))
                     throw CLI::ValidationError(std::string(flag) +
