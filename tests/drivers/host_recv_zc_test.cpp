@@ -2,14 +2,14 @@
 // the caller gets them as packets, with no copy of ours; a zero-copy server (recv_zc, then
 // send_zc of what it got) runs on it unchanged. Loopback only.
 #include "drivers/host/receive_buffers.hpp"
-#include "tests/drivers/host_fixture.hpp"
+#include "tests/drivers/host_world.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 using namespace coronet;
-using namespace coronet::host_test;
+using namespace coronet::test;
 
 namespace {
 
@@ -22,7 +22,7 @@ std::string text_of(const packet& p) {
 } // namespace
 
 TEST_CASE("host recv_zc: a zero-copy echo server runs on the host stack, byte-exact", "[host][tcp][zc]") {
-    world w;
+    host_world w;
     connected_pair c(w);
     const std::string msg = pattern(1 << 20);
     std::size_t packets = 0, largest = 0;
@@ -59,7 +59,7 @@ TEST_CASE("host recv_zc: a zero-copy echo server runs on the host stack, byte-ex
 }
 
 TEST_CASE("host recv_zc: max bounds a packet, the end of stream is an empty one", "[host][tcp][zc]") {
-    world w;
+    host_world w;
     connected_pair c(w);
     std::vector<std::size_t> sizes;
     std::string got;
@@ -93,7 +93,7 @@ TEST_CASE("host recv_zc: max bounds a packet, the end of stream is an empty one"
 }
 
 TEST_CASE("host recv_zc: when callers hold every buffer, nothing is lost", "[host][tcp][zc]") {
-    world w(host::host_options{.receive_buffers = 4, .receive_buffer_size = 1024});
+    host_world w(host::host_options{.receive_buffers = 4, .receive_buffer_size = 1024});
     connected_pair c(w);
     const std::string msg = pattern(16 * 1024);
     c.client->spawn([&]() -> task<void> {
@@ -143,7 +143,7 @@ TEST_CASE("host recv_zc: when callers hold every buffer, nothing is lost", "[hos
 }
 
 TEST_CASE("host recv_zc: closing the socket ends a call that waits for a buffer", "[host][tcp][zc]") {
-    world w(host::host_options{.receive_buffers = 1, .receive_buffer_size = 64});
+    host_world w(host::host_options{.receive_buffers = 1, .receive_buffer_size = 64});
     connected_pair c(w);
     c.client->spawn([&]() -> task<void> {
         const std::string text(200, 'q');
@@ -178,12 +178,12 @@ TEST_CASE("host recv_zc: closing the socket ends a call that waits for a buffer"
 
 TEST_CASE("host recv_zc: a datagram socket has none, bad ring options are EINVAL", "[host][zc]") {
     {
-        world w;
+        host_world w;
         auto p = process::create("udp", &w.stack);
         auto u = p->socket(socket_type::datagram).value();
         CHECK(w.sched.run(p->recv_zc(u)).error() == EOPNOTSUPP);
     }
-    world w(host::host_options{.receive_buffer_size = 1000}); // not a multiple of 64
+    host_world w(host::host_options{.receive_buffer_size = 1000}); // not a multiple of 64
     connected_pair c(w);
     CHECK(w.sched.run(c.server->recv_zc(c.accepted)).error() == EINVAL);
     c.client->terminate("done");

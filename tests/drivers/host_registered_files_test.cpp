@@ -1,18 +1,18 @@
 // The host stack with registered (fixed) files (host_options::registered_files): every
 // socket's descriptor in a slot of the ring's table and its operations naming the slot, the
 // descriptor alone when the table is full (counted), slots reused after a close. Loopback.
-#include "tests/drivers/host_fixture.hpp"
+#include "tests/drivers/host_world.hpp"
 
 #include <string>
 #include <vector>
 
 using namespace coronet;
-using namespace coronet::host_test;
+using namespace coronet::test;
 
 namespace {
 
 // An echo of `msg` through a listener and one connection of `w`: what came back.
-std::string echo(world& w, const std::string& msg) {
+std::string echo(host_world& w, const std::string& msg) {
     auto server = process::create("server", &w.stack);
     auto client = process::create("client", &w.stack);
     auto ls = server->listen({loopback, 0}).value();
@@ -52,7 +52,7 @@ std::string echo(world& w, const std::string& msg) {
 TEST_CASE("host registered files: a listener, a connection and its peer each in a slot, "
           "byte-exact",
           "[host][tcp][registered]") {
-    world w(host::host_options{.registered_files = 3});
+    host_world w(host::host_options{.registered_files = 3});
     const std::string msg = pattern(1 << 20);
     CHECK(echo(w, msg) == msg);
     CHECK(w.stack.stats().registered == 3);
@@ -67,7 +67,7 @@ TEST_CASE("host registered files: a listener, a connection and its peer each in 
 
 TEST_CASE("host registered files: a socket that finds the table full uses its descriptor",
           "[host][tcp][registered]") {
-    world w(host::host_options{.registered_files = 2});
+    host_world w(host::host_options{.registered_files = 2});
     const std::string msg = pattern(100'000);
     CHECK(echo(w, msg) == msg); // the listener and the client in slots, the accepted one not
     CHECK(w.stack.stats().registered == 2);
@@ -76,7 +76,7 @@ TEST_CASE("host registered files: a socket that finds the table full uses its de
 
 TEST_CASE("host registered files: a second stack on the ring finds the table taken",
           "[host][tcp][registered]") {
-    world w(host::host_options{.registered_files = 8});
+    host_world w(host::host_options{.registered_files = 8});
     host::host_stack second(w.reactor, host::host_options{.registered_files = 8});
     auto p = process::create("second", &second);
     auto s = p->socket(socket_type::stream);
@@ -90,7 +90,7 @@ TEST_CASE("host registered files: a second stack on the ring finds the table tak
 }
 
 TEST_CASE("host registered files: off by default, nothing counted", "[host][tcp][registered]") {
-    world w;
+    host_world w;
     const std::string msg = pattern(10'000);
     CHECK(echo(w, msg) == msg);
     CHECK(w.stack.stats().registered == 0);

@@ -2,14 +2,14 @@
 // whole and in the order they were called (send_turn.hpp), and zero-copy sends above
 // host_options::zero_copy_threshold, which hold the caller's buffers until the kernel's
 // notification. Loopback only.
-#include "tests/drivers/host_fixture.hpp"
+#include "tests/drivers/host_world.hpp"
 
 #include <cstring>
 #include <string>
 #include <vector>
 
 using namespace coronet;
-using namespace coronet::host_test;
+using namespace coronet::test;
 
 namespace {
 
@@ -33,7 +33,7 @@ std::vector<std::byte> record(std::uint32_t writer, std::uint32_t seq, std::uint
 // `outs.size()` writers of `big` on the client's end, each result into its place in
 // `outs`: all of them started, the first one's send in the kernel and the others waiting
 // for their turn. The server does not read, and its window is small: the first send waits.
-void start_blocked_writers(world& w, connected_pair& c, const std::vector<std::byte>& big,
+void start_blocked_writers(host_world& w, connected_pair& c, const std::vector<std::byte>& big,
                            std::vector<result<std::size_t>>& outs) {
     REQUIRE(c.server->set_socket_option(c.accepted, socket_option::receive_buffer, 8192));
     REQUIRE(c.client->set_socket_option(c.conn, socket_option::send_buffer, 8192));
@@ -53,7 +53,7 @@ void start_blocked_writers(world& w, connected_pair& c, const std::vector<std::b
 
 TEST_CASE("host send: many writers on one socket, each write arrives whole and in call order",
           "[host][tcp][send]") {
-    world w;
+    host_world w;
     connected_pair c(w);
     // A small window and a reader that takes 4 KiB at a time: the writes' sends come back
     // short, and each must continue before the next write's first byte.
@@ -119,7 +119,7 @@ TEST_CASE("host send: many writers on one socket, each write arrives whole and i
 
 TEST_CASE("host send: closing the handle ends the write in the kernel and the writers waiting",
           "[host][tcp][send][cancel]") {
-    world w;
+    host_world w;
     connected_pair c(w);
     const std::vector<std::byte> big(4 << 20, std::byte{'x'});
     std::vector<result<std::size_t>> outs(3, error{0});
@@ -149,7 +149,7 @@ TEST_CASE("host send: closing the handle ends the write in the kernel and the wr
 
 TEST_CASE("host send: a reset by the peer ends the write in the kernel and the writers waiting",
           "[host][tcp][send]") {
-    world w;
+    host_world w;
     connected_pair c(w);
     const std::vector<std::byte> big(4 << 20, std::byte{'y'});
     std::vector<result<std::size_t>> outs(2, error{0});
@@ -172,7 +172,7 @@ TEST_CASE("host send: writes at or above the zero-copy threshold go as send_zc, 
           "[host][tcp][send][zero_copy]") {
     const std::size_t threshold = GENERATE(std::size_t{0}, std::size_t{64} << 10);
     CAPTURE(threshold);
-    world w(host::host_options{.zero_copy_threshold = threshold});
+    host_world w(host::host_options{.zero_copy_threshold = threshold});
     connected_pair c(w);
     const std::string small = pattern(1000), large = pattern(1 << 20);
     std::uint64_t zc_after_small = 0;
@@ -211,7 +211,7 @@ TEST_CASE("host send: writes at or above the zero-copy threshold go as send_zc, 
 TEST_CASE("host send: send_zc above the threshold holds the packet's buffers until the "
           "kernel's notification",
           "[host][tcp][send][zero_copy]") {
-    world w(host::host_options{.zero_copy_threshold = 16 << 10});
+    host_world w(host::host_options{.zero_copy_threshold = 16 << 10});
     connected_pair c(w);
     buffer_pool pool({.buffer_size = 16 << 10, .buffer_count = 4});
     // Each buffer's release records what was still in the kernel then: the send that carried
