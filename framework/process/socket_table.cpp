@@ -199,9 +199,11 @@ std::string socket_table_text(const std::vector<socket_row>& rows) {
         while (!out.empty() && out.back() == ' ')
             out.pop_back();
         out += '\n';
-        if (is_connection(r))
-            out += "\t" + tcp_details(r.info) + "\n";
-        else if (r.protocol == socket_protocol::udp)
+        if (is_connection(r)) { // appended piece by piece: "\t" + a temporary trips g++ 12's -O3 -Wrestrict
+            out += '\t';
+            out += tcp_details(r.info);
+            out += '\n';
+        } else if (r.protocol == socket_protocol::udp)
             append(out, "\t datagrams:%zu drops:%" PRIu64 "\n", r.datagrams, r.drops);
     }
     return out;
