@@ -56,7 +56,9 @@ std::string sent_now(trace& t, std::uint32_t& highest) {
         const auto s = t.take();
         if (s.h.payload_length == 0) continue; // a pure ACK
         const std::uint32_t k = (s.h.sequence - t.iss - 1) / smss + 1;
-        r += (r.empty() ? "" : ",") + std::string(k <= highest ? "rxt " : "new ") + std::to_string(k);
+        if (!r.empty()) r += ','; // piece by piece: a chain of + trips g++ 12's -O3 -Wrestrict
+        r += k <= highest ? "rxt " : "new ";
+        r += std::to_string(k);
         highest = std::max(highest, k);
     }
     return r;
