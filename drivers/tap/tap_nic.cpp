@@ -33,6 +33,11 @@ tap_device open_device(const tap_options& o, const buffer_pool& pool) {
     if (o.rx_buffers > pool.buffer_count() || o.rx_buffers > 32768)
         throw std::invalid_argument("coronet: rx_buffers (" + std::to_string(o.rx_buffers) +
                                     ") exceeds the pool or 32768");
+    if (o.copy_below != 0 && o.copy_pool != nullptr &&
+        std::size_t{o.copy_below} + packet::default_headroom > o.copy_pool->buffer_size())
+        throw std::invalid_argument("coronet: copy_below (" + std::to_string(o.copy_below) +
+                                    ") and the headroom do not fit a copy pool buffer (" +
+                                    std::to_string(o.copy_pool->buffer_size()) + " bytes)");
     if (o.tx_slots == 0 || o.tx_max_slices == 0)
         throw std::invalid_argument(
             "coronet: a TAP NIC needs at least one transmit slot and one slice per frame");
@@ -65,7 +70,8 @@ tap_nic::tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buff
 tap_nic::tap_nic(uring::uring_reactor& reactor, counter_registry& registry, buffer_pool& pool,
                  const tap_options& options, tap_device&& device)
     : nic(reactor.owner(), registry, config_for(device, options)), reactor_(reactor), pool_(pool),
-      device_(std::move(device)), tap_stats_(stats().group),
+      copy_pool_(options.copy_below != 0 ? options.copy_pool : nullptr),
+      copy_below_(options.copy_below), device_(std::move(device)), tap_stats_(stats().group),
       rx_(reactor, device_.fd(), pool,
           {.count = rx_buffer_count(options, pool),
            .group = options.buffer_group,
@@ -128,18 +134,33 @@ void tap_nic::receive(uring::selected_buffer b) {
         ++stats().rx_errors;
         return;
     }
-    auto frame = packet::wrap(buf, 0, b.size);
-    if (!frame || !frame->pull_header(vnet_header_bytes)) { // no slice descriptor left
-        ++stats().rx_dropped_no_buffer;
-        return;
+    std::optional<packet> frame;
+    if (copy_pool_ != nullptr && b.size - vnet_header_bytes <= copy_below_)
+        frame = copy_small(buf.data().subspan(vnet_header_bytes, b.size - vnet_header_bytes));
+    if (!frame) {
+        auto wrapped = packet::wrap(buf, 0, b.size);
+        if (!wrapped || !wrapped->pull_header(vnet_header_bytes)) { // no slice descriptor left
+            ++stats().rx_dropped_no_buffer;
+            return;
+        }
+        frame = std::move(*wrapped);
     }
-    buf.reset();
+    buf.reset(); // a copied frame's buffer goes back to the ring here
     // Set after the pull: csum_start and hdr_len count from the Ethernet header, as virtio does.
     frame->meta().offload = *offload;
     frame->meta().timestamp_ns = sched().now().since_epoch.count();
     if (is_offload_frame(*offload)) ++tap_stats_.rx_offload_frames;
     if (offload->flags & packet_offload::data_valid) ++tap_stats_.rx_checksum_valid;
     deliver(std::move(*frame));
+}
+
+std::optional<packet> tap_nic::copy_small(std::span<const std::byte> frame) {
+    auto p = packet::allocate(*copy_pool_);
+    if (!p) return std::nullopt;
+    counter copied; // a driver's copy, not the application's: counted as rx_copied
+    if (!p->append(frame, copied)) return std::nullopt;
+    ++tap_stats_.rx_copied;
+    return std::move(*p);
 }
 
 void tap_nic::on_rx_ready(void* self) { static_cast<tap_nic*>(self)->raise_interrupt(); }

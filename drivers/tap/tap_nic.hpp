@@ -15,8 +15,9 @@
 // checksums both ways (features: tx_checksum_offload, rx_checksum_validated). With tso too,
 // coronet may send TCP segments up to 64 KiB (features.tso), which the kernel takes whole;
 // the kernel hands coronet such segments (TUN_F_TSO4) only if a pool buffer holds one
-// (about 64 KiB), since a TAP read fills one buffer per frame. kernel_offloads() says what
-// TUNSETOFFLOAD accepted.
+// (about 64 KiB), since a TAP read fills one buffer per frame; small frames are then copied
+// out of those buffers (tap_options::copy_below). kernel_offloads() says what TUNSETOFFLOAD
+// accepted.
 //
 // Start-up failures (no /dev/net/tun: ENOENT; no CAP_NET_ADMIN: EPERM; a pool whose
 // buffers cannot hold an MTU-sized frame) throw; see tap_device.hpp. The pool must outlive
@@ -30,6 +31,9 @@
 #include "drivers/tap/tap_tx_ring.hpp"
 #include "framework/buffer/buffer_pool.hpp"
 #include "framework/uring/reactor.hpp"
+
+#include <optional>
+#include <span>
 
 namespace coronet {
 
@@ -67,6 +71,7 @@ public:
         counter& rx_bad_header =
             group.declare("rx_bad_header"); // runt, or virtio offsets outside the frame
         counter& rx_restarts = group.declare("rx_restarts"); // reading resumed after running dry
+        counter& rx_copied = group.declare("rx_copied"); // small frames copied (copy_below)
         counter& tx_offload_frames = group.declare("tx_offload_frames");
         counter& tx_short_writes = group.declare("tx_short_writes");
     };
@@ -83,9 +88,13 @@ private:
     static void on_rx_ready(void* self);
     static void on_tx_space(void* self);
     void receive(uring::selected_buffer b);
+    // A small frame's bytes in a buffer of copy_pool_; nullopt when that pool has none.
+    std::optional<packet> copy_small(std::span<const std::byte> frame);
 
     uring::uring_reactor& reactor_;
     buffer_pool& pool_;
+    buffer_pool* copy_pool_;
+    std::uint32_t copy_below_;
     tap_device device_; // first in, last out: the descriptor closes after the rings are done
     tap_counters tap_stats_;
     tap_rx_ring rx_;

@@ -9,6 +9,8 @@
 
 namespace coronet {
 
+class buffer_pool;
+
 enum class tap_open_mode : std::uint8_t {
     create, // a new device; EBUSY if one of that name exists (IFF_TUN_EXCL)
     attach, // an existing (persistent) TAP device; ENODEV if there is none
@@ -50,6 +52,16 @@ struct tap_options {
     // Receive buffers lent from the pool to the provided-buffer ring; 0 means half the pool
     // (at most 32768). They are the pool's first buffers: give the NIC a fresh pool.
     std::uint32_t rx_buffers = 0;
+    // Copy-break (Linux drivers' rx_copybreak): a frame of at most `copy_below` bytes (after
+    // the virtio header) is copied into a buffer of `copy_pool`, and its receive buffer goes
+    // back to the ring at once. With buffers big enough for the kernel's 64 KiB segments, a
+    // small frame (an ACK, a request, any MTU-sized frame) would otherwise pin a whole one
+    // until the application reads it, and a few thousand of them would run the ring dry. A
+    // copy costs one memcpy of at most a frame; when the copy pool is empty the frame stays
+    // in its own buffer (no loss). 0 or no pool: every frame is zero-copy. `copy_below` must
+    // fit a copy pool buffer after packet::default_headroom; the pool must outlive the NIC.
+    std::uint32_t copy_below = 0;
+    buffer_pool* copy_pool = nullptr;
     // The io_uring buffer group of the receive ring; by default the first free one from 0x100.
     std::optional<std::uint16_t> buffer_group;
     // Frame writes in flight at most; transmit refuses with ENOBUFS beyond (the frame is

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdexcept>
@@ -88,9 +89,13 @@ ref<tap_nic> open_tap(uring::uring_reactor& reactor, counter_registry& counters,
 // This shard's queue of the TAP device: the device itself on shard 0 (multi-queue when there
 // are more), one more queue of it on the others, once shard 0 has made it.
 ref<tap_nic> open_queue(const stack_options& o, uring::uring_reactor& reactor,
-                        counter_registry& counters, buffer_pool& pool, const shard_place& place,
-                        native_shared& shared) {
+                        counter_registry& counters, buffer_pool& pool, buffer_pool* copy_pool,
+                        const shard_place& place, native_shared& shared) {
     tap_options t = tap_options_for(o);
+    if (copy_pool != nullptr) {
+        t.copy_pool = copy_pool;
+        t.copy_below = copy_pool->buffer_size() - packet::default_headroom;
+    }
     const bool sharded = place.shared.count() > 1;
     t.multi_queue = sharded;
     if (place.id != 0) {
@@ -107,6 +112,39 @@ ref<tap_nic> open_queue(const stack_options& o, uring::uring_reactor& reactor,
         if (sharded) shared.device_made.set_exception(std::current_exception());
         throw;
     }
+}
+
+// The receive pools of one TAP queue. Without TSO, buffers sized for an MTU frame and its
+// virtio header, every frame zero-copy. With checksum offload and TSO, buffers of 64 KiB, so
+// that the kernel hands coronet its large segments (TUN_F_TSO4: one TAP read, one TCP input,
+// one ACK for up to 45 segments; kernel -> coronet over TAP went from 2.5 to 8.9-11.7 Gbit/s,
+// bench/README.md), and a pool of MTU-sized buffers beside them that frames small enough are
+// copied into (tap_options::copy_below), so a 64 KiB buffer is held only by a frame of two
+// segments or more. The big region is 64 MiB of address space; what is resident is what the
+// kernel's frames touched.
+struct receive_pools {
+    std::uint32_t buffer;
+    std::uint32_t count;
+    std::uint32_t copy_buffer = 0;
+    std::uint32_t copy_count = 0;
+};
+
+receive_pools receive_pools_for(const stack_options& o) {
+    std::uint32_t small = 2048;
+    while (small < o.mtu + 14 + 64)
+        small *= 2;
+    // Every received segment pins one of these buffers until the application reads it, or,
+    // out of order, until its hole is filled. A TCP window larger than the ring can hold
+    // deadlocks under loss: the out-of-order queue holds every buffer and the retransmission
+    // that would fill the hole finds none (seen with 1,024 buffers and the 6 MiB window's
+    // auto-tuning: the kernel's sender backed off to a 54 s RTO with coronet silent). So
+    // 8 MiB of buffers, half lent to the ring, and the window capped at half what those hold
+    // (in segments: run_native_shard).
+    const std::uint32_t small_count = std::max<std::uint32_t>(1024, (8u << 20) / small);
+    if (!(o.checksum_offload && o.tso)) return {.buffer = small, .count = small_count};
+    // 10 bytes of virtio header, 14 of Ethernet, 65,535 of IP, rounded up to a cache line.
+    constexpr std::uint32_t gso_frame = (10 + 14 + 65535 + 63) / 64 * 64;
+    return {.buffer = gso_frame, .count = 1024, .copy_buffer = small, .copy_count = small_count};
 }
 
 // Frames this stack's steering gives to another shard: a copy in a message, injected there
@@ -129,20 +167,15 @@ native_shared::native_shared(unsigned count, std::uint64_t stack_seed)
 int run_native_shard(const stack_options& o, const server_main& server, scheduler& sched,
                      uring::uring_reactor& reactor, shard_place& place, native_shared& shared) {
     counter_registry counters;
-    // The receive pool is the NIC's alone; its buffers hold an MTU-sized frame and its
-    // virtio header.
-    std::uint32_t buffer = 2048;
-    while (buffer < o.mtu + 14 + 64)
-        buffer *= 2;
-    // Every received segment pins one of these buffers until the application reads it, or,
-    // out of order, until its hole is filled. A TCP window larger than the ring can hold
-    // deadlocks under loss: the out-of-order queue holds every buffer and the retransmission
-    // that would fill the hole finds none (seen with 1,024 buffers and the 6 MiB window's
-    // auto-tuning: the kernel's sender backed off to a 54 s RTO with coronet silent). So
-    // 8 MiB of buffers, half lent to the ring, and the window capped at half what those hold.
-    const std::uint32_t rx_buffers = std::max<std::uint32_t>(1024, (8u << 20) / buffer);
-    buffer_pool rx_pool({.buffer_size = buffer, .buffer_count = rx_buffers});
-    auto nic = open_queue(o, reactor, counters, rx_pool, place, shared);
+    const receive_pools pools = receive_pools_for(o);
+    buffer_pool rx_pool({.buffer_size = pools.buffer, .buffer_count = pools.count});
+    std::optional<buffer_pool> copy_pool;
+    if (pools.copy_count != 0)
+        copy_pool.emplace(buffer_pool_options{.buffer_size = pools.copy_buffer,
+                                              .buffer_count = pools.copy_count});
+    const std::uint32_t rx_buffers = pools.count;
+    auto nic = open_queue(o, reactor, counters, rx_pool, copy_pool ? &*copy_pool : nullptr,
+                          place, shared);
 
     const std::uint64_t seed = shared.seed;
     std::unique_ptr<fault_stage> rx_faults, tx_faults;

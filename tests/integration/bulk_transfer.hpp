@@ -6,6 +6,8 @@
 // with the pattern's hash. Used by tcp_kernel_test (small) and tcp_kernel_slow_test (256 MiB).
 #include "framework/coronet.hpp"
 #include "drivers/tap/tap_nic.hpp"
+
+#include <linux/if_tun.h>
 #include "protocols/stack/launch.hpp"
 #include "tests/integration/kernel_peer.hpp"
 
@@ -29,6 +31,8 @@ struct bulk_outcome {
     std::uint64_t loss_repairs = 0;
     std::uint64_t frames_lost = 0;        // by injected faults, both directions
     std::uint64_t kernel_retransmits = 0; // the kernel's, during the run (Tcp RetransSegs)
+    bool large_receive = false;    // the kernel took TUN_F_TSO4: it may send 64 KiB segments
+    std::uint64_t rx_copied = 0;   // small frames copied out of their receive buffers
     bool capture_started = false;
     command_output capture; // tcpdump's status and messages
 };
@@ -110,6 +114,8 @@ inline bulk_outcome bulk_both_ways(const stack_options& opts, std::uint64_t n,
                          ctx.counters.read("tcp.recoveries").value_or(0);
         for (const char* way : {"_rx_faults.lost", "_tx_faults.lost"})
             o.frames_lost += ctx.counters.read(ctx.tap->name() + way).value_or(0);
+        o.large_receive = (ctx.tap->kernel_offloads() & TUN_F_TSO4) != 0;
+        o.rx_copied = ctx.counters.read(ctx.tap->name() + ".rx_copied").value_or(0);
         if (dump) o.capture = co_await dump->stop();
         ctx.finish();
     });
