@@ -45,6 +45,12 @@ public:
 
     const tap_device& device() const noexcept { return device_; }
     buffer_pool& pool() const noexcept { return pool_; }
+    // Where small frames are copied (tap_options::copy_below); nullptr when none are.
+    buffer_pool* copy_pool() const noexcept { return copy_pool_; }
+    // The pool a received frame of `bytes` (Ethernet header on) is held in.
+    buffer_pool& pool_for_frame(std::size_t bytes) const noexcept {
+        return copy_pool_ != nullptr && bytes <= copy_below_ ? *copy_pool_ : pool_;
+    }
     // The TUN_F_* flags the kernel accepted.
     unsigned kernel_offloads() const noexcept { return device_.offloads(); }
     // Receive runs on one multishot read (false: single reads with buffer selection).

@@ -247,9 +247,9 @@ TEST_CASE("a flood of 50,000 zero-length and 1-byte datagrams from kernel socket
     std::thread fetcher;
     int rc = run_server(test_stack(), [&](server_context& ctx) -> task<void> {
         auto& p = ctx.proc;
-        // Received datagrams pin buffers of the NIC's receive pool (the stack's own pool is
-        // for what it sends).
-        auto& pool = ctx.tap->pool();
+        // Received datagrams pin buffers of the NIC's receive pool, or, small as they are, of
+        // the pool they are copied into (the stack's own pool is for what it sends).
+        auto& pool = ctx.tap->pool_for_frame(64);
         auto l = co_await p.listen({ipv4_any, fetch_port});
         auto u = co_await p.socket(socket_type::datagram);
         if (!l || !u) co_return ctx.finish(1);
@@ -326,7 +326,7 @@ TEST_CASE("4,000 first fragments that never complete, from eight kernel addresse
     std::thread fetcher;
     int rc = run_server(opts, [&](server_context& ctx) -> task<void> {
         auto& p = ctx.proc;
-        auto& rx = ctx.tap->pool();
+        auto& rx = ctx.tap->pool_for_frame(1514); // a fragment is an MTU frame: where it is held
         auto& tx = ctx.native->pool();
         pressure = ctx.native->memory()->limits().pressure;
         low = ctx.native->memory()->limits().low;
@@ -432,7 +432,7 @@ TEST_CASE("1,000 kernel sockets that never close leave coronet's server in FIN-W
     kernel_idlers idle;
     int rc = run_server(test_stack(), [&](server_context& ctx) -> task<void> {
         auto& p = ctx.proc;
-        auto& rx = ctx.tap->pool();
+        auto& rx = ctx.tap->pool_for_frame(1514); // MTU-sized frames or smaller: where they are held
         auto& tx = ctx.native->pool();
         auto l = co_await p.listen({ipv4_any, fetch_port}, {.backlog = 256});
         if (!l) co_return ctx.finish(1);
@@ -523,7 +523,7 @@ TEST_CASE("1,000 half-open connections, from kernel sockets whose addresses vani
     kernel_idlers idle;
     int rc = run_server(test_stack(), [&](server_context& ctx) -> task<void> {
         auto& p = ctx.proc;
-        auto& rx = ctx.tap->pool();
+        auto& rx = ctx.tap->pool_for_frame(1514); // MTU-sized frames or smaller: where they are held
         auto& tx = ctx.native->pool();
         auto l = co_await p.listen({ipv4_any, fetch_port}, {.backlog = 256});
         if (!l) co_return ctx.finish(1);
