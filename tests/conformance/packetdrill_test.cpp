@@ -13,9 +13,12 @@
 #include <arpa/inet.h>
 #include <array>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
@@ -407,7 +410,7 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
         CHECK(v == 1);
         len = sizeof v;
         CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_MAXSEG, &v, &len) == 0);
-        CHECK(v == 1000); // the peer's MSS
+        CHECK(v == 1000);  // the peer's MSS
         ::tcp_info info{}; // Linux's, as packetdrill reads it
         len = sizeof info;
         CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_INFO, &info, &len) == 0);
@@ -415,8 +418,8 @@ TEST_CASE("packetdrill adapter: handshake, data both ways, a retransmission and 
         CHECK(info.tcpi_snd_mss == 1000);
         CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0);
         const int lowat = 4000;
-        CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat) ==
-              0);
+        CHECK(t.setsockopt(t.self, accepted, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+                           sizeof lowat) == 0);
         len = sizeof v;
         CHECK(t.getsockopt(t.self, accepted, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, &len) == 0);
         CHECK(v == 4000);
@@ -484,4 +487,58 @@ TEST_CASE("packetdrill adapter: connect to a silent peer retransmits its SYN, a 
     errno = 0;
     CHECK(t.netdev_send(t.self, v6, sizeof v6) == -1);
     CHECK(errno == EAFNOSUPPORT);
+}
+
+TEST_CASE("packetdrill adapter: a sleep waits until the thread whose blocking call ended took "
+          "its result") {
+    library lib;
+    auto& t = lib.t;
+    const int ls = t.socket(t.self, AF_INET, SOCK_STREAM, 0);
+    REQUIRE(ls >= 0);
+    const auto any = address(ipv4_any, listen_port);
+    REQUIRE(t.bind(t.self, ls, reinterpret_cast<const sockaddr*>(&any), sizeof any) == 0);
+    REQUIRE(t.listen(t.self, ls, 1) == 0);
+
+    // packetdrill's protocol: its main thread holds the run lock but while it sleeps; its
+    // syscall thread, once the call returns, reads the clock (the call's end time), then takes
+    // the lock to record the accepted descriptor, then waits for its next call.
+    std::mutex run_lock;
+    std::condition_variable next_call;
+    bool recorded = false, over = false;
+    int accepted = -2;
+    long long end_us = 0;
+    std::unique_lock main_holds(run_lock);
+    std::thread syscall_thread([&] {
+        accepted = t.accept(t.self, ls, nullptr, nullptr);
+        // Slow on purpose: a sleep that did not wait would be over long before this.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        timeval tv{};
+        (void)t.gettimeofday(t.self, &tv, nullptr);
+        end_us = static_cast<long long>(tv.tv_sec) * 1'000'000 + tv.tv_usec;
+        std::unique_lock l(run_lock);
+        recorded = true;
+        next_call.wait(l, [&] { return over; });
+    });
+
+    tcp::options syn_opts;
+    syn_opts.mss = 1000;
+    send_segment(t, tcp::flag::syn, remote_isn, 0, 0, syn_opts);
+    auto syn_ack = receive_segment(t);
+    REQUIRE(t.usleep(t.self, 10'000) == 0);
+    send_segment(t, tcp::flag::ack, remote_isn + 1, syn_ack.h.sequence + 1, 0); // accept ends
+    const long long ack_us = now_us(t);
+
+    main_holds.unlock();
+    REQUIRE(t.usleep(t.self, 5'000) == 0); // as a script's "+.005 %{ }%" after the accept
+    main_holds.lock();
+    CHECK(recorded);
+    CHECK(accepted >= 0);
+    CHECK(end_us >= ack_us);
+    CHECK(end_us - ack_us < 5'000); // read before the sleep's 5 ms passed
+    CHECK(now_us(t) - ack_us >= 5'000);
+
+    over = true;
+    main_holds.unlock();
+    next_call.notify_all();
+    syscall_thread.join();
 }

@@ -43,9 +43,7 @@ result<int> adapter::netdev_receive(void* buf, std::size_t* count, long long* ti
 }
 
 result<int> adapter::usleep(unsigned us) {
-    sim_.run([&](simulation::world& w) {
-        simulation::advance_to(w, w.clock.now() + std::chrono::microseconds(us));
-    });
+    sim_.sleep_for(std::chrono::microseconds(us));
     return 0;
 }
 
@@ -55,6 +53,7 @@ result<int> adapter::gettimeofday(timeval* tv) {
         simulation::advance_to(w, w.clock.now() + clock_read_cost);
         return to_micros(w.clock.now());
     });
+    sim_.clock_read(); // packetdrill's syscall thread, after a blocking call: its end time
     tv->tv_sec = static_cast<time_t>(now / 1'000'000);
     tv->tv_usec = static_cast<suseconds_t>(now % 1'000'000);
     return 0;

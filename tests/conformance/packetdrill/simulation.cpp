@@ -1,7 +1,10 @@
 #include "tests/conformance/packetdrill/simulation.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 namespace coronet::packetdrill {
@@ -119,6 +122,7 @@ void simulation::loop(settings s) {
         (*job)();
         settle(*world_);
         l.lock();
+        check_waiters();
         *done = true;
         ++progress_;
         done_cv_.notify_all();
@@ -136,15 +140,121 @@ void simulation::post(const std::function<void()>& job) {
 }
 
 void simulation::wait_until(const std::function<bool(world&)>& done) {
-    for (;;) {
-        if (run([&](world& w) { return done(w); })) return;
-        std::unique_lock l(m_);
+    waiter me{.done = &done, .thread = gettid()};
+    {
+        std::lock_guard l(m_);
+        // A thread in its next blocking call has long returned from its last.
+        std::erase_if(handbacks_, [&](const handback& h) { return h.thread == me.thread; });
+        waiters_.push_back(&me);
+    }
+    struct unregister { // should a job throw, no dangling waiter stays behind
+        simulation& s;
+        waiter& w;
+        ~unregister() {
+            std::lock_guard l(s.m_);
+            std::erase(s.waiters_, &w);
+        }
+    } guard{*this, me};
+    run([](world&) {}); // the loop checks the condition after it
+    std::unique_lock l(m_);
+    while (!me.met) {
         const auto seen = progress_;
-        // Another thread's job may finish it; with no job at all for idle_step, time passes.
-        if (!done_cv_.wait_for(l, idle_step, [&] { return progress_ != seen; })) {
+        // Another thread's job may meet it; with no job at all for idle_step, time passes.
+        if (!done_cv_.wait_for(l, idle_step, [&] { return me.met || progress_ != seen; })) {
             l.unlock();
             run([](world& w) { (void)step(w, w.clock.now() + std::chrono::hours(24)); });
+            l.lock();
         }
+    }
+}
+
+void simulation::check_waiters() {
+    std::erase_if(waiters_, [&](waiter* w) {
+        if (!(*w->done)(*world_)) return false;
+        w->met = true;
+        handbacks_.push_back({.thread = w->thread});
+        return true;
+    });
+}
+
+bool simulation::handback_due(pid_t self) {
+    std::lock_guard l(m_);
+    check_waiters();
+    return std::any_of(handbacks_.begin(), handbacks_.end(),
+                       [&](const handback& h) { return h.thread != self; });
+}
+
+void simulation::clock_read() {
+    const pid_t self = gettid();
+    std::lock_guard l(m_);
+    for (auto& h : handbacks_)
+        if (h.thread == self) h.returned = true;
+    done_cv_.notify_all();
+}
+
+namespace {
+// As packetdrill's is_thread_sleeping: the state field of /proc/self/task/TID/stat ('S' for a
+// wait on a futex or a condition variable), '\0' for a thread that is gone.
+char thread_state(pid_t thread) {
+    const auto path = "/proc/self/task/" + std::to_string(thread) + "/stat";
+    std::FILE* f = std::fopen(path.c_str(), "r");
+    if (f == nullptr) return '\0';
+    char buf[512] = {};
+    const auto n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    // "TID (comm) S ...": comm may hold spaces and parentheses, the last ')' ends it.
+    const std::string_view stat(buf, n);
+    const auto end = stat.rfind(')');
+    return end != std::string_view::npos && end + 2 < stat.size() ? stat[end + 2] : '?';
+}
+
+// Whether the hand-back owed to h.thread is done: it returned, read the clock and sleeps
+// again, or it is gone.
+template <class H>
+bool handed_back(const H& h) {
+    const char state = thread_state(h.thread);
+    return state == '\0' || (h.returned && state == 'S');
+}
+} // namespace
+
+void simulation::await_handbacks(pid_t self) {
+    const auto deadline = std::chrono::steady_clock::now() + handback_limit;
+    std::unique_lock l(m_);
+    for (;;) {
+        std::erase_if(handbacks_, [&](const handback& h) { return h.thread == self; });
+        auto owed = handbacks_;
+        if (owed.empty()) return;
+        l.unlock(); // no lock while reading /proc
+        std::erase_if(owed, [](const handback& h) { return !handed_back(h); });
+        l.lock();
+        std::erase_if(handbacks_, [&](const handback& h) {
+            return std::any_of(owed.begin(), owed.end(), [&](const handback& o) {
+                return o.thread == h.thread && o.returned == h.returned;
+            });
+        });
+        if (std::chrono::steady_clock::now() >= deadline) {
+            handbacks_.clear(); // a thread that never comes back must not stop time for good
+            return;
+        }
+        // The other thread is on its way: a real-time pause, no virtual time.
+        if (!handbacks_.empty()) done_cv_.wait_for(l, std::chrono::microseconds(50));
+    }
+}
+
+void simulation::sleep_for(std::chrono::microseconds d) {
+    const pid_t self = gettid();
+    const auto target = run([&](world& w) { return w.clock.now() + d; });
+    for (;;) {
+        await_handbacks(self);
+        const bool reached = run([&](world& w) {
+            do {
+                if (handback_due(self)) return false; // stop at the time the call ended
+            } while (step(w, target));
+            if (target > w.clock.now()) w.clock.advance_to(target);
+            settle(w);
+            return true;
+        });
+        if (reached) return;
     }
 }
 

@@ -13,6 +13,20 @@
 // (accept, connect, read, poll...) waits for its coroutine to finish while the other thread
 // drives time; should nothing at all run for `idle_step` of real time, the waiter lets virtual
 // time run to the next timer itself, as real time would pass on Linux.
+//
+// Hand-back. packetdrill's syscall thread, once a blocking call returns, reads the clock (the
+// call's end time) and takes packetdrill's run lock to record the result (an accepted
+// descriptor becomes the script's socket under test), while the main thread sleeps until its
+// next event with that lock released. On Linux that sleep is real time, and the syscall
+// thread wins the lock. Here a sleep is virtual and returns at once, so the main thread could
+// retake the lock, and run a `%{ }%` block 5 ms later on the listener, before the syscall
+// thread recorded anything. So the moment a blocking call's condition holds (checked on the
+// simulation's thread after every job and between the timers of a sleep), the call is owed a
+// hand-back, and sleep() lets no virtual time pass while one is owed to another thread: it
+// waits until that thread has read the clock after returning and then sleeps (Linux's
+// /proc/self/task/TID/stat says S: it went through packetdrill's lock, which the sleeping
+// main thread does not hold, and waits for its next call), or is gone, or is in its next
+// blocking call; at most `handback_limit` of real time.
 #include "framework/clock.hpp"
 #include "framework/counters.hpp"
 #include "framework/process/process.hpp"
@@ -28,6 +42,8 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unistd.h>
+#include <vector>
 
 namespace coronet::packetdrill {
 
@@ -79,6 +95,11 @@ public:
     }
     // Waits until `done` (checked on the simulation's thread after each job) holds.
     void wait_until(const std::function<bool(world&)>& done);
+    // Lets `d` of virtual time pass (not in job context), pausing while a hand-back is owed
+    // to another thread (above).
+    void sleep_for(std::chrono::microseconds d);
+    // The calling thread has read the clock: the hand-backs owed to it are returned.
+    void clock_read();
 
     // Lets virtual time reach `target`, each timer firing at its own time (job context).
     static void advance_to(world& w, time_point target);
@@ -87,16 +108,37 @@ public:
     static void settle(world& w);
 
     static constexpr auto idle_step = std::chrono::milliseconds(200);
+    // packetdrill's own bound on waiting for its syscall thread (await_idle_thread).
+    static constexpr auto handback_limit = std::chrono::seconds(1);
 
 private:
+    struct waiter {
+        const std::function<bool(world&)>* done;
+        pid_t thread;
+        bool met = false;
+    };
+    struct handback {
+        pid_t thread;
+        bool returned = false; // the thread read the clock since
+    };
+
     void post(const std::function<void()>& job);
     void loop(settings s);
+    // Checks every waiter's condition; a met one is owed a hand-back (simulation's thread,
+    // m_ held).
+    void check_waiters();
+    // Whether a hand-back is owed to a thread other than `self` (job context).
+    bool handback_due(pid_t self);
+    // Waits until no hand-back is owed to a thread other than `self` (not in job context).
+    void await_handbacks(pid_t self);
 
     std::mutex m_;
     std::condition_variable jobs_cv_;
     std::condition_variable done_cv_;
     std::deque<std::pair<const std::function<void()>*, bool*>> jobs_;
     std::uint64_t progress_ = 0; // jobs run so far
+    std::vector<waiter*> waiters_;
+    std::vector<handback> handbacks_;
     bool stop_ = false;
     bool ready_ = false;
     std::unique_ptr<world> world_;
