@@ -38,7 +38,8 @@ inline std::uint8_t pattern_block_constant(std::uint64_t offset) noexcept {
 
 // Calls f(at, first, count, c) for each run of the stream [offset, offset + n) that lies in
 // one block: bytes at..at+count of the span, table entries first..first+count.
-template <class F> void for_each_block(std::uint64_t offset, std::size_t n, F&& f) {
+template <class F>
+void for_each_block(std::uint64_t offset, std::size_t n, F&& f) {
     for (std::size_t done = 0; done < n;) {
         const auto first = static_cast<std::size_t>((offset + done) & 255);
         const std::size_t count = std::min<std::size_t>(256 - first, n - done);
@@ -50,13 +51,12 @@ template <class F> void for_each_block(std::uint64_t offset, std::size_t n, F&& 
 
 inline void fill_pattern(std::span<std::byte> out, std::uint64_t offset) noexcept {
     auto* p = reinterpret_cast<std::uint8_t*>(out.data());
-    detail::for_each_block(offset, out.size(),
-                           [p](std::size_t at, std::size_t first, std::size_t count,
-                               std::uint8_t c) {
-                               for (std::size_t k = 0; k < count; ++k)
-                                   p[at + k] = static_cast<std::uint8_t>(
-                                       detail::pattern_steps[first + k] + c);
-                           });
+    detail::for_each_block(
+        offset, out.size(),
+        [p](std::size_t at, std::size_t first, std::size_t count, std::uint8_t c) {
+            for (std::size_t k = 0; k < count; ++k)
+                p[at + k] = static_cast<std::uint8_t>(detail::pattern_steps[first + k] + c);
+        });
 }
 
 // How many bytes of `in` differ from the stream at `offset`.
@@ -64,15 +64,14 @@ inline std::uint64_t pattern_mismatches(std::span<const std::byte> in,
                                         std::uint64_t offset) noexcept {
     const auto* p = reinterpret_cast<const std::uint8_t*>(in.data());
     std::uint64_t bad = 0;
-    detail::for_each_block(offset, in.size(),
-                           [p, &bad](std::size_t at, std::size_t first, std::size_t count,
-                                     std::uint8_t c) {
-                               unsigned n = 0; // at most 256: a narrow sum vectorizes
-                               for (std::size_t k = 0; k < count; ++k)
-                                   n += p[at + k] != static_cast<std::uint8_t>(
-                                                         detail::pattern_steps[first + k] + c);
-                               bad += n;
-                           });
+    detail::for_each_block(
+        offset, in.size(),
+        [p, &bad](std::size_t at, std::size_t first, std::size_t count, std::uint8_t c) {
+            unsigned n = 0; // at most 256: a narrow sum vectorizes
+            for (std::size_t k = 0; k < count; ++k)
+                n += p[at + k] != static_cast<std::uint8_t>(detail::pattern_steps[first + k] + c);
+            bad += n;
+        });
     return bad;
 }
 
@@ -116,8 +115,8 @@ private:
         return (h ^ w) * 0x100000001b3ULL;
     }
     std::uint64_t h_ = 0xcbf29ce484222325ULL;
-    std::uint64_t word_ = 0;    // the partial word's bytes, the rest zero
-    std::size_t partial_ = 0;   // how many of them
+    std::uint64_t word_ = 0;  // the partial word's bytes, the rest zero
+    std::size_t partial_ = 0; // how many of them
     std::uint64_t length_ = 0;
 };
 

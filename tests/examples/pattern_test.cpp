@@ -28,8 +28,8 @@ std::uint64_t hash_in_pieces(std::span<const std::byte> bytes, std::size_t piece
 TEST_CASE("pattern: the block-wise fill is the byte formula at any offset and length",
           "[examples][pattern]") {
     // Offsets on, just before and just after the 256-byte and 64 KiB steps of the formula.
-    for (std::uint64_t offset : {0ull, 1ull, 255ull, 256ull, 65535ull, 65536ull, 16777215ull,
-                                 (1ull << 40) + 77}) {
+    for (std::uint64_t offset :
+         {0ull, 1ull, 255ull, 256ull, 65535ull, 65536ull, 16777215ull, (1ull << 40) + 77}) {
         for (std::size_t n : {0u, 1u, 255u, 256u, 257u, 1000u, 70000u}) {
             const auto v = pattern(offset, n);
             std::size_t wrong = 0;
