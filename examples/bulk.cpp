@@ -1,6 +1,7 @@
 // coronet-bulk: a TCP source or sink for throughput. The source sends --bytes of a known
 // pattern, the sink reads until the peer closes; both print the throughput and an FNV-1a
-// hash of the bytes, so the two ends can be compared.
+// hash of the bytes (over 64-bit words: examples/common/pattern.hpp), so the two ends can be
+// compared.
 //
 // As a server for throughput runs (scripts/bench's bulk workloads, coronet-load --mode
 // bulk-send / bulk-recv), --mode source and sink serve every connection at once until they
@@ -72,8 +73,7 @@ task<result<>> receive(process& p, handle conn, const bulk_options& o, server_co
         if (!n) co_return error{n.error()};
         if (*n == 0) break;
         auto piece = std::span(buf).first(*n);
-        for (std::size_t i = 0; i < piece.size(); ++i)
-            mismatches += piece[i] != examples::pattern_byte(got + i);
+        mismatches += examples::pattern_mismatches(piece, got);
         hash.update(piece);
         got += *n;
     }
