@@ -135,7 +135,7 @@ void tap_nic::receive(uring::selected_buffer b) {
         return;
     }
     std::optional<packet> frame;
-    if (copy_pool_ != nullptr && b.size - vnet_header_bytes <= copy_below_)
+    if (copies(b.size - vnet_header_bytes))
         frame = copy_small(buf.data().subspan(vnet_header_bytes, b.size - vnet_header_bytes));
     if (!frame) {
         auto wrapped = packet::wrap(buf, 0, b.size);

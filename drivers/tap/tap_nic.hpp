@@ -45,11 +45,10 @@ public:
 
     const tap_device& device() const noexcept { return device_; }
     buffer_pool& pool() const noexcept { return pool_; }
-    // Where small frames are copied (tap_options::copy_below); nullptr when none are.
-    buffer_pool* copy_pool() const noexcept { return copy_pool_; }
-    // The pool a received frame of `bytes` (Ethernet header on) is held in.
+    // The pool a received frame of `bytes` (Ethernet header on) is held in, while the copy
+    // pool has buffers to spare.
     buffer_pool& pool_for_frame(std::size_t bytes) const noexcept {
-        return copy_pool_ != nullptr && bytes <= copy_below_ ? *copy_pool_ : pool_;
+        return copies(bytes) ? *copy_pool_ : pool_;
     }
     // The TUN_F_* flags the kernel accepted.
     unsigned kernel_offloads() const noexcept { return device_.offloads(); }
@@ -94,6 +93,10 @@ private:
     static void on_rx_ready(void* self);
     static void on_tx_space(void* self);
     void receive(uring::selected_buffer b);
+    // Whether a frame of `bytes` (after the virtio header) is copied out (copy_below).
+    bool copies(std::size_t bytes) const noexcept {
+        return copy_pool_ != nullptr && bytes <= copy_below_;
+    }
     // A small frame's bytes in a buffer of copy_pool_; nullopt when that pool has none.
     std::optional<packet> copy_small(std::span<const std::byte> frame);
 

@@ -117,8 +117,7 @@ ref<tap_nic> open_queue(const stack_options& o, uring::uring_reactor& reactor,
 // The receive pools of one TAP queue. Without TSO, buffers sized for an MTU frame and its
 // virtio header, every frame zero-copy. With checksum offload and TSO, buffers of 64 KiB, so
 // that the kernel hands coronet its large segments (TUN_F_TSO4: one TAP read, one TCP input,
-// one ACK for up to 45 segments; kernel -> coronet over TAP went from 2.5 to 8.9-11.7 Gbit/s,
-// bench/README.md), and a pool of MTU-sized buffers beside them that frames small enough are
+// one ACK for up to 45 segments: drivers/tap/README.md has the figures), and a pool of MTU-sized buffers beside them that frames small enough are
 // copied into (tap_options::copy_below), so a 64 KiB buffer is held only by a frame of two
 // segments or more. The big region is 64 MiB of address space; what is resident is what the
 // kernel's frames touched.
@@ -139,7 +138,8 @@ receive_pools receive_pools_for(const stack_options& o) {
     // that would fill the hole finds none (seen with 1,024 buffers and the 6 MiB window's
     // auto-tuning: the kernel's sender backed off to a 54 s RTO with coronet silent). So
     // 8 MiB of buffers, half lent to the ring, and the window capped at half what those hold
-    // (in segments: run_native_shard).
+    // (in segments: run_native_shard). With 64 KiB buffers the same cap counts one segment
+    // per buffer, which holds: a frame too long to be copied carries more than one MSS.
     const std::uint32_t small_count = std::max<std::uint32_t>(1024, (8u << 20) / small);
     if (!(o.checksum_offload && o.tso)) return {.buffer = small, .count = small_count};
     // 10 bytes of virtio header, 14 of Ethernet, 65,535 of IP, rounded up to a cache line.

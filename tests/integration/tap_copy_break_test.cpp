@@ -28,14 +28,26 @@ tap_options copying(buffer_pool& copies, std::uint32_t copy_below) {
     return o;
 }
 
+// A NIC of four receive buffers copying frames up to `copy_below` into a pool of 64, and
+// the kernel's raw sender onto its wire.
+struct copy_world {
+    explicit copy_world(std::uint32_t copy_below)
+        : w(copying(copies, copy_below), {.buffer_size = 2048, .buffer_count = 4}),
+          kernel(w.nic->device().ifindex()) {}
+    buffer_pool copies{{.buffer_size = 2048, .buffer_count = 64}};
+    tap_world w;
+    kernel_raw_sender kernel;
+};
+
 } // namespace
 
 TEST_CASE("small frames are copied out and their receive buffers re-posted at once",
           "[integration][tap]") {
     CORONET_ENTER_NETNS();
-    buffer_pool copies({.buffer_size = 2048, .buffer_count = 64});
-    tap_world w(copying(copies, 1500), {.buffer_size = 2048, .buffer_count = 4});
-    kernel_raw_sender kernel(w.nic->device().ifindex());
+    copy_world cw(1500);
+    auto& copies = cw.copies;
+    auto& w = cw.w;
+    auto& kernel = cw.kernel;
 
     // Ten frames, in bursts the ring holds, while the test holds every one: without the
     // copies four buffers would have run dry at the fifth (tap_exhaustion).
@@ -61,9 +73,10 @@ TEST_CASE("small frames are copied out and their receive buffers re-posted at on
 TEST_CASE("a frame longer than copy_below stays in its receive buffer, zero-copy",
           "[integration][tap]") {
     CORONET_ENTER_NETNS();
-    buffer_pool copies({.buffer_size = 2048, .buffer_count = 64});
-    tap_world w(copying(copies, 100), {.buffer_size = 2048, .buffer_count = 4});
-    kernel_raw_sender kernel(w.nic->device().ifindex());
+    copy_world cw(100);
+    auto& copies = cw.copies;
+    auto& w = cw.w;
+    auto& kernel = cw.kernel;
 
     kernel.send(numbered_frame(1, 86));  // 100 bytes with its Ethernet header: copied
     kernel.send(numbered_frame(2, 87));  // 101: not
@@ -81,12 +94,13 @@ TEST_CASE("a frame longer than copy_below stays in its receive buffer, zero-copy
 TEST_CASE("with the copy pool empty, a small frame stays in its receive buffer and is not lost",
           "[integration][tap]") {
     CORONET_ENTER_NETNS();
-    buffer_pool copies({.buffer_size = 2048, .buffer_count = 64});
+    copy_world cw(1500);
+    auto& copies = cw.copies;
+    auto& w = cw.w;
+    auto& kernel = cw.kernel;
     std::vector<buffer_ref> taken; // everything but two buffers, reserve included
     while (copies.available() > 2)
         taken.push_back(*copies.allocate());
-    tap_world w(copying(copies, 1500), {.buffer_size = 2048, .buffer_count = 4});
-    kernel_raw_sender kernel(w.nic->device().ifindex());
 
     for (int n = 0; n < 4; ++n)
         kernel.send(numbered_frame(n));
