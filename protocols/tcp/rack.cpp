@@ -10,11 +10,12 @@ bool overlap(seq_range a, seq_range b) noexcept { return a.begin < b.end && b.be
 
 void rack::on_sent(seq_range r, time_point now, bool retransmission) {
     if (!(r.begin < r.end)) return;
+    const std::uint64_t order = ++sends_;
     if (!retransmission) {
         if (runs_.size() >= max_runs) {
-            runs_.back() = {seq_max(runs_.back().end, r.end), now};
+            runs_.back() = {seq_max(runs_.back().end, r.end), now, order};
         } else {
-            runs_.push_back({r.end, now});
+            runs_.push_back({r.end, now, order});
         }
         return;
     }
@@ -25,11 +26,12 @@ void rack::on_sent(seq_range r, time_point now, bool retransmission) {
             kept.push_back(old);
             continue;
         }
-        if (old.range.begin < r.begin) kept.push_back({{old.range.begin, r.begin}, old.at, old.lost});
-        if (r.end < old.range.end) kept.push_back({{r.end, old.range.end}, old.at, old.lost});
+        if (old.range.begin < r.begin)
+            kept.push_back({{old.range.begin, r.begin}, old.at, old.order, old.lost});
+        if (r.end < old.range.end) kept.push_back({{r.end, old.range.end}, old.at, old.order, old.lost});
     }
     records_ = std::move(kept);
-    records_.push_back({r, now, false});
+    records_.push_back({r, now, order, false});
     if (records_.size() > max_records) records_.erase(records_.begin());
 }
 
@@ -39,7 +41,7 @@ std::optional<rack::sent_segment> rack::original_segment(seq32 s) const noexcept
                                          [s](const run& r) { return r.end <= s; });
     if (it == runs_.end()) return std::nullopt;
     const seq32 begin = it == runs_.begin() ? una_ : std::prev(it)->end;
-    return sent_segment{{seq_max(begin, una_), it->end}, it->at};
+    return sent_segment{{seq_max(begin, una_), it->end}, it->at, it->order};
 }
 
 bool rack::retransmitted(seq_range r) const noexcept {
@@ -56,6 +58,7 @@ void rack::forget_below(seq32 una) noexcept {
     std::erase_if(records_, [una](const record& x) { return x.range.end <= una; });
     for (record& x : records_)
         x.range.begin = seq_max(x.range.begin, una);
+    if (records_.empty()) records_.shrink_to_fit(); // an idle connection holds nothing
 }
 
 void rack::on_ack(const delivery& d, time_point now, std::optional<duration> min_rtt) {
@@ -64,14 +67,14 @@ void rack::on_ack(const delivery& d, time_point now, std::optional<duration> min
     // retransmitted, some copy of it sent at or after that time arrived: still a lower bound
     // on what was delivered).
     std::optional<time_point> latest;
-    seq32 latest_end = d.una;
-    const auto consider = [&](time_point t, seq32 end) {
-        if (!latest || sent_after(t, end, *latest, latest_end)) {
+    std::uint64_t latest_order = 0;
+    const auto consider = [&](time_point t, std::uint64_t order) {
+        if (!latest || sent_after(t, order, *latest, latest_order)) {
             latest = t;
-            latest_end = end;
+            latest_order = order;
         }
     };
-    if (d.original) consider(d.original->at, d.original->range.end);
+    if (d.original) consider(d.original->at, d.original->order);
     // Retransmissions this ACK delivered: counted unless the ACK came sooner than min_RTT
     // after the retransmission (then it is the original's, Linux's tcp_rack_advance; the
     // echoed TSval does not tell, RFC 7323 §4.3 echoes TS.Recent). The delivered bytes
@@ -92,15 +95,15 @@ void rack::on_ack(const delivery& d, time_point now, std::optional<duration> min
         if (d.prior_una < d.una) take(cumulative);
         for (const seq_range& b : d.sacked)
             take(b);
-        if (delivered && !(min_rtt && now - x.at < *min_rtt)) consider(x.at, x.range.end);
-        if (left.begin < left.end) records_[kept++] = {left, x.at, x.lost};
+        if (delivered && !(min_rtt && now - x.at < *min_rtt)) consider(x.at, x.order);
+        if (left.begin < left.end) records_[kept++] = {left, x.at, x.order, x.lost};
     }
     records_.resize(kept);
     if (latest) {
         rtt_ = now - *latest; // RACK.rtt: of the latest-sent segment delivered
-        if (!xmit_ts_ || sent_after(*latest, latest_end, *xmit_ts_, end_seq_)) {
+        if (!xmit_ts_ || sent_after(*latest, latest_order, *xmit_ts_, xmit_order_)) {
             xmit_ts_ = latest;
-            end_seq_ = latest_end;
+            xmit_order_ = latest_order;
         }
     }
     // Step 3: reordering, a segment never retransmitted delivered below the highest SACK.

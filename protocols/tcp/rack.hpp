@@ -10,7 +10,10 @@
 // order, each with its range and time. Segments, not bytes: RACK counts a segment delivered
 // once all of it is (a SACK of its last byte alone is not, as Linux's tcp_match_skb_to_sack
 // applies no block smaller than a segment). The latest-sent
-// segment known delivered (RACK.xmit_ts, RACK.end_seq) and RACK.rtt (§6.2 step 2); whether
+// segment known delivered (RACK.xmit_ts and its place in the send order) and RACK.rtt (§6.2
+// step 2). RFC 8985 breaks a tie of send times by end_seq (RACK_sent_after), which is the
+// send order for new data but not for a retransmission sent in the same clock tick as later
+// new data; a counter of transmissions gives the order itself. Whether
 // reordering was seen (RACK.reord, step 3); the DSACK-driven multiplier of reo_wnd (step 4).
 //
 // What it answers (step 5, detect_loss): the original bytes below a boundary are lost (one
@@ -26,14 +29,15 @@
 // an earlier one, which makes RACK's answers about them conservative: an older delivered
 // time marks fewer segments lost, never more) and at most max_runs original runs (past it,
 // new bytes join the last run and give it their later time: conservative the same way).
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "framework/clock.hpp"
+#include "protocols/tcp/lazy_deque.hpp"
 #include "protocols/tcp/seq.hpp"
 
 namespace coronet::tcp {
@@ -50,10 +54,11 @@ public:
     // The segment [r) left at `now`; `retransmission`: its bytes were sent before.
     void on_sent(seq_range r, time_point now, bool retransmission);
 
-    // An original transmission: its bytes and when they left.
+    // An original transmission: its bytes, when they left and their place in the send order.
     struct sent_segment {
         seq_range range;
         time_point at;
+        std::uint64_t order = 0;
     };
     // The original transmission holding byte `s` (none: not outstanding).
     std::optional<sent_segment> original_segment(seq32 s) const noexcept;
@@ -92,10 +97,9 @@ public:
     bool retransmitted(seq_range r) const noexcept;
     // After a retransmission timeout everything is sent again: the records go (the
     // connection runs no RACK until the timeout's losses are ACKed, ack.cpp).
-    void on_timeout() noexcept { records_.clear(); }
+    void on_timeout() noexcept { records_ = {}; }
 
     std::optional<time_point> xmit_ts() const noexcept { return xmit_ts_; }
-    seq32 end_seq() const noexcept { return end_seq_; }
     bool reordering_seen() const noexcept { return reord_; }
     unsigned reo_wnd_mult() const noexcept { return mult_; }
     std::size_t run_count() const noexcept { return runs_.size(); }
@@ -105,24 +109,29 @@ private:
     struct run {
         seq32 end;
         time_point at;
+        std::uint64_t order;
     };
     struct record {
         seq_range range;
         time_point at;
+        std::uint64_t order = 0;
         bool lost = false;
     };
-    // RACK_sent_after(t1, seq1, t2, seq2).
-    static bool sent_after(time_point t1, seq32 s1, time_point t2, seq32 s2) noexcept {
-        return t1 > t2 || (t1 == t2 && s2 < s1);
+    // RACK_sent_after(t1, o1, t2, o2), the tie of times broken by the send order.
+    static bool sent_after(time_point t1, std::uint64_t o1, time_point t2, std::uint64_t o2) noexcept {
+        return t1 > t2 || (t1 == t2 && o1 > o2);
     }
     void forget_below(seq32 una) noexcept;
 
     seq32 una_;
     seq32 lost_below_;
-    std::deque<run> runs_;          // [una_, runs_[0].end), [runs_[0].end, runs_[1].end) ...
-    std::vector<record> records_;   // in send order
+    // [una_, runs_[0].end), [runs_[0].end, runs_[1].end) ...; nothing allocated while empty
+    // (an idle connection holds no deque node).
+    lazy_deque<run> runs_;
+    std::vector<record> records_; // in send order
+    std::uint64_t sends_ = 0;           // transmissions so far: the send order
     std::optional<time_point> xmit_ts_; // RACK.xmit_ts
-    seq32 end_seq_;                 // RACK.end_seq
+    std::uint64_t xmit_order_ = 0;      // its transmission's order (for RACK.end_seq)
     duration rtt_{};                // RACK.rtt
     bool reord_ = false;            // RACK.reord
     unsigned mult_ = 1;             // RACK.reo_wnd_mult
@@ -141,36 +150,25 @@ rack::verdict rack::detect_loss(time_point now, duration reo_wnd, F&& on_relost)
         v.timeout = v.timeout ? std::max(*v.timeout, remaining) : remaining;
     };
     // Originals: from the run holding the boundary up, while sent before the RACK segment.
-    auto it = runs_.begin();
-    {
-        std::size_t lo = 0, hi = runs_.size();
-        while (lo < hi) {
-            const std::size_t mid = (lo + hi) / 2;
-            if (runs_[mid].end <= lost_below_) lo = mid + 1; else hi = mid;
-        }
-        it += static_cast<std::ptrdiff_t>(lo);
-    }
-    for (; it != runs_.end() && !(rack_ts < it->at); ++it) {
-        // Same time: only the bytes below RACK.end_seq left before it.
-        const seq32 limit = it->at < rack_ts ? it->end : seq_min(it->end, end_seq_);
-        if (!(lost_below_ < limit)) break;
+    auto it = std::partition_point(runs_.begin(), runs_.end(),
+                                   [this](const run& r) { return r.end <= lost_below_; });
+    const auto before_rack = [&](const run& r) {
+        return sent_after(rack_ts, xmit_order_, r.at, r.order);
+    };
+    for (; it != runs_.end() && before_rack(*it); ++it) {
         const duration remaining = it->at + rtt_ + reo_wnd - now;
         if (remaining > duration::zero()) {
             // Later runs left later: the last one sent before the RACK segment waits longest.
-            std::size_t lo = static_cast<std::size_t>(it - runs_.begin()), hi = runs_.size();
-            while (lo < hi) {
-                const std::size_t mid = (lo + hi) / 2;
-                if (!(rack_ts < runs_[mid].at)) lo = mid + 1; else hi = mid;
-            }
-            wait(runs_[lo - 1].at + rtt_ + reo_wnd - now);
+            const auto last = std::partition_point(it, runs_.end(), before_rack);
+            wait(std::prev(last)->at + rtt_ + reo_wnd - now);
             break;
         }
-        lost_below_ = limit;
-        v.lost_below = limit;
+        lost_below_ = seq_max(lost_below_, it->end);
+        v.lost_below = lost_below_;
     }
     // Retransmissions, in send order until one left after the RACK segment.
     for (record& r : records_) {
-        if (!sent_after(rack_ts, end_seq_, r.at, r.range.end)) break;
+        if (!sent_after(rack_ts, xmit_order_, r.at, r.order)) break;
         if (r.lost) continue;
         const duration remaining = r.at + rtt_ + reo_wnd - now;
         if (remaining > duration::zero()) {

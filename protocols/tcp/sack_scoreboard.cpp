@@ -325,6 +325,9 @@ sack_scoreboard::next_seg(seq32 snd_nxt, std::uint32_t new_data) const noexcept 
     }
     if (!(floor < top)) return std::nullopt; // everything outstanding is SACKed
     const seq32 begin = distance(floor, top) > smss_ ? top - smss_ : floor;
+    // Its retransmission is RACK's to judge: lost again, it comes back as rule (0); sent
+    // blindly once more, it is a duplicate whenever it arrived (Linux has no rescue at all).
+    if (rack_watches_ && !(high_rxt_ < top)) return std::nullopt;
     return next_segment{{begin, top}, rule::rescue};
 }
 

@@ -116,6 +116,9 @@ public:
     // the highest is forgotten: the RTO repairs it).
     void mark_relost(seq_range r);
     const std::vector<seq_range>& relost() const noexcept { return relost_; }
+    // RACK watches the retransmissions (it reports those lost again): NextSeg's rescue
+    // (rule 4) then never resends data already retransmitted in this recovery.
+    void set_rack_watches(bool on) noexcept { rack_watches_ = on; }
     // The end of the highest unSACKed byte of [from, to), if any.
     std::optional<seq32> highest_unsacked_end(seq32 from, seq32 to) const noexcept;
     // The SACKed segments (RACK.segs_sacked, as IsLost counts them: pieces of runs).
@@ -181,6 +184,7 @@ private:
     std::optional<seq32> rescue_rxt_;
     std::vector<run> runs_;
     std::vector<seq_range> relost_; // mark_relost(): sorted, disjoint, below HighRxt
+    bool rack_watches_ = false;
     std::uint32_t sacked_ = 0;
     std::uint32_t reordering_ = dup_thresh_;
     statistics stats_;

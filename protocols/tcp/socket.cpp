@@ -94,6 +94,7 @@ sack_scoreboard& socket::scoreboard() {
             sack_scoreboard::work_counters{&c.sack_scoreboard_steps,
                                            &c.sack_scoreboard_ack_steps_max,
                                            &c.sack_runs_forgotten});
+        sb_->set_rack_watches(sack_ok_ && layer_->cfg().rack);
     }
     return *sb_;
 }
