@@ -74,7 +74,10 @@ bool socket::rack_detect_loss() {
     const std::uint32_t lost_before = sb_->lost_bytes();
     std::uint64_t relost = 0;
     const auto v = rack_->detect_loss(layer_->now(), reo, [&](seq_range r) {
-        sb_->mark_relost(r);
+        // The data only: a FIN sent again and lost again is the RTO's (NextSeg's ranges
+        // carry bytes, and one holding only the FIN could never be sent).
+        r.end = seq_min(r.end, snd_.end());
+        if (r.begin < r.end) sb_->mark_relost(r);
         ++relost;
     });
     sb_->mark_lost(v.lost_below);
