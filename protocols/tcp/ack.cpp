@@ -54,7 +54,10 @@ bool socket::process_ack(const segment& seg) {
     const auto sacks = std::span(blocks).first(n);
     const bool probe_sacked_before = tlp_high_ && sb_ && sb_->is_sacked(tlp_seq_);
     const std::uint32_t sacked_before = sb_ ? sb_->sacked_bytes() : 0;
-    if (sack_ok_ && ack >= snd_una_ && (sb_ || n != 0)) scoreboard().on_ack(ack, snd_max_, sacks);
+    const rack_cumulative cumulative = rack_cumulative_part(ack);
+    sack_scoreboard::ack_result sacked;
+    if (sack_ok_ && ack >= snd_una_ && (sb_ || n != 0))
+        sacked = scoreboard().on_ack(ack, snd_max_, sacks);
     // RFC 6937 DeliveredData: the change in SND.UNA plus the change in the SACKed bytes (those
     // the ACK covers cumulatively leave the SACKed count, so they are not counted twice).
     {
@@ -65,14 +68,20 @@ bool socket::process_ack(const segment& seg) {
         ack_una_advanced_ = una_delta > 0;
     }
     const bool was_in_recovery = in_recovery_;
+    const bool was_in_loss = in_loss_;
     // RFC 8985 §7.4: judged before this ACK moves anything, answered after it did.
     const bool probe_repaired = tlp_high_ && ack >= snd_una_ && probe_acked(seg, snd_una_, sacks);
-    const bool rack_lost = ack >= snd_una_ && probe_marks_lost(probe_sacked_before);
+    // RFC 8985 §6.2: the probe's own rule, then RACK's for every segment (before SND.UNA
+    // moves, and before a duplicate ACK's count decides on recovery: it reads IsLost).
+    bool rack_lost = ack >= snd_una_ && probe_marks_lost(probe_sacked_before);
+    if (ack >= snd_una_ && rack_on_ack(ack, cumulative, sacked, sacks)) rack_lost = true;
     if (ack > snd_una_) {
         on_new_ack(seg, distance(snd_una_, ack));
     } else if (ack == snd_una_) {
         on_duplicate_ack(seg);
     }
+    if (rack_ && ((was_in_recovery && !in_recovery_) || (was_in_loss && !in_loss_)))
+        rack_->on_recovery_exit();
     // RFC 6675 §5: the first unacknowledged segment is lost (by RACK's rule above) and no
     // duplicate ACK started recovery (an ACK of new data, or a changed window): start it
     // here, once, as on_duplicate_ack would.

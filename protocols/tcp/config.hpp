@@ -40,6 +40,12 @@ struct config {
     // starts at once, so a tail loss of two or more segments needs no RTO. Not full RACK:
     // no per-segment send times, no reordering timer.
     bool tail_loss_rack = true;
+    // RFC 8985 §6.2 RACK loss detection beside RFC 6675's IsLost (rack.hpp): a segment is
+    // lost once one sent after it was delivered and a reordering window (min_RTT / 4, grown
+    // by DSACKs; none in recovery until reordering is seen) has passed, with a reorder timer
+    // for those still inside it. Finds retransmissions lost again, and every hole below the
+    // highest SACK of data sent before it, where IsLost sees DupThresh SACKs above one hole.
+    bool rack = true;
     // RFC 5961 §7: challenge ACKs a connection sends per second at most (0: no limit).
     // Linux limits per socket too (tcp_invalid_ratelimit); see socket::send_challenge_ack.
     unsigned challenge_ack_limit = 1000;

@@ -15,6 +15,10 @@
 //                              fast recovery would (Linux's TCPLossProbeRecovery)
 //   tlp_rack_losses            probe SACKs that marked the unSACKed data below the probe
 //                              lost (RFC 8985 §6.2) and so started SACK recovery
+// RACK loss detection (RFC 8985 §6.2, rack.hpp):
+//   rack_losses                ACKs or reorder timeouts on which RACK marked bytes lost
+//   rack_relost                retransmissions RACK found lost again (sent once more)
+//   rack_reorder_timeouts      reorder timers that expired (RFC 8985 §6.3)
 //   challenge_acks_suppressed  challenge ACKs not sent, over the per-connection or the
 //                              host-wide limit (Linux's TCPChallengeACK is the sent ones)
 // The receive side under memory pressure (memory_budget.hpp), in Linux's order of
@@ -87,6 +91,9 @@ struct counters {
     counter& tlp_probes = group.declare("tlp_probes");
     counter& tlp_recoveries = group.declare("tlp_recoveries");
     counter& tlp_rack_losses = group.declare("tlp_rack_losses");
+    counter& rack_losses = group.declare("rack_losses");
+    counter& rack_relost = group.declare("rack_relost");
+    counter& rack_reorder_timeouts = group.declare("rack_reorder_timeouts");
     counter& sack_recoveries = group.declare("sack_recoveries");
     counter& sack_blocks_invalid = group.declare("sack_blocks_invalid"); // ignored (ack.cpp)
     counter& sack_scoreboard_steps = group.declare("sack_scoreboard_steps");

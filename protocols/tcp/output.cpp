@@ -213,6 +213,7 @@ bool socket::send_segment(seq32 seq, std::uint32_t len, flag flags) {
     if (len > 0 || has(flags, flag::fin)) {
         last_sent_at_ = now;
         const seq32 end = seq + len + (has(flags, flag::fin) ? 1 : 0);
+        rack_sent(seq, end);
         if (seq < snd_max_) {
             ++layer_->stats().retrans_segs;
             ++counts_.total_retrans;

@@ -43,6 +43,9 @@ sack_scoreboard::ack_result sack_scoreboard::on_ack(seq32 ack, seq32 snd_nxt,
         }
         high_rxt_ = seq_max(high_rxt_, ack);
         marked_lost_ = seq_max(marked_lost_, ack);
+        work(relost_.size());
+        std::erase_if(relost_, [ack](const seq_range& r) { return r.end <= ack; });
+        if (!relost_.empty()) relost_.front().begin = seq_max(relost_.front().begin, ack);
     }
     const seq32 highest_before = highest_sacked();
     for (std::size_t i = 0; i < blocks.size(); ++i) {
@@ -61,18 +64,23 @@ sack_scoreboard::ack_result sack_scoreboard::on_ack(seq32 ack, seq32 snd_nxt,
         }
         if (r.begin < snd_una_) r.begin = snd_una_;
         seq32 first_new = r.begin;
-        const std::uint32_t added = record(r, first_new);
+        seq32 last_new_end = r.end;
+        const std::uint32_t added = record(r, first_new, last_new_end);
         result.newly_sacked += added;
-        if (added > 0 && smss_ > 0 && first_new < highest_before && high_rxt_ <= first_new) {
+        if (added > 0)
+            result.highest_new = result.highest_new ? seq_max(*result.highest_new, last_new_end)
+                                                    : last_new_end;
+        if (added > 0 && first_new < highest_before && high_rxt_ <= first_new) {
+            result.reordered = true;
             const std::uint32_t metric = distance(first_new, highest_before);
-            if (metric > reordering_ * smss_)
+            if (smss_ > 0 && metric > reordering_ * smss_)
                 reordering_ = (metric + smss_ - 1) / smss_;
         }
     }
     return result;
 }
 
-std::uint32_t sack_scoreboard::record(seq_range r, seq32& first_new) {
+std::uint32_t sack_scoreboard::record(seq_range r, seq32& first_new, seq32& last_new_end) {
     // The runs r overlaps or touches become one, with one more piece per gap r fills.
     auto first = runs_.begin() + (first_ending_after(r.begin) - runs_.cbegin());
     if (first != runs_.begin() && std::prev(first)->range.end == r.begin) --first;
@@ -81,12 +89,18 @@ std::uint32_t sack_scoreboard::record(seq_range r, seq32& first_new) {
     std::uint32_t gaps = 0;
     seq32 cursor = r.begin;
     for (; last != runs_.end() && !(r.end < last->range.begin); ++last) {
-        if (cursor < last->range.begin && gaps++ == 0) first_new = cursor;
+        if (cursor < last->range.begin) {
+            if (gaps++ == 0) first_new = cursor;
+            last_new_end = last->range.begin;
+        }
         covered += distance(seq_max(last->range.begin, r.begin), seq_min(last->range.end, r.end));
         cursor = seq_max(cursor, last->range.end);
     }
     work(static_cast<std::uint64_t>(last - first));
-    if (cursor < r.end && gaps++ == 0) first_new = cursor;
+    if (cursor < r.end) {
+        if (gaps++ == 0) first_new = cursor;
+        last_new_end = r.end;
+    }
     const std::uint32_t added = r.length() - covered;
     if (added == 0) return 0; // nothing new: a repeated block
     sacked_ += added;
@@ -123,6 +137,7 @@ void sack_scoreboard::enter_recovery(seq32 snd_nxt) noexcept {
     recovery_point_ = snd_nxt;
     high_rxt_ = snd_una_;
     rescue_rxt_.reset();
+    relost_.clear(); // nothing lies below the new HighRxt
 }
 
 void sack_scoreboard::on_sent(const next_segment& s) noexcept {
@@ -134,9 +149,70 @@ void sack_scoreboard::on_sent(const next_segment& s) noexcept {
     case next_segment::rule::rescue:
         rescue_rxt_ = recovery_point_; // HighRxt does not move (rule 4)
         break;
+    case next_segment::rule::relost: {
+        // Sent again: no longer lost until RACK says so once more.
+        work(relost_.size());
+        std::vector<seq_range> kept;
+        for (const seq_range& r : relost_) {
+            if (!(r.begin < s.range.end && s.range.begin < r.end)) {
+                kept.push_back(r);
+                continue;
+            }
+            if (r.begin < s.range.begin) kept.push_back({r.begin, s.range.begin});
+            if (s.range.end < r.end) kept.push_back({s.range.end, r.end});
+        }
+        relost_ = std::move(kept);
+        break;
+    }
     case next_segment::rule::new_data:
         break;
     }
+}
+
+void sack_scoreboard::mark_relost(seq_range r) {
+    r.begin = seq_max(r.begin, snd_una_);
+    r.end = seq_min(r.end, high_rxt_);
+    if (!(r.begin < r.end)) return;
+    // Merged with the ranges it overlaps or touches, in order.
+    work(relost_.size());
+    auto first = std::partition_point(relost_.begin(), relost_.end(),
+                                      [&r](const seq_range& x) { return x.end < r.begin; });
+    auto last = first;
+    for (; last != relost_.end() && !(r.end < last->begin); ++last)
+        r = {seq_min(r.begin, last->begin), seq_max(r.end, last->end)};
+    first = relost_.erase(first, last);
+    relost_.insert(first, r);
+    if (relost_.size() > max_runs_) relost_.pop_back();
+}
+
+std::optional<seq32> sack_scoreboard::highest_unsacked_end(seq32 from, seq32 to) const noexcept {
+    if (!(from < to)) return std::nullopt;
+    // Runs do not touch: below the run holding to - 1 lies an unSACKed byte.
+    const auto it = first_ending_after(to - 1);
+    const seq32 top = it != runs_.end() && !(to - 1 < it->range.begin) ? it->range.begin : to;
+    if (!(from < top)) return std::nullopt;
+    return top;
+}
+
+std::uint32_t sack_scoreboard::sacked_segments() const noexcept {
+    work(runs_.size());
+    std::uint32_t n = 0;
+    for (const run& r : runs_)
+        n += r.segments;
+    return n;
+}
+
+std::uint32_t sack_scoreboard::relost_unsacked_from(seq32 from) const noexcept {
+    std::uint32_t n = 0;
+    for (const seq_range& r : relost_)
+        if (from < r.end) n += unsacked_in(seq_max(r.begin, from), r.end);
+    return n;
+}
+
+std::uint32_t sack_scoreboard::lost_bytes() const noexcept {
+    // Below the loss boundary every unSACKed byte; above it, the relost ones.
+    const seq32 below = lost_below();
+    return unsacked_in(snd_una_, below) + relost_unsacked_from(below);
 }
 
 bool sack_scoreboard::is_lost(seq32 s) const noexcept {
@@ -187,8 +263,13 @@ std::uint32_t sack_scoreboard::unsacked_in(seq32 from, seq32 to) const noexcept 
 
 std::uint32_t sack_scoreboard::pipe(seq32 snd_nxt) const noexcept {
     // (a) unSACKed and not lost: from the loss boundary up; (b) retransmitted: below HighRxt.
-    return unsacked_in(seq_max(lost_below(), snd_una_), snd_nxt) +
-           unsacked_in(snd_una_, seq_min(high_rxt_, snd_nxt));
+    // A retransmission RACK found lost again (relost_) is in neither: lost, and not in flight.
+    const seq32 below = seq_max(lost_below(), snd_una_);
+    const std::uint32_t relost_above = relost_unsacked_from(below);
+    const std::uint32_t relost_all = relost_unsacked_from(snd_una_);
+    const std::uint32_t a = unsacked_in(below, snd_nxt);
+    const std::uint32_t b = unsacked_in(snd_una_, seq_min(high_rxt_, snd_nxt));
+    return (a > relost_above ? a - relost_above : 0) + (b > relost_all ? b - relost_all : 0);
 }
 
 std::optional<seq_range> sack_scoreboard::first_hole_from(seq32 from) const noexcept {
@@ -207,6 +288,21 @@ sack_scoreboard::next_seg(seq32 snd_nxt, std::uint32_t new_data) const noexcept 
     auto first = [this](seq_range hole) {
         return seq_range{hole.begin, hole.begin + std::min(hole.length(), smss_)};
     };
+    // (0) a retransmission lost again (RFC 8985 §6.2), its first unSACKed piece.
+    for (const seq_range& r : relost_) {
+        work(1);
+        seq32 from = r.begin;
+        const auto it = first_ending_after(from);
+        auto next = it;
+        if (it != runs_.end() && !(from < it->range.begin)) {
+            from = it->range.end; // runs do not touch: `from` is unSACKed now
+            next = std::next(it);
+        }
+        if (!(from < r.end)) continue; // all SACKed since
+        seq32 to = seq_min(r.end, from + smss_);
+        if (next != runs_.end()) to = seq_min(to, next->range.begin);
+        return next_segment{{from, to}, rule::relost};
+    }
     // (1.a) above HighRxt, (1.b) below the highest SACKed byte, (1.c) IsLost.
     const auto hole = first_hole_from(seq_max(high_rxt_, snd_una_));
     if (hole && is_lost(hole->begin)) return next_segment{first(*hole), rule::lost};
@@ -229,12 +325,16 @@ sack_scoreboard::next_seg(seq32 snd_nxt, std::uint32_t new_data) const noexcept 
     }
     if (!(floor < top)) return std::nullopt; // everything outstanding is SACKed
     const seq32 begin = distance(floor, top) > smss_ ? top - smss_ : floor;
+    // Its retransmission is RACK's to judge: lost again, it comes back as rule (0); sent
+    // blindly once more, it is a duplicate whenever it arrived (Linux has no rescue at all).
+    if (rack_watches_ && !(high_rxt_ < top)) return std::nullopt;
     return next_segment{{begin, top}, rule::rescue};
 }
 
 void sack_scoreboard::clear() noexcept {
     work(1);
     runs_.clear();
+    relost_.clear();
     sacked_ = 0;
     marked_lost_ = snd_una_;
 }

@@ -63,6 +63,7 @@ public:
             new_data = 2, // (2) unsent data: [snd_nxt, snd_nxt + SMSS), the engine sizes it
             unsacked = 3, // (3) the first unSACKed hole above HighRxt below the highest SACK
             rescue = 4,   // (4) the rescue retransmission, once per recovery
+            relost = 5,   // (0) before all: a retransmission RACK found lost again (mark_relost)
         };
         seq_range range;
         rule why;
@@ -72,6 +73,10 @@ public:
         std::uint32_t newly_sacked = 0; // bytes
         bool dsack = false;
         std::uint32_t invalid_blocks = 0;
+        std::optional<seq32> highest_new; // the end of the highest newly SACKed byte
+        // A byte never retransmitted (at or above HighRxt) newly SACKed below the highest SACK
+        // before this ACK (RFC 8985 §6.2 step 3's reordering).
+        bool reordered = false;
     };
     struct statistics {
         std::uint64_t dsacks = 0;
@@ -103,6 +108,21 @@ public:
     // because a segment sent after them was delivered and the reordering window has passed.
     // Kept until SND.UNA passes it or clear().
     void mark_lost(seq32 end) noexcept { marked_lost_ = seq_max(marked_lost_, end); }
+    seq32 marked_lost() const noexcept { return marked_lost_; }
+    // RFC 8985 §6.2: the retransmission of [r) was lost too (a segment sent after it was
+    // delivered). Its unSACKed bytes leave the pipe (no longer in flight) and NextSeg sends
+    // them again before anything else (rule relost). Kept for the part below HighRxt (above
+    // it, nothing was retransmitted in this recovery); at most max_runs ranges (past that,
+    // the highest is forgotten: the RTO repairs it).
+    void mark_relost(seq_range r);
+    const std::vector<seq_range>& relost() const noexcept { return relost_; }
+    // RACK watches the retransmissions (it reports those lost again): NextSeg's rescue
+    // (rule 4) then never resends data already retransmitted in this recovery.
+    void set_rack_watches(bool on) noexcept { rack_watches_ = on; }
+    // The end of the highest unSACKed byte of [from, to), if any.
+    std::optional<seq32> highest_unsacked_end(seq32 from, seq32 to) const noexcept;
+    // The SACKed segments (RACK.segs_sacked, as IsLost counts them: pieces of runs).
+    std::uint32_t sacked_segments() const noexcept;
     // RFC 6675 §4 SetPipe(): over the unSACKed bytes in [snd_una, snd_nxt), one for each byte
     // not IsLost() and one more for each byte below HighRxt.
     std::uint32_t pipe(seq32 snd_nxt) const noexcept;
@@ -120,7 +140,7 @@ public:
     std::uint32_t reordering() const noexcept { return reordering_; }
     std::uint32_t sacked_bytes() const noexcept { return sacked_; }
     // The unSACKed bytes that IsLost() or RACK's marks count lost (TCP_INFO's lost).
-    std::uint32_t lost_bytes() const noexcept { return unsacked_in(snd_una_, lost_below()); }
+    std::uint32_t lost_bytes() const noexcept;
     // The end of the highest SACKed byte, or snd_una when nothing is SACKed.
     seq32 highest_sacked() const noexcept {
         return runs_.empty() ? snd_una_ : runs_.back().range.end;
@@ -144,7 +164,11 @@ private:
     // Below this, every unSACKed byte IsLost() (snd_una when none is).
     seq32 lost_below() const noexcept;
     // Adds r; the bytes newly SACKed, and in `first_new` the lowest of them.
-    std::uint32_t record(seq_range r, seq32& first_new);
+    // Adds r; the bytes newly SACKed, in `first_new` the lowest of them and in `last_new_end`
+    // the end of the highest.
+    std::uint32_t record(seq_range r, seq32& first_new, seq32& last_new_end);
+    // The unSACKed bytes of the relost ranges at or above `from`.
+    std::uint32_t relost_unsacked_from(seq32 from) const noexcept;
     void forget_smallest();
     // The first run whose end lies beyond s (runs are sorted and disjoint, so ends are too).
     std::vector<run>::const_iterator first_ending_after(seq32 s) const noexcept;
@@ -159,6 +183,8 @@ private:
     seq32 recovery_point_;
     std::optional<seq32> rescue_rxt_;
     std::vector<run> runs_;
+    std::vector<seq_range> relost_; // mark_relost(): sorted, disjoint, below HighRxt
+    bool rack_watches_ = false;
     std::uint32_t sacked_ = 0;
     std::uint32_t reordering_ = dup_thresh_;
     statistics stats_;

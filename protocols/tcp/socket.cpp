@@ -26,7 +26,7 @@ socket::socket(layer& l)
       keep_idle_(l.cfg().keep_idle), keep_interval_(l.cfg().keep_interval),
       keep_count_(l.cfg().keep_count), rtx_timer_(this, &on_rtx), delack_timer_(this, &on_delack),
       persist_timer_(this, &on_persist), keepalive_timer_(this, &on_keepalive),
-      wait_timer_(this, &on_wait) {}
+      wait_timer_(this, &on_wait), reorder_timer_(this, &on_reorder) {}
 
 socket::~socket() {
     if (layer_ != nullptr) layer_->unbind(*this);
@@ -94,6 +94,7 @@ sack_scoreboard& socket::scoreboard() {
             sack_scoreboard::work_counters{&c.sack_scoreboard_steps,
                                            &c.sack_scoreboard_ack_steps_max,
                                            &c.sack_runs_forgotten});
+        sb_->set_rack_watches(sack_ok_ && layer_->cfg().rack);
     }
     return *sb_;
 }
@@ -118,6 +119,7 @@ void socket::to_closed(int err) {
     persist_timer_.cancel();
     keepalive_timer_.cancel();
     wait_timer_.cancel();
+    reorder_timer_.cancel();
     ooo_.clear();
     if (err != 0) // a reset discards unread data
         rcv_ =
@@ -158,6 +160,7 @@ void socket::detach() noexcept {
     persist_timer_.cancel();
     keepalive_timer_.cancel();
     wait_timer_.cancel();
+    reorder_timer_.cancel();
     if (child_hook_.is_linked()) child_hook_.unlink();
     tx_hook_.unlink();
     listener_ = nullptr;

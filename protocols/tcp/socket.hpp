@@ -27,6 +27,7 @@
 #include "protocols/tcp/config.hpp"
 #include "protocols/tcp/congestion.hpp"
 #include "protocols/tcp/lazy_deque.hpp"
+#include "protocols/tcp/rack.hpp"
 #include "protocols/tcp/reassembly.hpp"
 #include "protocols/tcp/receive_buffer.hpp"
 #include "protocols/tcp/rtt_estimator.hpp"
@@ -257,6 +258,26 @@ private:
     bool probe_marks_lost(bool sacked_before);
     void end_probe_episode() noexcept { tlp_high_.reset(); }
 
+    // --- rack_loss.cpp (RFC 8985 §6.2-6.3, rack.hpp) ---
+    // What an ACK of `ack` newly acknowledges cumulatively, read before the scoreboard
+    // forgets which of those bytes were SACKed: the end of the highest not SACKed before,
+    // and whether it filled a hole below the highest SACK never sent again (reordering).
+    struct rack_cumulative {
+        std::optional<seq32> top;
+        bool reordered = false;
+    };
+    rack_cumulative rack_cumulative_part(seq32 ack) const noexcept;
+    // RACK's update from this ACK (before SND.UNA moves), then its loss detection; true when
+    // it marked bytes lost.
+    bool rack_on_ack(seq32 ack, const rack_cumulative& cum, const sack_scoreboard::ack_result& sacked,
+                     std::span<const seq_range> blocks);
+    // RACK_detect_loss into the scoreboard, and the reorder timer; true when bytes were newly
+    // marked lost.
+    bool rack_detect_loss();
+    // The segment [r) left now (send_segment): its send time for RACK.
+    void rack_sent(seq32 seq, seq32 end);
+    void reorder_timeout();
+
     // --- timers.cpp ---
     void arm_rtx();
     void arm(timer& t, duration d);
@@ -265,6 +286,7 @@ private:
     static void on_persist(timer_entry* t);
     static void on_keepalive(timer_entry* t);
     static void on_wait(timer_entry* t);
+    static void on_reorder(timer_entry* t);
     void rtx_timeout();
     void persist_timeout();
     void keepalive_timeout();
@@ -382,6 +404,7 @@ private:
     reassembly_queue ooo_;
     std::unique_ptr<congestion_control> cc_;
     std::unique_ptr<sack_scoreboard> sb_;
+    std::unique_ptr<rack> rack_; // made at the first data sent on a SACK connection
     rtt_estimator rtt_;
     rtt_sampler sampler_;
     duration user_timeout_{0};
@@ -401,6 +424,7 @@ private:
     timer persist_timer_;
     timer keepalive_timer_;
     timer wait_timer_; // TIME_WAIT, orphaned FIN_WAIT_2
+    timer reorder_timer_; // RACK's (RFC 8985 §6.3)
 
     wait_queue readable_;
     wait_queue writable_;

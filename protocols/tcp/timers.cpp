@@ -54,6 +54,10 @@ void socket::on_keepalive(timer_entry* t) {
     ref<socket> keep(static_cast<timer*>(t)->owner);
     keep->keepalive_timeout();
 }
+void socket::on_reorder(timer_entry* t) {
+    ref<socket> keep(static_cast<timer*>(t)->owner);
+    keep->reorder_timeout();
+}
 void socket::on_wait(timer_entry* t) {
     ref<socket> keep(static_cast<timer*>(t)->owner);
     // TIME-WAIT's 2 MSL are over, or an orphaned FIN-WAIT-2 waited long enough.
@@ -99,6 +103,9 @@ void socket::rtx_timeout() {
     recover_ = snd_max_;
     end_probe_episode(); // the timeout's loss response covers the probe's too
     if (sb_) sb_->clear(); // RFC 2018 §8: the receiver may have reneged
+    // Everything goes again: RACK waits until the timeout's losses are ACKed (in_loss_).
+    if (rack_) rack_->on_timeout();
+    reorder_timer_.cancel();
     snd_nxt_ = snd_una_;
     output();
     arm_rtx();

@@ -27,12 +27,15 @@ tcp::config prr_config() {
 constexpr std::uint32_t seg(std::uint32_t k) { return 1 + (k - 1) * smss; }
 
 // ESTABLISHED with SACK after a 100 ms handshake, then 20 segments in flight: the initial
-// window (10), then one ACK per segment, each growing cwnd by one (slow start) and letting
-// two go. Returns with segments 11..30 unacknowledged, cwnd 20 segments, nothing unread.
+// window (10), then one ACK per segment 100 ms later, each growing cwnd by one (slow start)
+// and letting two go. Returns with segments 11..30 unacknowledged, cwnd 20 segments, nothing
+// unread. The round trip keeps RACK's min_RTT at 100 ms (reo_wnd 25 ms): ACKs at the instant
+// of the send would make it 0, and RACK would call a hole lost at the first SACK above it.
 void twenty_in_flight(trace& t, std::uint32_t segments_written) {
     t.peer_options.sack_permitted = true;
     t.established(100ms);
     t.write(segments_written * smss);
+    t.run_for(100ms);
     for (std::uint32_t k = 1; k <= 10; ++k) t.in({.flags = A, .seq = 1, .ack = seg(k + 1)});
     REQUIRE(t.sent.size() == 30);
     t.sent.clear();

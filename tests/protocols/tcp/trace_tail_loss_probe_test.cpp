@@ -269,8 +269,22 @@ TEST_CASE("tcp tail loss probe: two segments lost at the tail, the probe's SACK 
         CHECK(t.counter("tlp_rack_losses") == 0);
         CHECK(t.counter("recoveries") == 0);
     }
-    SECTION("tail_loss_rack = false: the RTO repairs it") {
+    SECTION("tail_loss_rack = false: RACK's own loss detection (config::rack) marks it") {
         c.tail_loss_rack = false;
+        trace t(c);
+        send_four_ack(t, 2);
+        CHECK(t.run_to_next() == 300ms);
+        (void)t.take();
+        t.run_for(100ms);
+        t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460, .opts = sack(t, 4381, 5841)});
+        CHECK(t.out() == "400ms [.] seq 2921 ack 1 win 65535 len 1460");
+        CHECK(t.counter("tlp_rack_losses") == 0);
+        CHECK(t.counter("rack_losses") == 1);
+        CHECK(t.counter("recoveries") == 1);
+    }
+    SECTION("tail_loss_rack = false and rack = false: the RTO repairs it") {
+        c.tail_loss_rack = false;
+        c.rack = false;
         trace t(c);
         send_four_ack(t, 2);
         CHECK(t.run_to_next() == 300ms);
