@@ -3,7 +3,7 @@
 // segment for every RecoverFS / ssthresh segments delivered while the flight is above
 // ssthresh, then one per segment delivered (Linux's reduction bound) so that the flight
 // settles at ssthresh, never a burst. TCP_INFO's ca_state, retrans and reordering follow.
-#include "tests/protocols/tcp/trace_fixture.hpp"
+#include "tests/protocols/tcp/recovery_trace.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,20 +11,6 @@ using namespace coronet;
 using namespace coronet::tcp_trace;
 
 namespace {
-
-constexpr std::uint32_t smss = 1460;
-
-// NewReno: ssthresh = FlightSize / 2 exactly. No tail loss probe (no virtual time passes
-// here, but the recovery under test is the only loss response).
-tcp::config prr_config() {
-    tcp::config c = trace_config();
-    c.congestion = tcp::congestion_algorithm::newreno;
-    c.tail_loss_probe = false;
-    return c;
-}
-
-// Where segment k (from 1) of the stream begins, relative to our ISS.
-constexpr std::uint32_t seg(std::uint32_t k) { return 1 + (k - 1) * smss; }
 
 // ESTABLISHED with SACK after a 100 ms handshake, then 20 segments in flight: the initial
 // window (10), then one ACK per segment 100 ms later, each growing cwnd by one (slow start)
@@ -52,26 +38,11 @@ void sack_to(trace& t, std::uint32_t last) {
 
 } // namespace
 
-// What left since the last look: "new" and "rxt" segments by their number, e.g. "rxt 11".
-std::string sent_now(trace& t, std::uint32_t& highest) {
-    std::string r;
-    while (!t.quiet()) {
-        const auto s = t.take();
-        if (s.h.payload_length == 0) continue; // a pure ACK
-        const std::uint32_t k = (s.h.sequence - t.iss - 1) / smss + 1;
-        if (!r.empty()) r += ','; // piece by piece: a chain of + trips g++ 12's -O3 -Wrestrict
-        r += k <= highest ? "rxt " : "new ";
-        r += std::to_string(k);
-        highest = std::max(highest, k);
-    }
-    return r;
-}
-
 TEST_CASE("tcp trace PRR: one loss in a window of 20 segments: the fast retransmission, then "
           "one new segment for every two delivered (ssthresh / RecoverFS = 10 / 20), then one "
           "per segment delivered once the flight is down to ssthresh",
           "[tcp][trace][prr][recovery]") {
-    trace t(prr_config());
+    trace t(recovery_config());
     twenty_in_flight(t, 44);
     std::uint32_t highest = 30;
     // Segment 11 is lost; 12 and 13 arrive (limited transmit sends 31 and 32 on those two
@@ -124,7 +95,7 @@ TEST_CASE("tcp trace PRR: one loss in a window of 20 segments: the fast retransm
 TEST_CASE("tcp trace PRR: TCP_INFO's reordering: a segment never retransmitted SACKed 7 "
           "segments below the highest SACK raises it from DupThresh (3) to 7",
           "[tcp][trace][prr][info]") {
-    trace t(prr_config());
+    trace t(recovery_config());
     t.peer_options.sack_permitted = true;
     t.established(100ms);
     t.write(10 * smss);
@@ -146,7 +117,7 @@ TEST_CASE("tcp trace PRR: TCP_INFO's reordering: a segment never retransmitted S
 TEST_CASE("tcp trace: after a retransmission timeout TCP_INFO says loss, with the segments "
           "sent again as retrans, until what was outstanding at the timeout is ACKed",
           "[tcp][trace][rto][info]") {
-    trace t(prr_config());
+    trace t(recovery_config());
     t.established(10ms);
     t.write(4 * smss);
     t.sent.clear();

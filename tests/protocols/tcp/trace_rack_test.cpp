@@ -3,7 +3,7 @@
 // (min_RTT / 4; none in recovery until reordering is seen) has passed. So a retransmission
 // lost again is found without the RTO, a segment merely reordered within the window is not
 // sent twice, and every hole below the highest SACK of data sent before it counts lost.
-#include "tests/protocols/tcp/trace_fixture.hpp"
+#include "tests/protocols/tcp/recovery_trace.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,20 +11,6 @@ using namespace coronet;
 using namespace coronet::tcp_trace;
 
 namespace {
-
-constexpr std::uint32_t smss = 1460;
-
-// NewReno (ssthresh = FlightSize / 2 exactly), no tail loss probe: RACK's marks and the
-// recovery they start are the only loss response under test.
-tcp::config rack_config() {
-    tcp::config c = trace_config();
-    c.congestion = tcp::congestion_algorithm::newreno;
-    c.tail_loss_probe = false;
-    return c;
-}
-
-// Where segment k (from 1) of the stream begins, relative to our ISS.
-constexpr std::uint32_t seg(std::uint32_t k) { return 1 + (k - 1) * smss; }
 
 // ESTABLISHED with SACK after a 100 ms handshake (min_RTT = SRTT = 100 ms: reo_wnd 25 ms),
 // `segments` written: the initial window (10) leaves at once; then 100 ms pass.
@@ -48,27 +34,12 @@ void ack(trace& t, std::uint32_t una, std::uint32_t from = 0, std::uint32_t to =
     t.in({.flags = A, .seq = 1, .ack = seg(una), .opts = o});
 }
 
-// What left since the last look, by segment number: "new 11", "rxt 1".
-std::string sent_now(trace& t, std::uint32_t& highest) {
-    std::string r;
-    while (!t.quiet()) {
-        const auto s = t.take();
-        if (s.h.payload_length == 0) continue; // a pure ACK
-        const std::uint32_t k = (s.h.sequence - t.iss - 1) / smss + 1;
-        if (!r.empty()) r += ',';
-        r += k <= highest ? "rxt " : "new ";
-        r += std::to_string(k);
-        highest = std::max(highest, k);
-    }
-    return r;
-}
-
 } // namespace
 
 TEST_CASE("tcp trace RACK: a retransmission lost again is sent a third time once a segment "
           "sent after it is SACKed, with no RTO",
           "[tcp][trace][rack][recovery]") {
-    trace t(rack_config());
+    trace t(recovery_config());
     ten_in_flight(t, 20);
     std::uint32_t highest = 10;
     // Segment 1 is lost; 2 and 3 arrive (limited transmit: 11, 12), 4 makes DupThresh.
@@ -119,7 +90,7 @@ TEST_CASE("tcp trace RACK: a retransmission lost again is sent a third time once
 TEST_CASE("tcp trace RACK: a segment reordered by less than reo_wnd is not sent again; one "
           "missing after it is, by the reorder timer",
           "[tcp][trace][rack]") {
-    trace t(rack_config());
+    trace t(recovery_config());
     ten_in_flight(t, 10);
     std::uint32_t highest = 10;
     // Segment 2 is SACKed, 1 is not: one segment SACKed, short of DupThresh, so the window
@@ -165,7 +136,7 @@ TEST_CASE("tcp trace RACK: entering recovery, TCP_INFO's lost counts every hole 
         return t.sock()->connection_info().value();
     };
     SECTION("RACK") {
-        trace t(rack_config());
+        trace t(recovery_config());
         const auto i = sack_3_7_9(t);
         CHECK(i.ca_state == tcp_ca_state::recovery);
         CHECK(i.lost == 6); // 1, 2, 4, 5, 6, 8: all sent with 9, before it
@@ -173,7 +144,7 @@ TEST_CASE("tcp trace RACK: entering recovery, TCP_INFO's lost counts every hole 
         CHECK(t.counter("rack_losses") >= 1);
     }
     SECTION("rack = false") {
-        tcp::config c = rack_config();
+        tcp::config c = recovery_config();
         c.rack = false;
         trace t(c);
         const auto i = sack_3_7_9(t);
