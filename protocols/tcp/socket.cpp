@@ -305,12 +305,21 @@ task<result<>> socket::connect(const endpoint& remote) {
 }
 
 void socket::consumed() {
-    // RFC 9293 §3.8.6.2.2: announce the opened window once it has grown by enough (two
-    // segments, or half the buffer) that the sender will not send silly segments.
-    const seq32 edge = rcv_nxt_ + static_cast<std::uint32_t>(receive_window());
-    if (synchronized(state_) && edge > rcv_adv_ &&
-        distance(rcv_adv_, edge) >= std::min<std::size_t>(rcv_.capacity() / 2, 2u * mss_))
-        send_ack();
+    // When a read opens the window, a pure ACK announces it (receiver-side SWS avoidance).
+    // RFC 9293 §3.8.6.2.2 sets the minimum: the window grew by min(RCV.BUFF / 2, MSS). Above
+    // it, as Linux's tcp_cleanup_rbuf: only when the sender is short of window, the window
+    // now advertised below one segment (zero included: reopened at once, never a stall), or
+    // when the new window at least doubles it. Otherwise the sender still has most of a
+    // window to send into, and the ACKs of that data carry the new edge: no pure ACK per
+    // read. None once the peer's FIN is in (it sends no more), and none the window field
+    // could not carry (65535 << scale: the update would say what the last one said).
+    if (!synchronized(state_) || fin_received_) return;
+    const std::size_t field_max = std::size_t{65535} << rcv_wscale_;
+    const std::size_t wnd_new = std::min(receive_window(), field_max);
+    const std::size_t wnd_now = rcv_adv_ > rcv_nxt_ ? distance(rcv_nxt_, rcv_adv_) : 0;
+    if (wnd_new <= wnd_now || wnd_new - wnd_now < std::min<std::size_t>(rcv_.capacity() / 2, mss_))
+        return;
+    if (wnd_now < mss_ || wnd_new >= 2 * wnd_now) send_ack();
 }
 
 std::optional<result<std::size_t>> socket::read_blocked() const {

@@ -12,15 +12,19 @@
 
 #include <arpa/inet.h>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <string>
+#include <string_view>
 #include <sys/ioctl.h>
 #include <thread>
 #include <unistd.h>
@@ -489,6 +493,31 @@ TEST_CASE("packetdrill adapter: connect to a silent peer retransmits its SYN, a 
     CHECK(errno == EAFNOSUPPORT);
 }
 
+namespace {
+// As packetdrill's await_idle_thread: waits (at most 1 s, its bound) until `thread` has
+// started and sleeps ('S' in /proc/self/task/TID/stat: its blocking call waits).
+bool await_sleeping(const std::atomic<pid_t>& thread) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (std::chrono::steady_clock::now() < until) {
+        if (const pid_t tid = thread; tid != 0) {
+            const auto path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+            if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+                char buf[512] = {};
+                const auto n = std::fread(buf, 1, sizeof buf - 1, f);
+                std::fclose(f);
+                // "TID (comm) S ...": the last ')' ends comm.
+                const std::string_view stat(buf, n);
+                const auto end = stat.rfind(')');
+                if (end != std::string_view::npos && end + 2 < stat.size() && stat[end + 2] == 'S')
+                    return true;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+}
+} // namespace
+
 TEST_CASE("packetdrill adapter: a sleep waits until the thread whose blocking call ended took "
           "its result") {
     library lib;
@@ -508,7 +537,9 @@ TEST_CASE("packetdrill adapter: a sleep waits until the thread whose blocking ca
     int accepted = -2;
     long long end_us = 0;
     std::unique_lock main_holds(run_lock);
+    std::atomic<pid_t> syscall_tid{0};
     std::thread syscall_thread([&] {
+        syscall_tid = gettid();
         accepted = t.accept(t.self, ls, nullptr, nullptr);
         // Slow on purpose: a sleep that did not wait would be over long before this.
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -519,6 +550,11 @@ TEST_CASE("packetdrill adapter: a sleep waits until the thread whose blocking ca
         recorded = true;
         next_call.wait(l, [&] { return over; });
     });
+
+    // packetdrill's next event waits until its syscall thread sleeps in the blocking call
+    // (await_idle_thread); so does this test, or on a loaded machine the accept could start
+    // after the sleep below, with no hand-back owed.
+    REQUIRE(await_sleeping(syscall_tid));
 
     tcp::options syn_opts;
     syn_opts.mss = 1000;
