@@ -9,13 +9,6 @@
 
 namespace coronet::tcp {
 
-namespace {
-// Linux adds TCP_TIMEOUT_MIN (2 ms) to the reorder timeout (tcp_rack_mark_lost): a timer
-// that fires at the very instant a segment's window ends, on a coarse clock, would find it
-// not yet due and have to be armed again.
-constexpr duration reorder_slack = std::chrono::milliseconds(2);
-} // namespace
-
 void socket::rack_sent(seq32 seq, seq32 end) {
     if (!sack_ok_ || layer_ == nullptr || !layer_->cfg().rack) return;
     if (!rack_) rack_ = std::make_unique<rack>(snd_una_);
@@ -82,7 +75,9 @@ bool socket::rack_detect_loss() {
     });
     sb_->mark_lost(v.lost_below);
     if (v.timeout)
-        arm(reorder_timer_, *v.timeout + reorder_slack);
+        // + timeout_min, as Linux's tcp_rack_mark_lost: a timer that fires at the very instant
+        // a segment's window ends, on a coarse clock, would find it not yet due.
+        arm(reorder_timer_, *v.timeout + timeout_min);
     else
         reorder_timer_.cancel();
     layer_->stats().rack_relost += relost;

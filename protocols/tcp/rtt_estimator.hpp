@@ -23,6 +23,12 @@
 
 namespace coronet::tcp {
 
+// Linux's TCP_TIMEOUT_MIN, added to the timers that run a small multiple of the RTT (RACK's
+// reorder timer, the tail loss probe's PTO): with an RTT of 100 us, 2 x SRTT is shorter than
+// the time a loop serving many connections takes to reach an ACK that came on time, and a
+// probe or a loss mark would go for data that was never lost.
+inline constexpr duration timeout_min = std::chrono::milliseconds(2);
+
 struct rtt_options {
     duration initial_rto = std::chrono::seconds(1); // RFC 6298 §2.1
     duration min_rto = std::chrono::milliseconds(200);

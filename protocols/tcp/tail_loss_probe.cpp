@@ -39,10 +39,16 @@ bool socket::probe_allowed() const noexcept {
 duration socket::probe_timeout() const noexcept {
     // RFC 8985 §7.2: "PTO = 2 * SRTT; If FlightSize is one segment, PTO += WCDelAckT", and a
     // probe that would come after the RTO goes at the RTO's time instead. The RTO runs from
-    // the last ACK of new data or the first segment into an empty pipe (una_since_).
+    // the last ACK of new data or the first segment into an empty pipe (una_since_). A
+    // larger flight waits timeout_min more, as Linux's tcp_schedule_loss_probe: 2 x SRTT
+    // alone sent a spurious probe for 1 echo in 20 (16 KiB, 64 connections over TAP, SRTT of
+    // a few hundred us), the peer's ACK already queued behind other connections' frames.
     const auto srtt = rtt_.srtt();
     duration pto = srtt ? 2 * *srtt : probe_timeout_without_srtt;
-    if (flight_size() <= mss_) pto += worst_case_delayed_ack;
+    if (flight_size() <= mss_)
+        pto += worst_case_delayed_ack;
+    else if (srtt)
+        pto += timeout_min;
     const time_point now = layer_->now();
     const time_point rto_at = una_since_ + rtt_.rto();
     return std::min(pto, rto_at > now ? rto_at - now : duration::zero());

@@ -1,4 +1,4 @@
-// The tail loss probe (RFC 8985 §7) at exact virtual times: when it leaves (PTO = 2*SRTT, plus
+// The tail loss probe (RFC 8985 §7) at exact virtual times: when it leaves (PTO = 2*SRTT, + 2 ms for a flight of more than one segment (Linux's TCP_TIMEOUT_MIN), plus
 // WCDelAckT = 200 ms for a one-segment flight), what it sends (the last segment again, or new
 // data the window allows), and how its ACK is read: a probe that repaired a loss cuts cwnd
 // once, as a fast recovery would; one whose original arrived too (a DSACK, or the echo of
@@ -99,21 +99,21 @@ TEST_CASE("tcp tail loss probe: the lost last segment is sent again 2*SRTT + 200
     CHECK(t.sock()->cwnd() == 2 * 1448); // once
 }
 
-TEST_CASE("tcp tail loss probe: with data waiting behind cwnd, the probe is new data, 2*SRTT "
+TEST_CASE("tcp tail loss probe: with data waiting behind cwnd, the probe is new data, 2*SRTT + 2 ms "
           "after the flight left; its ACK cuts nothing", "[tcp][trace][tlp]") {
     trace t(probe_config());
     established_sack(t, false);
     t.write(12 * 1460); // IW is 10 segments: two wait
     for (int i = 0; i < 10; ++i) (void)t.take();
-    CHECK(t.run_to_next() == 200ms); // ten segments in flight: PTO = 2 * SRTT
-    CHECK(t.out() == "200ms [.] seq 14601 ack 1 win 65535 len 1460");
+    CHECK(t.run_to_next() == 202ms); // ten segments in flight: PTO = 2 * SRTT + 2 ms
+    CHECK(t.out() == "202ms [.] seq 14601 ack 1 win 65535 len 1460");
     CHECK(t.quiet());
     CHECK(t.counter("tlp_probes") == 1);
     CHECK(t.counter("retrans_segs") == 0);
     t.run_for(100ms);
     const std::uint32_t cwnd = t.sock()->cwnd();
     t.in({.flags = A, .seq = 1, .ack = 1 + 11 * 1460});
-    CHECK(t.out() == "300ms [P.] seq 16061 ack 1 win 65535 len 1460");
+    CHECK(t.out() == "302ms [P.] seq 16061 ack 1 win 65535 len 1460");
     CHECK(t.sock()->cwnd() > cwnd); // slow start goes on
     CHECK(t.counter("tlp_recoveries") == 0);
 }
@@ -229,13 +229,13 @@ TEST_CASE("tcp tail loss probe: two segments lost at the tail, the probe's SACK 
         trace t(c);
         send_four_ack(t, 2); // SRTT = min_RTT = 100 ms: reo_wnd 25 ms; the 3rd and 4th lost
         const std::uint32_t cwnd = t.sock()->cwnd();
-        CHECK(t.run_to_next() == 300ms); // two segments in flight: PTO = 2 * SRTT
-        CHECK(t.out() == "300ms [P.] seq 4381 ack 1 win 65535 len 1460");
+        CHECK(t.run_to_next() == 302ms); // two segments in flight: PTO = 2 * SRTT + 2 ms
+        CHECK(t.out() == "302ms [P.] seq 4381 ack 1 win 65535 len 1460");
         CHECK(t.quiet());
         t.run_for(100ms);
         // Only the probe arrived: the 3rd segment, sent 300 ms (> reo_wnd) before it, is lost.
         t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460, .opts = sack(t, 4381, 5841)});
-        CHECK(t.out() == "400ms [.] seq 2921 ack 1 win 65535 len 1460");
+        CHECK(t.out() == "402ms [.] seq 2921 ack 1 win 65535 len 1460");
         // PRR (RFC 6937): the ACK delivered one segment (the probe's SACK) and moved nothing
         // cumulatively, so one segment goes; RFC 6675's cwnd - pipe alone left room for its
         // rule (4) rescue too, the same segment once more.
@@ -261,7 +261,7 @@ TEST_CASE("tcp tail loss probe: two segments lost at the tail, the probe's SACK 
     SECTION("a SACK sooner than min_RTT after the probe is the original's: nothing is marked") {
         trace t(c);
         send_four_ack(t, 2);
-        CHECK(t.run_to_next() == 300ms);
+        CHECK(t.run_to_next() == 302ms);
         (void)t.take();
         t.run_for(50ms);
         t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460, .opts = sack(t, 4381, 5841)});
@@ -273,11 +273,11 @@ TEST_CASE("tcp tail loss probe: two segments lost at the tail, the probe's SACK 
         c.tail_loss_rack = false;
         trace t(c);
         send_four_ack(t, 2);
-        CHECK(t.run_to_next() == 300ms);
+        CHECK(t.run_to_next() == 302ms);
         (void)t.take();
         t.run_for(100ms);
         t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460, .opts = sack(t, 4381, 5841)});
-        CHECK(t.out() == "400ms [.] seq 2921 ack 1 win 65535 len 1460");
+        CHECK(t.out() == "402ms [.] seq 2921 ack 1 win 65535 len 1460");
         CHECK(t.counter("tlp_rack_losses") == 0);
         CHECK(t.counter("rack_losses") == 1);
         CHECK(t.counter("recoveries") == 1);
@@ -287,13 +287,13 @@ TEST_CASE("tcp tail loss probe: two segments lost at the tail, the probe's SACK 
         c.rack = false;
         trace t(c);
         send_four_ack(t, 2);
-        CHECK(t.run_to_next() == 300ms);
+        CHECK(t.run_to_next() == 302ms);
         (void)t.take();
         t.run_for(100ms);
         t.in({.flags = A, .seq = 1, .ack = 1 + 2 * 1460, .opts = sack(t, 4381, 5841)});
         CHECK(t.quiet());
-        CHECK(t.run_to_next() == 1300ms); // the 1 s RTO armed by the probe
-        CHECK(t.out() == "1300ms [.] seq 2921 ack 1 win 65535 len 1460");
+        CHECK(t.run_to_next() == 1302ms); // the 1 s RTO armed by the probe
+        CHECK(t.out() == "1302ms [.] seq 2921 ack 1 win 65535 len 1460");
         CHECK(t.counter("timeouts") == 1);
         CHECK(t.counter("recoveries") == 0);
     }
