@@ -4,6 +4,7 @@
 // completes first keeps its result; the pair stays whole through a full SQ and the FIFO.
 #include "framework/coronet.hpp"
 #include "framework/uring/uring.hpp"
+#include "tests/framework/uring_fixture.hpp"
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -14,35 +15,13 @@
 #include <vector>
 
 using namespace coronet;
+using test::pipe_fds;
+using world = test::uring_world;
 using namespace std::chrono_literals;
 namespace uring = coronet::uring;
 // Catch2 macros must not contain co_await: await into a variable, then assert.
 
 namespace {
-
-// A virtual clock: the scheduler's time stands still, the kernel's timers run on real time
-// (the operations count in pending(), so the clock never jumps past them).
-struct world {
-    virtual_clock clock;
-    scheduler sched{{.time_source = &clock}};
-    uring::uring_reactor reactor;
-    explicit world(uring::reactor_options o = {}) : reactor(sched, o) {}
-};
-
-struct pipe_fds {
-    int r = -1, w = -1;
-    pipe_fds() {
-        int p[2];
-        REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
-        r = p[0];
-        w = p[1];
-    }
-    ~pipe_fds() {
-        ::close(r);
-        ::close(w);
-    }
-    void put(std::string_view s) const { REQUIRE(::write(w, s.data(), s.size()) == static_cast<ssize_t>(s.size())); }
-};
 
 // What a timed reader saw when it resumed.
 struct outcome {
