@@ -35,7 +35,7 @@ task<void> timed_read(uring::uring_reactor& r, int fd, duration limit, outcome& 
     std::array<std::byte, 64> buf{};
     uring::read_op op(r, fd, buf, uring::current_position);
     op.set_timeout(limit);
-    auto n = co_await uring::in_place(op);
+    auto n = co_await uring::in_place{op};
     o.error = n ? 0 : n.error();
     if (n) o.data.assign(reinterpret_cast<const char*>(buf.data()), *n);
     o.timed_out = op.timed_out();
