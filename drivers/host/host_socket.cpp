@@ -3,6 +3,7 @@
 #include "drivers/host/cpu_steering.hpp"
 #include "drivers/host/host_stack.hpp"
 #include "drivers/host/receive_buffers.hpp"
+#include "framework/timeout.hpp"
 #include "framework/uring/ops.hpp"
 
 #include <array>
@@ -23,6 +24,15 @@ result<> check(int ret) { return ret < 0 ? result<>{error{errno}} : result<>{}; 
 // and the error only when that was nothing.
 result<std::size_t> partial(std::size_t taken, int err) {
     return taken > 0 ? result<std::size_t>{taken} : result<std::size_t>{error{err}};
+}
+
+// `wait()` (a wait of coronet's own, not the kernel's), bounded by `until` on the
+// scheduler's timer: EAGAIN once it has passed, as a socket timeout.
+template <class Wait>
+task<result<>> wait_until(std::optional<time_point> until, Wait wait) {
+    if (!until) co_return co_await wait();
+    co_return co_await with_deadline(
+        *until, [&wait]() -> task<result<>> { co_return co_await wait(); }, EAGAIN);
 }
 
 // Where each socket option lives in Linux.
@@ -100,7 +110,13 @@ task<result<std::size_t>> host_socket::read(std::span<std::byte> buffer) {
         co_return static_cast<std::size_t>(n);
     }
     busy b(*this);
-    co_return co_await on_file(uring::recv_op(reactor_, fd_, buffer, 0));
+    auto n = co_await on_file(uring::recv_op(reactor_, fd_, buffer, 0), deadline(timeouts.receive));
+    if (!n) co_return error{timeout_error(n.error())};
+    co_return n;
+}
+
+task<result<>> host_socket::wait_for_send_turn(std::optional<time_point> until) {
+    return wait_until(until, [this] { return sends_.take(); });
 }
 
 task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
@@ -112,7 +128,10 @@ task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
         if (n < 0) co_return error{errno == EWOULDBLOCK ? EAGAIN : errno};
         co_return static_cast<std::size_t>(n);
     }
-    if (auto t = co_await sends_.take(); !t) co_return error{t.error()};
+    const auto until = deadline(timeouts.send);
+    if (!sends_.try_take()) {
+        if (auto t = co_await wait_for_send_turn(until); !t) co_return error{t.error()};
+    }
     send_turn::holder turn(sends_);
     busy b(*this);
     std::size_t total = 0;
@@ -124,12 +143,12 @@ task<result<std::size_t>> host_socket::write(std::span<const std::byte> bytes) {
         stack_.count_send();
         if (type_ == socket_type::stream && stack_.zero_copy(rest.size())) {
             uring::send_zc_op op(reactor_, fd_, rest, MSG_NOSIGNAL);
-            n = co_await on_file(op);
+            n = co_await on_file(op, until);
             stack_.count_zero_copy(op.copied());
         } else {
-            n = co_await on_file(uring::send_op(reactor_, fd_, rest, MSG_NOSIGNAL));
+            n = co_await on_file(uring::send_op(reactor_, fd_, rest, MSG_NOSIGNAL), until);
         }
-        if (!n) co_return partial(total, n.error());
+        if (!n) co_return partial(total, timeout_error(n.error()));
         total += *n;
         if (*n == 0 || type_ == socket_type::datagram) break; // a datagram goes whole or not
     } while (total < bytes.size());
@@ -142,25 +161,27 @@ task<result<packet>> host_socket::recv_zc(std::size_t max) {
     auto lending = stack_.lending_buffers();
     if (!lending) co_return error{lending.error()};
     receive_buffers& buffers = **lending;
+    const auto until = deadline(timeouts.receive);
     for (;;) {
         result<uring::selected_buffer> got = error{EBADF};
         {
             busy b(*this);
             got = co_await on_file(uring::recv_selected_op(reactor_, fd_, buffers.ring(), max,
-                                                           non_blocking_ ? MSG_DONTWAIT : 0));
+                                                           non_blocking_ ? MSG_DONTWAIT : 0),
+                                   until);
         }
         if (got) {
             if (got->size == 0) co_return packet{}; // end of stream: no buffer taken
             co_return buffers.lend(*got);
         }
         if (got.error() == EWOULDBLOCK) co_return error{EAGAIN};
-        if (got.error() != ENOBUFS) co_return error{got.error()};
+        if (got.error() != ENOBUFS) co_return error{timeout_error(got.error())};
         // Callers hold every buffer; the kernel kept the data.
         buffers.count_exhausted();
         if (non_blocking_) co_return error{ENOBUFS};
         if (closed_) co_return error{ECANCELED};
         waits_for_buffer_ = true;
-        auto w = co_await buffers.returned().wait();
+        auto w = co_await wait_until(until, [&buffers] { return buffers.returned().wait(); });
         waits_for_buffer_ = false;
         if (!w) co_return error{w.error()};
         if (closed_) co_return error{ECANCELED}; // as a read the close cancelled
@@ -217,7 +238,10 @@ task<result<std::size_t>> host_socket::send_zc(packet& data) {
         }
         co_return total;
     }
-    if (auto t = co_await sends_.take(); !t) co_return error{t.error()};
+    const auto until = deadline(timeouts.send);
+    if (!sends_.try_take()) {
+        if (auto t = co_await wait_for_send_turn(until); !t) co_return error{t.error()};
+    }
     send_turn::holder turn(sends_);
     busy b(*this);
     std::size_t total = 0;
@@ -229,12 +253,12 @@ task<result<std::size_t>> host_socket::send_zc(packet& data) {
         if (stack_.zero_copy(g.bytes)) {
             // The packet's buffers stay in `data` until the op returns, after the notification.
             uring::sendmsg_zc_op op(reactor_, fd_, g.msg, MSG_NOSIGNAL);
-            n = co_await on_file(op);
+            n = co_await on_file(op, until);
             stack_.count_zero_copy(op.copied());
         } else {
-            n = co_await on_file(sendmsg_gather_op(reactor_, fd_, g.msg));
+            n = co_await on_file(sendmsg_gather_op(reactor_, fd_, g.msg), until);
         }
-        if (!n) co_return partial(total, n.error());
+        if (!n) co_return partial(total, timeout_error(n.error()));
         if (*n == 0) break;
         (void)data.pull_header(*n); // n <= the bytes in the packet: cannot fail
         total += *n;
@@ -248,15 +272,17 @@ task<result<std::size_t>> host_socket::send_to(std::span<const std::byte> bytes,
     int flags = MSG_NOSIGNAL | (non_blocking_ ? MSG_DONTWAIT : 0);
     busy b(*this);
     auto r = co_await on_file(uring::sendmsg_op(reactor_, fd_, bytes,
-                                                reinterpret_cast<const sockaddr*>(&sa), sizeof sa, flags));
-    if (!r && r.error() == EWOULDBLOCK) co_return error{EAGAIN};
+                                                reinterpret_cast<const sockaddr*>(&sa), sizeof sa, flags),
+                              deadline(timeouts.send));
+    if (!r) co_return error{r.error() == EWOULDBLOCK ? EAGAIN : timeout_error(r.error())};
     co_return r;
 }
 
 task<result<datagram_info>> host_socket::recv_from(std::span<std::byte> buffer) {
     busy b(*this);
-    auto r = co_await on_file(uring::recvmsg_op(reactor_, fd_, buffer, non_blocking_ ? MSG_DONTWAIT : 0));
-    if (!r) co_return error{r.error() == EWOULDBLOCK ? EAGAIN : r.error()};
+    auto r = co_await on_file(uring::recvmsg_op(reactor_, fd_, buffer, non_blocking_ ? MSG_DONTWAIT : 0),
+                              deadline(timeouts.receive));
+    if (!r) co_return error{r.error() == EWOULDBLOCK ? EAGAIN : timeout_error(r.error())};
     datagram_info info;
     info.size = r->size;
     info.truncated = r->truncated;

@@ -7,9 +7,11 @@
 #include "framework/uring/reactor.hpp"
 #include "framework/wait_queue.hpp"
 
+#include <cerrno>
 #include <deque>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 namespace coronet::host {
 
@@ -54,6 +56,16 @@ public:
     result<endpoint> peer_endpoint() const override;
     result<> set_option(socket_option opt, std::int64_t value) override;
     result<std::int64_t> get_option(socket_option opt) const override;
+    // The socket's receive and send timeouts (socket_timeouts.hpp), when the stack has the
+    // kernel time them (host_options::linked_timeouts): a bounded call's deadline is taken
+    // when it starts, and each of its io_uring operations goes linked to a timeout of the
+    // time left, so the kernel ends it (ECANCELED, the bytes a send had taken) once the
+    // deadline passes; the call then gives EAGAIN, or its partial count. The waits of its own
+    // that a call may have (for the write turn, for a ring buffer to come back, and accept's
+    // for the multishot accept, which cannot carry a link) are bounded by a timer of the
+    // scheduler's instead. The kernel's timer runs on real time, whatever the scheduler's
+    // clock.
+    bool serves_timeouts() const noexcept override { return stack_.linked_timeouts_; }
     // getsockopt(TCP_INFO) (host_tcp_info.cpp); EOPNOTSUPP for a datagram socket.
     result<tcp_info> connection_info() const override;
     // Its row of the socket table (host_socket_row.cpp); none once closed, or while neither
@@ -87,6 +99,30 @@ private:
         use_slot(*op.sqe());
         return {op};
     }
+    // co_await on_file(op, until): the same, and linked to a timeout of the time left
+    // until `until`, if there is one (passed already: the kernel still tries it once).
+    template <class Op>
+    uring::in_place<std::remove_reference_t<Op>> on_file(Op&& op, std::optional<time_point> until) noexcept {
+        if (until) {
+            op.set_timeout(*until - reactor_.owner().now());
+            stack_.count_linked_timeout();
+        }
+        return on_file(std::forward<Op>(op));
+    }
+    // When a call bounded by `limit` (one of timeouts) must end, on the scheduler's clock;
+    // none for no timeout, a non-blocking socket, or timeouts left to the process layer.
+    std::optional<time_point> deadline(duration limit) const noexcept {
+        if (limit <= duration::zero() || non_blocking_ || !serves_timeouts()) return std::nullopt;
+        return reactor_.owner().now() + limit;
+    }
+    // The error a call gives for `err` from an operation: EAGAIN for ETIME, an operation its
+    // linked timeout ended with nothing done (a socket timeout's error, not ETIMEDOUT).
+    int timeout_error(int err) noexcept {
+        if (err != ETIME) return err;
+        stack_.count_expired();
+        return EAGAIN;
+    }
+    task<result<>> wait_for_send_turn(std::optional<time_point> until);
     void use_slot(io_uring_sqe& sqe) const noexcept {
         if (slot_ < 0) return;
         sqe.fd = slot_;

@@ -10,6 +10,7 @@
 // accept answers the first one with EINVAL: from then on each accept() is one accept_op.
 #include "drivers/host/host_socket.hpp"
 
+#include "framework/process/socket_timeouts.hpp"
 #include "framework/uring/ops.hpp"
 
 #include <fcntl.h>
@@ -20,7 +21,12 @@
 namespace coronet::host {
 
 task<result<ref<socket_object>>> host_socket::accept() {
-    auto fd = non_blocking_ ? accept_now() : co_await accept_multishot();
+    // A blocking accept waits for accepted_, fed by the multishot accept, which the kernel
+    // does not let carry a link: its receive timeout stays a timer of the scheduler's, here
+    // when the socket serves its timeouts (the process layer's otherwise).
+    auto fd = non_blocking_ ? accept_now()
+                            : co_await socket_timeouts::within(
+                                  serves_timeouts() ? timeouts.receive : duration::zero(), accept_multishot());
     if (!fd) co_return error{fd.error()};
     co_return ref<socket_object>(
         make_object<host_socket>(stack_, *fd, socket_type::stream));

@@ -27,7 +27,8 @@ endpoint to_endpoint(const sockaddr_in& sa) noexcept {
 
 host_stack::host_stack(uring::uring_reactor& reactor, host_options opts) noexcept
     : reactor_(reactor), opts_(opts),
-      zero_copy_supported_(reactor.supports(IORING_OP_SEND_ZC) && reactor.supports(IORING_OP_SENDMSG_ZC)) {
+      zero_copy_supported_(reactor.supports(IORING_OP_SEND_ZC) && reactor.supports(IORING_OP_SENDMSG_ZC)),
+      linked_timeouts_(opts.linked_timeouts && reactor.supports(IORING_OP_LINK_TIMEOUT)) {
     const std::uint32_t slots = opts_.registered_files;
     if (slots == 0) return;
     // EBUSY: the ring has a table already (another stack's); EINVAL, ENOMEM: none at all.

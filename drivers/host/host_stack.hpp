@@ -57,9 +57,16 @@ struct host_options {
     // lookup it saves did not show against that noise (bench/README.md, "send_zc
     // threshold"). 4,096 is a reasonable table for a server of long connections.
     std::uint32_t registered_files = 0;
+    // A socket's receive and send timeouts (socket_timeouts.hpp) timed by the kernel: each
+    // io_uring operation of a bounded call is linked to an IORING_OP_LINK_TIMEOUT of the
+    // time left, and the kernel cancels it when that passes, with no timer of coronet's and no
+    // cancel to submit (host_socket.hpp). false, or a kernel without link timeouts: the
+    // process layer bounds the calls as on the native stack (with_timeout: a timer of the
+    // scheduler's that cancels the operation), kept for comparison (bench_host).
+    bool linked_timeouts = true;
 };
 
-// What the stack's stream sends did (host_stack::stats()).
+// What the stack's sends and timeouts did (host_stack::stats()).
 struct host_stats {
     std::uint64_t sends = 0;            // sendmsg operations of write and send_zc (more
                                         // than the calls when sends came back short)
@@ -67,6 +74,8 @@ struct host_stats {
     std::uint64_t zero_copy_copied = 0; // of them, the ones the kernel copied after all
     std::uint64_t registered = 0;       // sockets installed in the fixed file table
     std::uint64_t unregistered = 0;     // sockets that found it full, or none (when asked for)
+    std::uint64_t linked_timeouts = 0;  // operations submitted with a linked timeout
+    std::uint64_t linked_timeouts_expired = 0; // of them, the ones it ended with nothing done
 };
 
 class receive_buffers;
@@ -114,6 +123,7 @@ private:
     std::unique_ptr<receive_buffers> lending_;
     host_stats stats_;
     bool zero_copy_supported_;
+    bool linked_timeouts_; // asked for, and the kernel has IORING_OP_LINK_TIMEOUT
     bool files_registered_ = false; // the ring took a table of opts_.registered_files slots
     std::vector<std::uint32_t> free_slots_;
 
@@ -127,6 +137,8 @@ private:
         return zero_copy_supported_ && opts_.zero_copy_threshold > 0 && bytes >= opts_.zero_copy_threshold;
     }
     void count_send() noexcept { ++stats_.sends; }
+    void count_linked_timeout() noexcept { ++stats_.linked_timeouts; }
+    void count_expired() noexcept { ++stats_.linked_timeouts_expired; }
     void count_zero_copy(bool copied) noexcept {
         ++stats_.zero_copy_sends;
         if (copied) ++stats_.zero_copy_copied;

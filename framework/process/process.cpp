@@ -198,7 +198,7 @@ immediate<result<handle>> process::listen(const endpoint& local, listen_options 
 task<result<handle>> process::accept(handle listener) {
     auto s = enter_socket(sysno::accept, listener);
     if (!s) co_return error{s.error()};
-    auto conn = co_await socket_timeouts::within((*s)->timeouts.receive, (*s)->accept());
+    auto conn = co_await socket_timeouts::within(**s, (*s)->timeouts.receive, (*s)->accept());
     if (!conn) co_return error{conn.error()};
     if (!alive_) co_return error{ESRCH}; // ended while waiting: the connection closes here
     co_return open(std::move(*conn));
@@ -223,13 +223,13 @@ task<result<handle>> process::connect(const endpoint& remote) {
 task<result<std::size_t>> process::read(handle h, std::span<std::byte> buffer) {
     auto s = enter_socket(sysno::read, h);
     if (!s) co_return error{s.error()};
-    co_return co_await socket_timeouts::within((*s)->timeouts.receive, (*s)->read(buffer));
+    co_return co_await socket_timeouts::within(**s, (*s)->timeouts.receive, (*s)->read(buffer));
 }
 
 task<result<std::size_t>> process::write(handle h, std::span<const std::byte> bytes) {
     auto s = enter_socket(sysno::write, h);
     if (!s) co_return error{s.error()};
-    co_return co_await socket_timeouts::within((*s)->timeouts.send, (*s)->write(bytes));
+    co_return co_await socket_timeouts::within(**s, (*s)->timeouts.send, (*s)->write(bytes));
 }
 
 task<result<>> process::write_all(handle h, std::span<const std::byte> bytes) {
@@ -255,13 +255,13 @@ task<result<>> process::read_exactly(handle h, std::span<std::byte> buffer) {
 task<result<packet>> process::recv_zc(handle h, std::size_t max) {
     auto s = enter_socket(sysno::recv_zc, h);
     if (!s) co_return error{s.error()};
-    co_return co_await socket_timeouts::within((*s)->timeouts.receive, (*s)->recv_zc(max));
+    co_return co_await socket_timeouts::within(**s, (*s)->timeouts.receive, (*s)->recv_zc(max));
 }
 
 task<result<std::size_t>> process::send_zc(handle h, packet& data) {
     auto s = enter_socket(sysno::send_zc, h);
     if (!s) co_return error{s.error()};
-    co_return co_await socket_timeouts::within((*s)->timeouts.send, (*s)->send_zc(data));
+    co_return co_await socket_timeouts::within(**s, (*s)->timeouts.send, (*s)->send_zc(data));
 }
 
 task<result<>> process::send_zc_all(handle h, packet& data) {
@@ -276,13 +276,13 @@ task<result<>> process::send_zc_all(handle h, packet& data) {
 task<result<std::size_t>> process::send_to(handle h, std::span<const std::byte> bytes, const endpoint& to) {
     auto s = enter_socket(sysno::send_to, h);
     if (!s) co_return error{s.error()};
-    co_return co_await socket_timeouts::within((*s)->timeouts.send, (*s)->send_to(bytes, to));
+    co_return co_await socket_timeouts::within(**s, (*s)->timeouts.send, (*s)->send_to(bytes, to));
 }
 
 task<result<datagram_info>> process::recv_from(handle h, std::span<std::byte> buffer) {
     auto s = enter_socket(sysno::recv_from, h);
     if (!s) co_return error{s.error()};
-    co_return co_await socket_timeouts::within((*s)->timeouts.receive, (*s)->recv_from(buffer));
+    co_return co_await socket_timeouts::within(**s, (*s)->timeouts.receive, (*s)->recv_from(buffer));
 }
 
 immediate<result<>> process::shutdown(handle h, shutdown_how how) {

@@ -114,6 +114,10 @@ public:
         duration send{0};
     };
     io_timeouts timeouts;
+    // True when the socket bounds its calls by `timeouts` itself, with the same outcomes
+    // (socket_timeouts.hpp), and the process layer leaves them alone: the host stack has the
+    // kernel time its operations.
+    virtual bool serves_timeouts() const noexcept { return false; }
 
 protected:
     socket_object() = default;

@@ -11,7 +11,9 @@
 // none). Bounded: read, recv_zc, recv_from and accept by the receive timeout; write,
 // send_zc and send_to by the send timeout; each call on its own (read_exactly and write_all
 // give each of their calls the whole timeout). connect is not bounded (Linux's gives
-// EINPROGRESS there): give it to with_timeout instead.
+// EINPROGRESS there): give it to with_timeout instead. A stack may serve them itself
+// (socket_object::serves_timeouts: the host stack's operations carry the kernel's linked
+// timeouts), with these outcomes.
 #include "framework/process/socket.hpp"
 #include "framework/timeout.hpp"
 
@@ -46,6 +48,12 @@ template <class T>
 task<T> within(duration limit, task<T> call) {
     if (limit == duration::zero()) co_return co_await std::move(call);
     co_return co_await with_timeout(limit, std::move(call), EAGAIN);
+}
+
+// A call of `s`, bounded by `limit` here unless the socket serves its timeouts itself.
+template <class T>
+task<T> within(const socket_object& s, duration limit, task<T> call) {
+    return within(s.serves_timeouts() ? duration::zero() : limit, std::move(call));
 }
 
 } // namespace coronet::socket_timeouts

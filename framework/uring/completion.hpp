@@ -8,7 +8,8 @@
 //
 // An io_request adds the SQE itself, prepared by the owner and copied into the ring by the
 // reactor, so a request that finds the ring full can wait in the reactor's FIFO, intact,
-// until there is room.
+// until there is room. A request may carry a second one linked behind it (IOSQE_IO_LINK):
+// the reactor submits the two adjacently, in one submission, and counts both in flight.
 #include <boost/intrusive/list_hook.hpp>
 #include <cstdint>
 #include <liburing.h>
@@ -58,6 +59,13 @@ public:
     void set_urgent(bool on) noexcept { urgent_ = on; }
     bool urgent() const noexcept { return urgent_; }
 
+    // `next` goes into the ring right behind this request, linked to it (an
+    // IORING_OP_LINK_TIMEOUT, say); null for none. It waits in the FIFO with this one, is
+    // counted in pending() if this one is, and completes with its own CQE. Takes effect at
+    // the next submission.
+    void link(io_request* next) noexcept { linked_ = next; }
+    io_request* linked() const noexcept { return linked_; }
+
     // Prepared by the owner with the io_uring_prep_* helpers; the reactor sets user_data.
     io_uring_sqe* sqe() noexcept { return std::launder(reinterpret_cast<io_uring_sqe*>(sqe_)); }
     const io_uring_sqe* sqe() const noexcept { return std::launder(reinterpret_cast<const io_uring_sqe*>(sqe_)); }
@@ -66,6 +74,7 @@ private:
     // Raw storage: io_uring_sqe ends in a zero-length array, which ISO C++ does not allow
     // as a member, so the SQE is a separate object created in these bytes.
     alignas(io_uring_sqe) unsigned char sqe_[sizeof(io_uring_sqe)];
+    io_request* linked_ = nullptr;
     bool urgent_ = false;
 };
 

@@ -14,11 +14,21 @@
 // A zero-copy send posts two CQEs: its result, flagged IORING_CQE_F_MORE, and later a
 // notification (IORING_CQE_F_NOTIF) once the kernel no longer reads the caller's pages. The
 // coroutine resumes only after the second, so its buffers stay put until the kernel is done.
+//
+// A timeout in the kernel (set_timeout): the operation goes to the ring linked to an
+// IORING_OP_LINK_TIMEOUT, and when the time passes first the kernel cancels the operation
+// itself, with no timer of ours and no cancel to submit. Either way both post a CQE (the
+// timeout's: -ETIME when it fired and cancelled the operation, -ECANCELED when the operation
+// ended first, -EALREADY when it was too far along to cancel), and the coroutine resumes
+// after both. A multishot operation cannot carry one (the kernel refuses the link).
+#include "framework/clock.hpp"
 #include "framework/uring/reactor.hpp"
 #include "framework/waiter.hpp"
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 
 namespace coronet::uring {
@@ -29,19 +39,34 @@ public:
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
         if (!begin(h)) return false;
-        outstanding_ = 1;
+        outstanding_ = timeout_ ? 2 : 1;
         reactor_.submit(*this);
         return true;
     }
+
+    // Bounds the operation by `d` (0 or less: it fails at once unless it can complete
+    // without waiting), timed by the kernel: once it has passed, the kernel cancels the
+    // operation, which then gives ETIME, or what it had done by then (the bytes a send had
+    // taken). Call before the co_await, once.
+    void set_timeout(duration d) noexcept {
+        timeout_.emplace(*this, d);
+        link(&*timeout_);
+    }
+    // The linked timeout fired and cancelled the operation.
+    bool timed_out() const noexcept { return timeout_ && timeout_->res == -ETIME; }
 
 protected:
     explicit operation(uring_reactor& r) noexcept : waiter(&on_stop), io_request(&on_cqe), reactor_(r), cancel_(*this) {}
 
     // To call from await_resume: the CQE's result, >= 0 or -errno (-ECANCELED when the
     // stop token ended the wait before the kernel saw the operation).
+    // -ETIME when the linked timeout cancelled it and it had done nothing.
     int finish() noexcept {
         int w = end();
-        return w != 0 ? -w : res_;
+        if (w != 0) return -w;
+        // EINTR: an operation already running in an io-wq worker is interrupted, not removed.
+        if (timed_out() && (res_ == -ECANCELED || res_ == -EINTR)) return -ETIME;
+        return res_;
     }
     std::uint32_t cqe_flags() const noexcept { return flags_; }
     // The res of a zero-copy send's notification CQE (IORING_NOTIF_USAGE_ZC_COPIED when the
@@ -56,6 +81,23 @@ private:
             static_cast<cancel_request&>(*c).owner.release_one();
         }
         operation& owner;
+    };
+
+    struct linked_timeout : io_request {
+        linked_timeout(operation& o, duration d) noexcept : io_request(&on_timeout_cqe), owner(o) {
+            const auto ns = std::max(d.count(), std::int64_t{0});
+            ts.tv_sec = ns / 1'000'000'000;
+            ts.tv_nsec = ns % 1'000'000'000;
+            io_uring_prep_link_timeout(sqe(), &ts, 0);
+        }
+        static void on_timeout_cqe(io_completion* c, int r, std::uint32_t) {
+            auto& self = static_cast<linked_timeout&>(*c);
+            self.res = r;
+            self.owner.release_one();
+        }
+        operation& owner;
+        __kernel_timespec ts{}; // the kernel reads it at submission
+        int res = 0;
     };
 
     static void on_cqe(io_completion* c, int res, std::uint32_t flags) {
@@ -79,8 +121,9 @@ private:
 
     static void on_stop(waiter* w) {
         auto& self = static_cast<operation&>(*w);
-        if (self.reactor_.withdraw(self)) {
+        if (self.reactor_.withdraw(self)) { // its linked timeout waited with it, unseen too
             self.res_ = -ECANCELED;
+            self.outstanding_ = 1;
             self.release_one();
             return;
         }
@@ -99,7 +142,8 @@ private:
     int res_ = 0;
     std::uint32_t flags_ = 0;
     std::uint32_t notification_ = 0;
-    unsigned outstanding_ = 0; // CQEs still to come that name this awaiter
+    unsigned outstanding_ = 0; // CQEs still to come that name this awaiter or its timeout
+    std::optional<linked_timeout> timeout_;
 };
 
 // co_await in_place(op): awaits an operation declared as a named variable (so that another

@@ -92,7 +92,8 @@ bool uring_reactor::supports(int opcode) const noexcept {
 }
 
 bool uring_reactor::has_room(const io_request& r) const noexcept {
-    return in_flight_ < (r.urgent() ? ring_.cq.ring_entries : limit_);
+    const std::size_t wanted = r.linked() ? 2 : 1;
+    return in_flight_ + wanted <= (r.urgent() ? ring_.cq.ring_entries : limit_);
 }
 
 void uring_reactor::submit(io_request& r) {
@@ -120,16 +121,25 @@ bool uring_reactor::withdraw(io_request& r) noexcept {
 std::size_t uring_reactor::waiting_for_room() const noexcept { return fifo_.size(); }
 
 void uring_reactor::push(io_request& r) {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    while (!sqe) {
+    // A linked pair goes into one submission whole: the kernel takes an IOSQE_IO_LINK on the
+    // last SQE of a submission as the end of the chain, and would answer a link timeout left
+    // for the next one, with nothing before it, with EINVAL.
+    const unsigned sqes = r.linked() ? 2 : 1;
+    while (io_uring_sq_space_left(&ring_) < sqes) {
         ++stats_.sq_full;
         flush();
-        sqe = io_uring_get_sqe(&ring_);
     }
+    place(r, r.linked() ? IOSQE_IO_LINK : 0, !r.background_);
+    if (io_request* next = r.linked()) place(*next, 0, r.counted_);
+}
+
+void uring_reactor::place(io_request& r, unsigned extra_flags, bool counted) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_); // room checked by push
     *sqe = *r.sqe();
+    sqe->flags |= static_cast<std::uint8_t>(extra_flags);
     io_uring_sqe_set_data64(sqe, r.user_data());
     r.in_flight_ = true;
-    r.counted_ = !r.background_;
+    r.counted_ = counted;
     ++in_flight_;
     if (r.counted_) ++pending_;
     ++stats_.submitted;

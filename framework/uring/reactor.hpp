@@ -65,8 +65,9 @@ public:
     static uring_reactor& current();
     static uring_reactor* current_or_null() noexcept;
 
-    // Puts r's SQE in the ring with user_data = &r, or queues r (FIFO) while the in-flight
-    // limit is reached. The kernel sees it at the next poll() or wait() at the latest.
+    // Puts r's SQE in the ring with user_data = &r (and the request linked behind it, if
+    // any, right after), or queues r (FIFO) while the in-flight limit is reached. The kernel
+    // sees it at the next poll() or wait() at the latest.
     void submit(io_request& r);
     // Takes back a request still queued (never seen by the kernel). False if it was not
     // queued: it is in flight or done.
@@ -102,6 +103,7 @@ private:
     void setup(const reactor_options& opts);
     bool has_room(const io_request& r) const noexcept;
     void push(io_request& r);
+    void place(io_request& r, unsigned extra_flags, bool counted);
     void drain_fifo();
     void make_room();
     void enter(bool get_events);

@@ -3,6 +3,7 @@
 // completion hands back the real result.
 #include "framework/coronet.hpp"
 #include "framework/uring/uring.hpp"
+#include "tests/framework/uring_fixture.hpp"
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -12,32 +13,12 @@
 #include <vector>
 
 using namespace coronet;
+using test::pipe_fds;
+using world = test::uring_world;
 namespace uring = coronet::uring;
 // Catch2 macros must not contain co_await: await into a variable, then assert.
 
 namespace {
-
-struct world {
-    virtual_clock clock;
-    scheduler sched{{.time_source = &clock}};
-    uring::uring_reactor reactor;
-    explicit world(uring::reactor_options o = {}) : reactor(sched, o) {}
-};
-
-struct pipe_fds {
-    int r = -1, w = -1;
-    pipe_fds() {
-        int p[2];
-        REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
-        r = p[0];
-        w = p[1];
-    }
-    ~pipe_fds() {
-        ::close(r);
-        ::close(w);
-    }
-    void put(std::string_view s) const { REQUIRE(::write(w, s.data(), s.size()) == static_cast<ssize_t>(s.size())); }
-};
 
 std::string text(std::span<const std::byte> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 

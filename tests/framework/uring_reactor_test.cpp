@@ -3,6 +3,7 @@
 // the next timer.
 #include "framework/coronet.hpp"
 #include "framework/uring/uring.hpp"
+#include "tests/framework/uring_fixture.hpp"
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -12,28 +13,12 @@
 #include <vector>
 
 using namespace coronet;
+using test::pipe_fds;
 namespace uring = coronet::uring;
 using namespace std::chrono_literals;
 // Catch2 macros must not contain co_await: await into a variable, then assert.
 
 namespace {
-
-struct pipe_fds {
-    int r = -1, w = -1;
-    pipe_fds() {
-        int p[2];
-        REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
-        r = p[0];
-        w = p[1];
-    }
-    ~pipe_fds() {
-        ::close(r);
-        ::close(w);
-    }
-    void put(const std::string& s) const {
-        REQUIRE(::write(w, s.data(), s.size()) == static_cast<ssize_t>(s.size()));
-    }
-};
 
 task<std::string> read_some(int fd) {
     std::array<std::byte, 64> buf{};
