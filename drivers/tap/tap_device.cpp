@@ -69,6 +69,11 @@ void set_interface(const std::string& name, const tap_options& o) {
     ifreq mtu = request_for(name);
     mtu.ifr_mtu = static_cast<int>(o.mtu);
     interface_ioctl(sock, SIOCSIFMTU, mtu, "SIOCSIFMTU");
+    if (o.kernel_queue != 0) {
+        ifreq qlen = request_for(name);
+        qlen.ifr_qlen = static_cast<int>(o.kernel_queue);
+        interface_ioctl(sock, SIOCSIFTXQLEN, qlen, "SIOCSIFTXQLEN");
+    }
     if (o.link_up) {
         ifreq flags = request_for(name);
         interface_ioctl(sock, SIOCGIFFLAGS, flags, "SIOCGIFFLAGS");

@@ -38,6 +38,9 @@ tap_device open_device(const tap_options& o, const buffer_pool& pool) {
         throw std::invalid_argument("coronet: copy_below (" + std::to_string(o.copy_below) +
                                     ") and the headroom do not fit a copy pool buffer (" +
                                     std::to_string(o.copy_pool->buffer_size()) + " bytes)");
+    if (o.kernel_queue > max_kernel_queue)
+        throw std::invalid_argument("coronet: kernel_queue (" + std::to_string(o.kernel_queue) +
+                                    ") exceeds " + std::to_string(max_kernel_queue) + " frames");
     if (o.tx_slots == 0 || o.tx_max_slices == 0)
         throw std::invalid_argument(
             "coronet: a TAP NIC needs at least one transmit slot and one slice per frame");

@@ -22,6 +22,9 @@ enum class tap_open_mode : std::uint8_t {
     attach_queue,
 };
 
+// The largest tap_options::kernel_queue accepted.
+inline constexpr std::uint32_t max_kernel_queue = 65536;
+
 struct tap_options {
     // The interface name; a "%d" in it is filled in by the kernel.
     std::string name = "tap%d";
@@ -42,6 +45,14 @@ struct tap_options {
     std::uint32_t mtu = 1500;
     // IFF_UP on the interface once it is configured.
     bool link_up = true;
+    // Frames the kernel may hold for coronet to read (the interface's txqueuelen: tun's
+    // queue of sent frames); 0 leaves the kernel's 1,000. A frame sent to a full queue is
+    // dropped in the kernel (the interface's TX dropped) and its TCP sender waits for an RTO:
+    // 1,024 connections answering at once are a burst of 1,024 frames, and with 1,000 the
+    // kernel dropped 28 % of them (16 KiB echo, drivers/tap/README.md). Queued frames are the
+    // kernel's memory, charged to their sockets, not coronet's buffers.
+    // At most max_kernel_queue: the kernel allocates the queue's ring at once.
+    std::uint32_t kernel_queue = 4096;
     // Checksums left to the other side (TUN_F_CSUM): frames either way may carry a partial
     // checksum (needs_csum), and frames from the kernel may say theirs is valid (data_valid).
     bool checksum_offload = true;

@@ -94,6 +94,47 @@ TEST_CASE("the device gets the name, addresses, MTU and state asked for", "[inte
     CHECK(w.nic->features().tso);
 }
 
+TEST_CASE("the kernel's queue of frames for coronet holds kernel_queue frames: 4,096 by "
+          "default, the kernel's own with 0; more than the maximum is refused",
+          "[integration][tap]") {
+    CORONET_ENTER_NETNS();
+    // From ip(8): /sys/class/net shows the namespace sysfs was mounted in, not this one.
+    const auto queue_of = [](const std::string& dev) {
+        auto r = run({"ip", "-o", "link", "show", "dev", dev});
+        REQUIRE(r.status == 0);
+        const auto at = r.out.find(" qlen ");
+        REQUIRE(at != std::string::npos);
+        return std::stoul(r.out.substr(at + 6));
+    };
+    {
+        tap_world w(test_options());
+        CHECK(queue_of(w.name()) == 4096);
+    }
+    {
+        auto o = test_options();
+        o.kernel_queue = 0;
+        tap_world w(o);
+        // What the kernel gives a TAP device of its own accord (1,000 on Linux 6.x).
+        REQUIRE(run({"ip", "tuntap", "add", "dev", "qref0", "mode", "tap"}).status == 0);
+        CHECK(queue_of(w.name()) == queue_of("qref0"));
+        CHECK(queue_of(w.name()) != 4096);
+    }
+    {
+        auto o = test_options();
+        o.kernel_queue = 300;
+        tap_world w(o);
+        CHECK(queue_of(w.name()) == 300);
+    }
+    auto o = test_options();
+    o.kernel_queue = max_kernel_queue + 1;
+    scheduler sched;
+    uring::uring_reactor reactor{sched};
+    counter_registry counters;
+    buffer_pool pool({.buffer_size = 2048, .buffer_count = 8});
+    CHECK_THROWS_AS(make_object<tap_nic>(reactor, counters, pool, o), std::invalid_argument);
+    CHECK(::if_nametoindex("ctap0") == 0);
+}
+
 TEST_CASE("the link stays down when asked", "[integration][tap]") {
     CORONET_ENTER_NETNS();
     auto o = test_options();
