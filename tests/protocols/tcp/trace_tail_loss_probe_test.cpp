@@ -1,8 +1,9 @@
-// The tail loss probe (RFC 8985 §7) at exact virtual times: when it leaves (PTO = 2*SRTT, + 2 ms for a flight of more than one segment (Linux's TCP_TIMEOUT_MIN), plus
-// WCDelAckT = 200 ms for a one-segment flight), what it sends (the last segment again, or new
-// data the window allows), and how its ACK is read: a probe that repaired a loss cuts cwnd
-// once, as a fast recovery would; one whose original arrived too (a DSACK, or the echo of
-// the original's TSval) cuts nothing. Off, or without SACK, the RTO repairs the tail.
+// The tail loss probe (RFC 8985 §7) at exact virtual times: when it leaves (PTO = 2*SRTT, plus
+// 2 ms for a flight of more than one segment, Linux's TCP_TIMEOUT_MIN, or WCDelAckT = 200 ms
+// for a one-segment flight), what it sends (the last segment again, or new data the window
+// allows), and how its ACK is read: a probe that repaired a loss cuts cwnd once, as a fast
+// recovery would; one whose original arrived too (a DSACK, or the echo of the original's
+// TSval) cuts nothing. Off, or without SACK, the RTO repairs the tail.
 #include "tests/protocols/tcp/trace_fixture.hpp"
 
 #include <catch2/catch.hpp>
